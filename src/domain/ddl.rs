@@ -1,0 +1,149 @@
+//! DDL derived from the catalog. Used once to write each table's first migration
+//! (`examples/gen_schema.rs`); after that the migrations are append-only files, and
+//! the parity tests compare the live schemas with the catalog instead.
+
+use super::catalog::{ColType, Column, Default, Table, TABLES};
+use std::fmt::Write;
+
+/// The SQLite storage class of a column type (tables are `STRICT`).
+pub fn sqlite_type(ty: ColType) -> &'static str {
+    match ty {
+        ColType::Int | ColType::Cents | ColType::Bool => "INTEGER",
+        _ => "TEXT",
+    }
+}
+
+/// The Postgres type a column maps to in the cloud mirror.
+pub fn postgres_type(ty: ColType) -> &'static str {
+    match ty {
+        ColType::Uuid | ColType::Ref(_) => "uuid",
+        ColType::Int | ColType::Cents => "bigint",
+        ColType::Bool => "boolean",
+        ColType::Timestamp => "timestamptz",
+        ColType::Date => "date",
+        ColType::Decimal => "numeric",
+        ColType::Json => "jsonb",
+        ColType::Text | ColType::Email | ColType::Enum(_) | ColType::Vin | ColType::Stage => "text",
+    }
+}
+
+fn quoted_list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sqlite_column(c: &Column) -> String {
+    let mut s = format!("    {} {}", c.name, sqlite_type(c.ty));
+    if c.required {
+        s.push_str(" NOT NULL");
+    }
+    match c.default {
+        Default::None => {}
+        Default::Text(v) | Default::Json(v) => {
+            let _ = write!(s, " DEFAULT '{v}'");
+        }
+        Default::Int(v) => {
+            let _ = write!(s, " DEFAULT {v}");
+        }
+        Default::Bool(v) => {
+            let _ = write!(s, " DEFAULT {}", i32::from(v));
+        }
+    }
+    let n = c.name;
+    match c.ty {
+        ColType::Enum(values) => {
+            let _ = write!(s, " CHECK ({n} IN ({}))", quoted_list(values));
+        }
+        ColType::Bool => {
+            let _ = write!(s, " CHECK ({n} IN (0, 1))");
+        }
+        ColType::Vin => {
+            let _ = write!(s, " CHECK (length({n}) = 17)");
+        }
+        ColType::Stage => {
+            let _ = write!(
+                s,
+                " CHECK (length({n}) BETWEEN 1 AND 40 AND {n} NOT GLOB '*[^a-z0-9_]*')"
+            );
+        }
+        ColType::Json => {
+            let _ = write!(s, " CHECK (json_valid({n}))");
+        }
+        ColType::Uuid | ColType::Ref(_) => {
+            let _ = write!(s, " CHECK (length({n}) = 36)");
+        }
+        _ => {}
+    }
+    s
+}
+
+/// `CREATE TABLE` and `CREATE INDEX` statements for one table, in SQLite.
+pub fn sqlite_table(t: &Table) -> String {
+    let mut lines = vec![
+        "    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 36)".to_string(),
+        if t.name == "shops" {
+            "    shop_id TEXT NOT NULL CHECK (shop_id = id)".to_string()
+        } else {
+            "    shop_id TEXT NOT NULL REFERENCES shops (id)".to_string()
+        },
+        "    created_at TEXT NOT NULL".to_string(),
+        "    updated_at TEXT NOT NULL".to_string(),
+    ];
+    lines.extend(t.columns.iter().map(sqlite_column));
+    lines.push("    UNIQUE (shop_id, id)".to_string());
+    if let Some(n) = t.numbering {
+        lines.push(format!("    UNIQUE (shop_id, {})", n.column));
+    }
+    for u in t.unique {
+        lines.push(format!("    UNIQUE (shop_id, {})", u.join(", ")));
+    }
+    for (col, target) in t.refs() {
+        lines.push(format!(
+            "    FOREIGN KEY (shop_id, {col}) REFERENCES {target} (shop_id, id)"
+        ));
+    }
+    let mut sql = format!(
+        "CREATE TABLE {} (\n{}\n) STRICT;\n",
+        t.name,
+        lines.join(",\n")
+    );
+    for cols in index_columns(t) {
+        let _ = writeln!(
+            sql,
+            "CREATE INDEX {}_by_{} ON {} (shop_id, {});",
+            t.name,
+            cols.join("_"),
+            t.name,
+            cols.join(", ")
+        );
+    }
+    sql
+}
+
+/// The secondary indexes of a table: every reference column (so deletes of a parent
+/// and same-shop reference checks are index lookups), every listed index with `id`
+/// appended (so a filtered list pages in id order straight off the index), and
+/// `updated_at` for "what changed since".
+pub fn index_columns(t: &Table) -> Vec<Vec<&'static str>> {
+    let mut out: Vec<Vec<&'static str>> = Vec::new();
+    for cols in t.indexes {
+        let mut v = cols.to_vec();
+        v.push("id");
+        out.push(v);
+    }
+    for (col, _) in t.refs() {
+        if !out.iter().any(|v| v[0] == col) {
+            out.push(vec![col]);
+        }
+    }
+    out.push(vec!["updated_at"]);
+    out
+}
+
+/// The whole catalog as SQLite DDL, tables in dependency order.
+pub fn sqlite_schema() -> String {
+    TABLES.iter().map(sqlite_table).collect::<Vec<_>>().join("\n")
+}

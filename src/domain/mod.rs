@@ -1,0 +1,10 @@
+//! The shop's data as types, without I/O: the table catalog, the role matrix, and
+//! the checking of incoming values against column types.
+
+pub mod catalog;
+pub mod ddl;
+pub mod policy;
+pub mod value;
+
+pub use catalog::{ColType, Column, Table, TableId, TABLES};
+pub use policy::{Access, Role, Verb};

@@ -1,0 +1,2 @@
+//! SQLite: the source of truth. Only this module names `rusqlite`.
+pub mod migrations;
