@@ -1,2 +1,19 @@
+//! CollisionOS Hub: the collision-repair shop's hub.
+//!
+//! Layout:
+//! - [`domain`]: tables, columns, statuses, the role matrix; types, no I/O.
+//! - [`store`]: SQLite (the source of truth): writer thread, reader pool, migrations.
+//! - [`crdt`]: one Automerge document per record: apply, fork/merge at base, conflicts.
+//! - [`auth`]: argon2 password hashing off the runtime, JWT issue/verify.
+//! - [`api`]: the HTTP API (axum); `api::error` maps errors to responses.
+//! - [`app`]: wires the parts; `App::serve` takes an injected listener and shutdown.
+//! - [`config`], [`cli`]: one validated configuration, and the command line.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crdt;
 pub mod domain;
 pub mod store;

@@ -1,1 +1,128 @@
-fn main() {}
+//! `collisionos`: parse the command line, start logging, run the command.
+
+use clap::Parser;
+use collisionos::app::{init_shop, App, NewShop};
+use collisionos::cli::{Cli, CloudCommand, Command};
+use collisionos::config::Config;
+use collisionos::store::Store;
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            data,
+            token_ttl_hours,
+        } => {
+            let mut config = Config::new(listen, data.data_dir);
+            config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
+            let app = App::build(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen).await?;
+            let initialized = !app.store().shop_ids().await?.is_empty();
+            tracing::info!(
+                addr = %listener.local_addr()?,
+                data_dir = %config.data_dir.display(),
+                "collisionos hub listening"
+            );
+            if !initialized {
+                tracing::warn!(
+                    "no shop yet: run `collisionos init --shop-name ... --owner-email ...` to create it"
+                );
+            }
+            app.serve(listener, shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init {
+            data,
+            shop_name,
+            owner_email,
+            owner_name,
+        } => {
+            let password = match std::env::var("COLLISIONOS_OWNER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("owner password (from standard input):");
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s)?;
+                    s.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let dir = data.data_dir.clone();
+            let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+            let name = owner_name.unwrap_or_else(|| owner_email.clone());
+            let (shop, owner) = init_shop(
+                &store,
+                NewShop {
+                    shop_name: &shop_name,
+                    owner_email: &owner_email,
+                    owner_name: &name,
+                    password,
+                },
+            )
+            .await?;
+            println!("created shop {shop} and its owner {owner_email} ({owner})");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file, data } => {
+            let dir = data.data_dir.clone();
+            let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+            store.backup(file.clone()).await?;
+            println!("wrote a consistent copy to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cloud {
+            command: CloudCommand::Check { db_url: _ },
+        } => {
+            anyhow::bail!("cloud check is not built yet")
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -158,7 +158,10 @@ const MATRIX: &[(&str, Policy)] = &[
     ),
     ("customers", p(EVERYONE, EVERYONE, EVERYONE, r(MGMT))),
     ("vehicles", p(EVERYONE, EVERYONE, EVERYONE, r(MGMT))),
-    ("insurance_companies", p(EVERYONE, r(MGMT), r(MGMT), r(MGMT))),
+    (
+        "insurance_companies",
+        p(EVERYONE, r(MGMT), r(MGMT), r(MGMT)),
+    ),
     ("production_stages", p(EVERYONE, r(MGMT), r(MGMT), r(MGMT))),
     (
         "vendors",
@@ -171,7 +174,10 @@ const MATRIX: &[(&str, Policy)] = &[
     ),
     ("claims", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
     ("estimates", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
-    ("estimate_lines", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
+    (
+        "estimate_lines",
+        p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT)),
+    ),
     ("bms_imports", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
     ("repair_orders", p(EVERYONE, r(WRITERS), EVERYONE, r(MGMT))),
     ("ro_stage_history", p(EVERYONE, EVERYONE, NOBODY, NOBODY)),
@@ -305,4 +311,132 @@ mod tests {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
         }
     }
+}
+
+/// Who is asking: a signed-in user of one shop, or the hub itself (for `init`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub shop_id: String,
+    /// The user's id; `None` for the hub acting on its own (`collisionos init`).
+    pub user_id: Option<String>,
+    pub role: Role,
+}
+
+impl Principal {
+    pub fn system(shop_id: String) -> Principal {
+        Principal {
+            shop_id,
+            user_id: None,
+            role: Role::Owner,
+        }
+    }
+}
+
+/// Why a row-level check refused a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The row is not visible to the caller: answered exactly like a missing row.
+    NotFound,
+    /// Visible, but this change is not allowed; the message says why.
+    Forbidden(String),
+}
+
+/// The checks that need the row itself, run inside the write transaction after
+/// [`access`] allowed the verb. `current` is the stored row for update/delete;
+/// `changes` the fields the write sets.
+pub fn check_row(
+    table: TableId,
+    verb: Verb,
+    who: &Principal,
+    record_id: &str,
+    current: Option<&crate::domain::value::Fields>,
+    changes: &crate::domain::value::Fields,
+) -> Result<(), Refusal> {
+    use crate::domain::value::Value;
+    let def = table.def();
+    let me = who.user_id.as_deref();
+    let is_me = |v: Option<&Value>| matches!((v, me), (Some(Value::Text(s)), Some(m)) if s == m);
+    match access(table, verb, who.role) {
+        Access::Denied => {
+            return Err(Refusal::Forbidden(format!(
+                "a {} may not {} {}",
+                who.role,
+                verb.as_str(),
+                def.name
+            )))
+        }
+        Access::All => {}
+        Access::Own => {
+            let owner = def.owner_column.unwrap_or("technician_id");
+            if let Some(row) = current {
+                if !is_me(row.get(owner)) {
+                    return Err(Refusal::NotFound);
+                }
+                if row.get("approved") == Some(&Value::Bool(true)) {
+                    return Err(Refusal::Forbidden(
+                        "an approved entry can only be changed by a manager".into(),
+                    ));
+                }
+            }
+            if let Some(f) = APPROVAL_FIELDS.iter().find(|f| changes.contains_key(**f)) {
+                return Err(Refusal::Forbidden(format!(
+                    "{f}: only a manager may approve time"
+                )));
+            }
+            if changes.contains_key(owner) && !is_me(changes.get(owner)) {
+                return Err(Refusal::Forbidden(format!(
+                    "{owner}: you may only record your own time"
+                )));
+            }
+        }
+        Access::SelfProfile => {
+            if me != Some(record_id) {
+                return Err(Refusal::Forbidden(
+                    "you may only edit your own profile".into(),
+                ));
+            }
+            if let Some(f) = changes
+                .keys()
+                .find(|k| !SELF_EDITABLE_USER_FIELDS.contains(k))
+            {
+                return Err(Refusal::Forbidden(format!(
+                    "{f}: you may change only your own display name"
+                )));
+            }
+        }
+    }
+    if def.name == "users" && verb != Verb::Read {
+        check_user_admin(who, record_id, current, changes)?;
+    }
+    Ok(())
+}
+
+/// Guards on managing accounts, beyond the matrix: nobody changes their own role
+/// or deactivates themselves (no self-promotion, no locking the shop out), and
+/// only an owner grants the owner role or touches an owner's account.
+fn check_user_admin(
+    who: &Principal,
+    record_id: &str,
+    current: Option<&crate::domain::value::Fields>,
+    changes: &crate::domain::value::Fields,
+) -> Result<(), Refusal> {
+    use crate::domain::value::Value;
+    let owner = Value::Text("owner".into());
+    if who.user_id.as_deref() == Some(record_id) {
+        for f in ["role", "active"] {
+            if changes.contains_key(f) && changes.get(f) != current.and_then(|c| c.get(f)) {
+                return Err(Refusal::Forbidden(format!(
+                    "{f}: you cannot change your own {f}"
+                )));
+            }
+        }
+    }
+    let touches_owner =
+        changes.get("role") == Some(&owner) || current.and_then(|c| c.get("role")) == Some(&owner);
+    if touches_owner && who.role != Role::Owner {
+        return Err(Refusal::Forbidden(
+            "role: only an owner may grant the owner role or change an owner's account".into(),
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,146 @@
+//! Health, login, the caller's own account, and password change.
+
+use super::extract::{Caller, JsonBody};
+use super::{ApiError, AppState};
+use crate::auth::{self, Claims};
+use crate::domain::value::FieldError;
+use crate::domain::TableId;
+use crate::store::WriteOp;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn health(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let schema = st.store.schema_version().await?;
+    let shops = st.store.shop_ids().await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "schema_version": schema,
+        "initialized": !shops.is_empty(),
+    })))
+}
+
+fn string_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, FieldError> {
+    body.get(name)
+        .ok_or_else(|| FieldError::new(name, "is required"))?
+        .as_str()
+        .ok_or_else(|| FieldError::new(name, "must be a string"))
+}
+
+fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), FieldError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(FieldError::new(
+            k.as_str(),
+            "is not a field of this request",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `POST /api/auth/login {email, password, shop_id?}` → `{token, expires_at, user}`.
+pub async fn login(
+    State(st): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    only_fields(&body, &["email", "password", "shop_id"])?;
+    let email = string_field(&body, "email")?;
+    let password = string_field(&body, "password")?.to_string();
+    let shop = body.get("shop_id").and_then(Value::as_str);
+    let mut accounts = st.store.accounts_by_email(email).await?;
+    if let Some(shop) = shop {
+        accounts.retain(|a| a.shop_id == shop);
+    }
+    if accounts.len() > 1 {
+        return Err(FieldError::new(
+            "shop_id",
+            "this e-mail has an account in more than one shop; name the shop",
+        )
+        .into());
+    }
+    let account = accounts.pop();
+    let ok = auth::verify_password(
+        password,
+        account.as_ref().and_then(|a| a.password_hash.clone()),
+    )
+    .await;
+    let account = match account {
+        Some(a) if ok && a.active => a,
+        _ => return Err(ApiError::Unauthorized("wrong e-mail or password".into())),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let exp = now + st.token_ttl.as_secs() as i64;
+    let token = auth::issue(
+        &st.secret,
+        &Claims {
+            sub: account.id.clone(),
+            shop_id: account.shop_id.clone(),
+            user_role: account.role.clone(),
+            role: "authenticated".into(),
+            iat: now,
+            exp,
+        },
+    )?;
+    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
+    let user = st
+        .store
+        .get(users, &account.shop_id, &account.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    tracing::info!(user = %account.id, "login");
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": exp,
+        "user": user.to_json(),
+    })))
+}
+
+pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
+    let user = st
+        .store
+        .get(users, &caller.shop_id, &caller.user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(user.to_json()))
+}
+
+/// `POST /api/auth/password {current_password, new_password}`.
+pub async fn change_password(
+    State(st): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    only_fields(&body, &["current_password", "new_password"])?;
+    let current = string_field(&body, "current_password")?.to_string();
+    let new = string_field(&body, "new_password")?.to_string();
+    auth::check_password_rules(&new).map_err(|m| FieldError::new("new_password", m))?;
+    let account = st
+        .store
+        .account(&caller.user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !auth::verify_password(current, account.password_hash).await {
+        return Err(ApiError::Forbidden(
+            "current_password: that is not your current password".into(),
+        ));
+    }
+    let hash = auth::hash_password(new).await?;
+    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
+    st.store
+        .write(crate::store::WriteRequest {
+            who: caller.principal(),
+            table: users,
+            op: WriteOp::SetPassword {
+                user_id: caller.user_id.clone(),
+                hash,
+            },
+            skip_sync: true,
+            password_hash: None,
+        })
+        .await?;
+    Ok(Json(json!({ "changed": true })))
+}

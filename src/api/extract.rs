@@ -1,0 +1,131 @@
+//! Request extractors: [`Caller`] (who is asking, from the bearer token and the
+//! account behind it) and [`JsonBody`] (a capped body parsed to JSON, every
+//! failure answered with our error body).
+
+use super::{ApiError, AppState};
+use crate::auth;
+use crate::domain::policy::Principal;
+use crate::domain::Role;
+use crate::store::queries::Account;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long an account's role and active flag are trusted before they are read
+/// again. Changes made through this hub's API take effect at once (the cache is
+/// told); this bounds how long a change made by another process takes.
+const ACCOUNT_TTL: Duration = Duration::from_secs(10);
+
+/// Recently seen accounts, so a request costs no database read to authenticate.
+#[derive(Clone, Default)]
+pub struct AccountCache(Arc<RwLock<HashMap<String, (Account, Instant)>>>);
+
+impl AccountCache {
+    fn get(&self, id: &str) -> Option<Account> {
+        let map = self.0.read().ok()?;
+        let (acc, at) = map.get(id)?;
+        (at.elapsed() < ACCOUNT_TTL).then(|| acc.clone())
+    }
+    fn put(&self, acc: Account) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(acc.id.clone(), (acc, Instant::now()));
+        }
+    }
+    /// Forgets an account after it changed (role, active, deleted).
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.0.write() {
+            map.remove(id);
+        }
+    }
+}
+
+/// The authenticated caller: a user of one shop, with the role the account has now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub shop_id: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            shop_id: self.shop_id.clone(),
+            user_id: Some(self.user_id.clone()),
+            role: self.role,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("log in first: no Authorization header".into())
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
+        let claims = auth::verify(&state.secret, token.trim())
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+        let account = match state.accounts.get(&claims.sub) {
+            Some(a) => a,
+            None => {
+                let a = state.store.account(&claims.sub).await?.ok_or_else(|| {
+                    ApiError::Unauthorized("this account no longer exists".into())
+                })?;
+                state.accounts.put(a.clone());
+                a
+            }
+        };
+        if !account.active || account.shop_id != claims.shop_id {
+            return Err(ApiError::Unauthorized("this account is not active".into()));
+        }
+        let role = account.role.parse::<Role>().map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("stored role {} unknown", account.role))
+        })?;
+        Ok(Caller {
+            user_id: account.id,
+            shop_id: account.shop_id,
+            role,
+        })
+    }
+}
+
+/// A request body parsed as JSON, within the route's size cap.
+pub struct JsonBody(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(format!("could not read the body: {e}"))
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::MalformedJson("the body is empty".into()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::MalformedJson(e.to_string()))
+    }
+}

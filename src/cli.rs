@@ -1,0 +1,78 @@
+//! The command line (clap derive). Every flag can also come from the environment.
+
+use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL_HOURS};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// CollisionOS Hub: runs a collision-repair shop's day (estimates, repair orders,
+/// parts, time, invoices) from the shop's main PC. SQLite is the source of truth;
+/// everything works without internet.
+#[derive(Debug, Parser)]
+#[command(name = "collisionos", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DataDir {
+    /// The folder holding the database, the token-signing secret and the hub's
+    /// identity. Created on first start.
+    #[arg(long, env = "COLLISIONOS_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub: the API and web UI on the shop's network.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "COLLISIONOS_LISTEN", default_value = DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        #[command(flatten)]
+        data: DataDir,
+        /// Hours a login token stays valid.
+        #[arg(long, env = "COLLISIONOS_TOKEN_TTL_HOURS", default_value_t = DEFAULT_TOKEN_TTL_HOURS)]
+        token_ttl_hours: u64,
+    },
+    /// Create the shop and its owner account (once). The owner's password is read
+    /// from COLLISIONOS_OWNER_PASSWORD, or else from standard input; never from an
+    /// argument, where other users of the PC could see it.
+    Init {
+        #[command(flatten)]
+        data: DataDir,
+        /// The shop's name, as customers know it.
+        #[arg(long, env = "COLLISIONOS_SHOP_NAME")]
+        shop_name: String,
+        /// The owner's e-mail; used to log in.
+        #[arg(long, env = "COLLISIONOS_OWNER_EMAIL")]
+        owner_email: String,
+        /// The owner's name as shown in the app (defaults to the e-mail).
+        #[arg(long, env = "COLLISIONOS_OWNER_NAME")]
+        owner_name: Option<String>,
+    },
+    /// Write a consistent copy of the database to FILE while the hub runs.
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Cloud backup tools.
+    Cloud {
+        #[command(subcommand)]
+        command: CloudCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// Compare a live Postgres (the shop's Supabase project) with the schema and
+    /// policies this hub expects; list every difference; exit 1 if there is any.
+    Check {
+        /// postgres:// URL of the database (Supabase: the direct connection string).
+        #[arg(long, env = "SUPABASE_DB_URL")]
+        db_url: String,
+    },
+}

@@ -1,0 +1,41 @@
+use crate::domain::value::FieldError;
+
+/// Why a store operation failed. Each variant maps to one HTTP status in `api`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Missing, or another shop's, or not visible to the caller: all look the same.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    /// A field's value is wrong in a way only the database can tell (a reference to
+    /// a record that does not exist in this shop, an unknown stage).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The write clashes with stored data (a number or e-mail already used, a
+    /// record still referenced, an id already taken).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::crdt::CrdtError> for StoreError {
+    fn from(e: crate::crdt::CrdtError) -> Self {
+        match e {
+            crate::crdt::CrdtError::UnknownBase(h) => StoreError::Invalid(FieldError::new(
+                "_base",
+                format!("names a change this record does not have ({h})"),
+            )),
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The reads. Every one is confined to one shop by its `WHERE shop_id = ?`.
+
+use super::records::{read_row, sql, Record};
+use super::{Store, StoreError};
+use crate::domain::value::Value;
+use crate::domain::TableId;
+use rusqlite::{params, params_from_iter, OptionalExtension};
+use serde::Serialize;
+
+/// A list request, checked: column names come from the catalog.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filters: Vec<(&'static str, Value)>,
+    /// Return only rows after this id (ids are UUID v7, so time-ordered).
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// One change of a record's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub op: String,
+    pub change_hash: String,
+    pub actor: String,
+    pub author: Option<Author>,
+    pub fields: Vec<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Author {
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+/// What the hub needs to know about a user to authenticate a request.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub shop_id: String,
+    pub email: String,
+    pub role: String,
+    pub active: bool,
+    pub password_hash: Option<String>,
+}
+
+impl Store {
+    pub async fn get(
+        &self,
+        table: TableId,
+        shop_id: &str,
+        id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let (shop_id, id) = (shop_id.to_string(), id.to_string());
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "{} WHERE t.id = ?1 AND t.shop_id = ?2",
+                sql(table).select
+            ))?
+            .query_row(params![id, shop_id], |r| read_row(table, r))
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn list(
+        &self,
+        table: TableId,
+        shop_id: &str,
+        q: ListQuery,
+    ) -> Result<Vec<Record>, StoreError> {
+        let shop_id = shop_id.to_string();
+        self.read(move |c| {
+            let mut where_sql = String::from(" WHERE t.shop_id = ?1");
+            let mut args: Vec<Value> = vec![Value::Text(shop_id)];
+            for (col, v) in q.filters {
+                args.push(v);
+                where_sql.push_str(&format!(" AND t.{col} = ?{}", args.len()));
+            }
+            if let Some(after) = q.after {
+                args.push(Value::Text(after));
+                where_sql.push_str(&format!(" AND t.id > ?{}", args.len()));
+            }
+            args.push(Value::Int(q.limit as i64));
+            let stmt_sql = format!(
+                "{}{where_sql} ORDER BY t.id LIMIT ?{}",
+                sql(table).select,
+                args.len()
+            );
+            let mut stmt = c.prepare_cached(&stmt_sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), |r| read_row(table, r))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// The record's changes, oldest first, with their authors.
+    pub async fn history(
+        &self,
+        table: TableId,
+        shop_id: &str,
+        id: &str,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (shop_id, id) = (shop_id.to_string(), id.to_string());
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at
+                 FROM change_log l LEFT JOIN users u ON u.id = l.author_id
+                 WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3
+                 ORDER BY l.seq",
+            )?;
+            let rows = stmt.query_map(params![table.name(), id, shop_id], |r| {
+                let author_id: Option<String> = r.get(4)?;
+                let fields: String = r.get(6)?;
+                Ok(HistoryEntry {
+                    seq: r.get(0)?,
+                    op: r.get(1)?,
+                    change_hash: r.get(2)?,
+                    actor: r.get(3)?,
+                    author: author_id.map(|id| Author {
+                        id,
+                        display_name: r.get(5).ok().flatten(),
+                    }),
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    at: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// Accounts with this e-mail (one per shop that has it).
+    pub async fn accounts_by_email(&self, email: &str) -> Result<Vec<Account>, StoreError> {
+        let email = email.trim().to_lowercase();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE u.email = ?1"))?;
+            let rows = stmt.query_map([email], account_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    pub async fn account(&self, user_id: &str) -> Result<Option<Account>, StoreError> {
+        let user_id = user_id.to_string();
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached(&format!("{ACCOUNT_SELECT} WHERE u.id = ?1"))?
+                    .query_row([user_id], account_row)
+                    .optional()?,
+            )
+        })
+        .await
+    }
+
+    /// The id of the shop this hub serves, if `init` has made one.
+    pub async fn shop_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM shops ORDER BY created_at")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .await
+    }
+
+    /// The schema version of the open database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .await
+    }
+}
+
+const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active, c.password_hash
+     FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id";
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        email: r.get(2)?,
+        role: r.get(3)?,
+        active: r.get::<_, i64>(4)? != 0,
+        password_hash: r.get(5)?,
+    })
+}
+
+/// A field with concurrent values, listed until someone resolves it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictRow {
+    pub table: String,
+    pub record_id: String,
+    pub field: String,
+    /// Every value, the current winner first.
+    pub candidates: serde_json::Value,
+    pub detected_at: String,
+}
+
+impl Store {
+    pub async fn conflicts(&self, shop_id: &str) -> Result<Vec<ConflictRow>, StoreError> {
+        let shop_id = shop_id.to_string();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT table_name, record_id, field, candidates, detected_at FROM conflicts
+                 WHERE shop_id = ?1 ORDER BY detected_at, table_name, record_id, field LIMIT 1000",
+            )?;
+            let rows = stmt.query_map([shop_id], |r| {
+                let candidates: String = r.get(3)?;
+                Ok(ConflictRow {
+                    table: r.get(0)?,
+                    record_id: r.get(1)?,
+                    field: r.get(2)?,
+                    candidates: serde_json::from_str(&candidates).unwrap_or_default(),
+                    detected_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}

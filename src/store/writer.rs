@@ -1,0 +1,619 @@
+//! The writer thread: owns the only read-write connection. Writes arrive over a
+//! channel; each wake-up takes every job waiting (up to `MAX_BATCH`), runs each in
+//! its own savepoint inside one `BEGIN IMMEDIATE` transaction, commits once (one
+//! fsync for the whole group), and only then answers each job. A job that fails
+//! rolls back to its savepoint and cannot disturb the others in its group.
+
+use super::error::StoreError;
+use super::records::{read_row, row_params, sql, Record};
+use crate::crdt::{self, Applied, ChangeMeta, Doc};
+use crate::domain::catalog::{ColType, STAGES};
+use crate::domain::policy::{check_row, Principal, Refusal, Verb};
+use crate::domain::value::{format_timestamp, FieldError, Fields, Value};
+use crate::domain::TableId;
+use automerge::ActorId;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most jobs committed together under one fsync.
+const MAX_BATCH: usize = 512;
+/// Documents kept loaded between writes; past this the cache starts over.
+const DOC_CACHE: usize = 20_000;
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Create {
+        id: Option<uuid::Uuid>,
+        fields: Fields,
+    },
+    /// Many creates of one table, all or none.
+    BulkCreate(Vec<(Option<uuid::Uuid>, Fields)>),
+    Update {
+        id: String,
+        fields: Fields,
+        base: Option<Vec<String>>,
+    },
+    Delete {
+        id: String,
+    },
+    /// Sets a user's password hash (hub-only; not a record change, never synced).
+    SetPassword {
+        user_id: String,
+        hash: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub who: Principal,
+    pub table: TableId,
+    pub op: WriteOp,
+    /// Leave the sync-queue entry out (records that came from the cloud).
+    pub skip_sync: bool,
+    /// For a create of a user: the password hash to store beside it.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    pub records: Vec<Record>,
+    /// The change-log sequence of the last change written (0 for SetPassword).
+    pub seq: i64,
+}
+
+pub(super) struct Job {
+    pub req: WriteRequest,
+    pub reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<Job>) {
+    let mut w = Writer {
+        actor,
+        docs: HashMap::new(),
+    };
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        w.commit_group(&mut conn, batch);
+    }
+    tracing::debug!("writer thread stopping: every sender is gone");
+}
+
+type DocKey = (TableId, String);
+
+struct Writer {
+    actor: ActorId,
+    docs: HashMap<DocKey, Doc>,
+}
+
+impl Writer {
+    fn commit_group(&mut self, conn: &mut Connection, batch: Vec<Job>) {
+        let mut results: Vec<Result<WriteOutcome, StoreError>> = Vec::with_capacity(batch.len());
+        let mut touched: Vec<DocKey> = Vec::new();
+        let committed = (|| -> Result<(), rusqlite::Error> {
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for job in &batch {
+                let sp = tx.savepoint()?;
+                let mut keys = Vec::new();
+                match self.apply(&sp, &job.req, &mut keys) {
+                    Ok(out) => {
+                        sp.commit()?;
+                        touched.extend(keys);
+                        results.push(Ok(out));
+                    }
+                    Err(e) => {
+                        drop(sp); // rolls back to the savepoint
+                        for k in &keys {
+                            self.docs.remove(k);
+                        }
+                        results.push(Err(e));
+                    }
+                }
+            }
+            tx.commit()
+        })();
+        if let Err(e) = committed {
+            tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
+            for k in &touched {
+                self.docs.remove(k);
+            }
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Internal(format!("commit failed: {e}"))));
+            }
+            return;
+        }
+        if self.docs.len() > DOC_CACHE {
+            self.docs.clear();
+        }
+        for (job, res) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(res);
+        }
+    }
+
+    fn apply(
+        &mut self,
+        conn: &Connection,
+        req: &WriteRequest,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let now = time::OffsetDateTime::now_utc();
+        let ctx = Ctx {
+            conn,
+            req,
+            now: format_timestamp(now),
+            unix: now.unix_timestamp(),
+        };
+        match &req.op {
+            WriteOp::Create { id, fields } => {
+                let (rec, seq) = self.create(&ctx, *id, fields.clone(), "CREATE", keys)?;
+                if let Some(hash) = &req.password_hash {
+                    set_password(conn, &rec.id, hash, &ctx.now)?;
+                }
+                Ok(WriteOutcome {
+                    records: vec![rec],
+                    seq,
+                })
+            }
+            WriteOp::BulkCreate(items) => {
+                let mut records = Vec::with_capacity(items.len());
+                let mut seq = 0;
+                for (i, (id, fields)) in items.iter().enumerate() {
+                    let (rec, s) = self
+                        .create(&ctx, *id, fields.clone(), "BULK_CREATE", keys)
+                        .map_err(|e| match e {
+                            StoreError::Invalid(f) => StoreError::Invalid(f.at_index(i)),
+                            StoreError::Conflict(m) => {
+                                StoreError::Conflict(format!("records[{i}]: {m}"))
+                            }
+                            StoreError::Forbidden(m) => {
+                                StoreError::Forbidden(format!("records[{i}]: {m}"))
+                            }
+                            other => other,
+                        })?;
+                    records.push(rec);
+                    seq = s;
+                }
+                Ok(WriteOutcome { records, seq })
+            }
+            WriteOp::Update { id, fields, base } => {
+                let (rec, seq) = self.update(&ctx, id, fields, base.as_deref(), keys)?;
+                Ok(WriteOutcome {
+                    records: vec![rec],
+                    seq,
+                })
+            }
+            WriteOp::Delete { id } => {
+                let (rec, seq) = self.delete(&ctx, id, keys)?;
+                Ok(WriteOutcome {
+                    records: vec![rec],
+                    seq,
+                })
+            }
+            WriteOp::SetPassword { user_id, hash } => {
+                let exists: Option<i64> = conn
+                    .query_row(
+                        "SELECT 1 FROM users WHERE id = ?1 AND shop_id = ?2",
+                        params![user_id, req.who.shop_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                set_password(conn, user_id, hash, &ctx.now)?;
+                Ok(WriteOutcome {
+                    records: vec![],
+                    seq: 0,
+                })
+            }
+        }
+    }
+
+    fn create(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: Option<uuid::Uuid>,
+        mut fields: Fields,
+        queue_op: &str,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<(Record, i64), StoreError> {
+        let table = ctx.req.table;
+        let def = table.def();
+        let shop = &ctx.req.who.shop_id;
+        let id = id
+            .unwrap_or_else(uuid::Uuid::now_v7)
+            .hyphenated()
+            .to_string();
+        let taken: Option<i64> = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM crdt_docs WHERE table_name = ?1 AND record_id = ?2")?
+            .query_row(params![def.name, id], |r| r.get(0))
+            .optional()?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "id: {id} is already used by a {} record",
+                def.name
+            )));
+        }
+        ctx.check(Verb::Insert, &id, None, &fields)?;
+        if let Some(n) = def.numbering {
+            if !fields.contains_key(n.column) {
+                let next: i64 = ctx
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO counters (shop_id, name, last) VALUES (?1, ?2, 1)
+                         ON CONFLICT (shop_id, name) DO UPDATE SET last = last + 1
+                         RETURNING last",
+                    )?
+                    .query_row(params![shop, n.column], |r| r.get(0))?;
+                fields.insert(n.column, Value::Text(format!("{}{next:05}", n.prefix)));
+            }
+        }
+        ctx.check_values(&fields)?;
+
+        let mut doc = crdt::new_doc(&self.actor);
+        let mut all = fields.clone();
+        all.insert("shop_id", Value::Text(shop.clone()));
+        all.insert("created_at", Value::Text(ctx.now.clone()));
+        let applied = crdt::apply(&mut doc, &all, None, &ctx.meta("create"))?;
+        let rec = Record {
+            table,
+            id: id.clone(),
+            shop_id: shop.clone(),
+            created_at: ctx.now.clone(),
+            updated_at: ctx.now.clone(),
+            fields,
+            heads: applied.heads.clone(),
+        };
+        let params = row_params(&rec);
+        ctx.conn
+            .prepare_cached(&sql(table).insert)?
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(|e| constraint_error(e, def.name))?;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO crdt_docs (table_name, record_id, shop_id, heads, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![def.name, id, shop, applied.heads.join(","), doc.save()])?;
+        let changed: Vec<&str> = rec
+            .fields
+            .iter()
+            .filter(|(_, v)| **v != Value::Null)
+            .map(|(k, _)| *k)
+            .collect();
+        let seq = ctx.log(&id, "create", &applied, &changed, queue_op)?;
+        let key = (table, id);
+        self.docs.insert(key.clone(), doc);
+        keys.push(key);
+        Ok((rec, seq))
+    }
+
+    fn load_doc(&mut self, conn: &Connection, key: &DocKey) -> Result<Doc, StoreError> {
+        if let Some(doc) = self.docs.remove(key) {
+            return Ok(doc);
+        }
+        let bytes: Vec<u8> = conn
+            .prepare_cached("SELECT doc FROM crdt_docs WHERE table_name = ?1 AND record_id = ?2")?
+            .query_row(params![key.0.name(), key.1], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Internal(format!("{} {} has no document", key.0, key.1)))?;
+        Ok(crdt::load(&bytes, &self.actor)?)
+    }
+
+    fn update(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        fields: &Fields,
+        base: Option<&[String]>,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<(Record, i64), StoreError> {
+        let table = ctx.req.table;
+        let def = table.def();
+        let current = ctx.current(id)?;
+        ctx.check(Verb::Update, id, Some(&current.fields), fields)?;
+        ctx.check_values(fields)?;
+
+        let key = (table, id.to_string());
+        let mut doc = self.load_doc(ctx.conn, &key)?;
+        keys.push(key.clone());
+        let applied = crdt::apply(&mut doc, fields, base, &ctx.meta("update"))?;
+        let mut rec = current;
+        for (name, v) in crdt::materialize(&doc, def) {
+            rec.fields.insert(name, v);
+        }
+        rec.updated_at = ctx.now.clone().max(rec.updated_at);
+        rec.heads = applied.heads.clone();
+        let params = row_params(&rec);
+        ctx.conn
+            .prepare_cached(&sql(table).update)?
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(|e| constraint_error(e, def.name))?;
+        self.save_doc(ctx, &key, &mut doc, &applied, false)?;
+        let changed: Vec<&str> = fields.keys().copied().collect();
+        let seq = ctx.log(id, "update", &applied, &changed, "UPDATE")?;
+        self.record_conflicts(ctx, id, &doc)?;
+        self.docs.insert(key, doc);
+        Ok((rec, seq))
+    }
+
+    fn delete(
+        &mut self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<(Record, i64), StoreError> {
+        let table = ctx.req.table;
+        let def = table.def();
+        let mut current = ctx.current(id)?;
+        ctx.check(Verb::Delete, id, Some(&current.fields), &Fields::new())?;
+        ctx.conn
+            .prepare_cached(&sql(table).delete)?
+            .execute(params![id, ctx.req.who.shop_id])
+            .map_err(|e| constraint_error(e, def.name))?;
+        let key = (table, id.to_string());
+        let mut doc = self.load_doc(ctx.conn, &key)?;
+        keys.push(key.clone());
+        let applied = crdt::tombstone(&mut doc, &ctx.meta("delete"))?;
+        self.save_doc(ctx, &key, &mut doc, &applied, true)?;
+        let seq = ctx.log(id, "delete", &applied, &[], "DELETE")?;
+        ctx.conn
+            .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
+            .execute(params![def.name, id])?;
+        self.docs.insert(key, doc);
+        current.heads = applied.heads;
+        Ok((current, seq))
+    }
+
+    fn save_doc(
+        &self,
+        ctx: &Ctx<'_>,
+        key: &DocKey,
+        doc: &mut Doc,
+        applied: &Applied,
+        deleted: bool,
+    ) -> Result<(), StoreError> {
+        ctx.conn
+            .prepare_cached(
+                "UPDATE crdt_docs SET heads = ?3, doc = ?4, deleted = ?5
+                 WHERE table_name = ?1 AND record_id = ?2",
+            )?
+            .execute(params![
+                key.0.name(),
+                key.1,
+                applied.heads.join(","),
+                doc.save(),
+                deleted
+            ])?;
+        Ok(())
+    }
+
+    fn record_conflicts(&self, ctx: &Ctx<'_>, id: &str, doc: &Doc) -> Result<(), StoreError> {
+        let table = ctx.req.table.name();
+        ctx.conn
+            .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
+            .execute(params![table, id])?;
+        for (field, values) in crdt::conflicts(doc) {
+            let col_ty = ctx
+                .req
+                .table
+                .def()
+                .column(&field)
+                .map_or(ColType::Text, |c| c.ty);
+            let candidates: Vec<serde_json::Value> = values
+                .iter()
+                .map(|v| crate::domain::value::to_json(col_ty, v))
+                .collect();
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO conflicts (shop_id, table_name, record_id, field, candidates, detected_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    ctx.req.who.shop_id,
+                    table,
+                    id,
+                    field,
+                    serde_json::Value::Array(candidates).to_string(),
+                    ctx.now
+                ])?;
+        }
+        Ok(())
+    }
+}
+
+struct Ctx<'a> {
+    conn: &'a Connection,
+    req: &'a WriteRequest,
+    now: String,
+    unix: i64,
+}
+
+impl Ctx<'_> {
+    fn meta(&self, op: &'static str) -> ChangeMeta<'_> {
+        ChangeMeta {
+            author: self.req.who.user_id.as_deref(),
+            op,
+            unix_time: self.unix,
+        }
+    }
+
+    /// The role matrix's row-level half. The hub acting for itself (`init`) has no
+    /// user and is not subject to it.
+    fn check(
+        &self,
+        verb: Verb,
+        id: &str,
+        current: Option<&Fields>,
+        changes: &Fields,
+    ) -> Result<(), StoreError> {
+        if self.req.who.user_id.is_none() {
+            return Ok(());
+        }
+        check_row(self.req.table, verb, &self.req.who, id, current, changes).map_err(|r| match r {
+            Refusal::NotFound => StoreError::NotFound,
+            Refusal::Forbidden(m) => StoreError::Forbidden(m),
+        })
+    }
+
+    /// The row as stored, if it exists in the caller's shop.
+    fn current(&self, id: &str) -> Result<Record, StoreError> {
+        let table = self.req.table;
+        self.conn
+            .prepare_cached(&format!(
+                "{} WHERE t.id = ?1 AND t.shop_id = ?2",
+                sql(table).select
+            ))?
+            .query_row(params![id, self.req.who.shop_id], |r| read_row(table, r))
+            .optional()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Checks what only the database can: references name a record of this shop,
+    /// and a repair order's stage is one of the shop's board.
+    fn check_values(&self, fields: &Fields) -> Result<(), StoreError> {
+        let def = self.req.table.def();
+        for col in def.columns {
+            let Some(Value::Text(v)) = fields.get(col.name) else {
+                continue;
+            };
+            if let ColType::Ref(target) = col.ty {
+                let found: Option<i64> = self
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT 1 FROM {target} WHERE id = ?1 AND shop_id = ?2"
+                    ))?
+                    .query_row(params![v, self.req.who.shop_id], |r| r.get(0))
+                    .optional()?;
+                if found.is_none() {
+                    return Err(FieldError::new(
+                        col.name,
+                        format!("no {target} record has the id {v}"),
+                    )
+                    .into());
+                }
+            }
+            if def.name == "repair_orders" && col.name == "stage" && !STAGES.contains(&v.as_str()) {
+                let found: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT 1 FROM production_stages WHERE shop_id = ?1 AND code = ?2 AND active = 1",
+                    )?
+                    .query_row(params![self.req.who.shop_id, v], |r| r.get(0))
+                    .optional()?;
+                if found.is_none() {
+                    return Err(FieldError::new(
+                        "stage",
+                        format!(
+                            "'{v}' is neither a default stage ({}) nor an active production stage of this shop",
+                            STAGES.join(", ")
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the change-log entry (with the change bytes) and, unless skipped, the
+    /// sync-queue entry, coalescing into the record's pending item. Returns the seq.
+    fn log(
+        &self,
+        id: &str,
+        op: &str,
+        applied: &Applied,
+        changed: &[&str],
+        queue_op: &str,
+    ) -> Result<i64, StoreError> {
+        let who = &self.req.who;
+        let table = self.req.table.name();
+        let fields = serde_json::to_string(changed).unwrap_or_else(|_| "[]".into());
+        let seq: i64 = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO change_log
+                   (shop_id, table_name, record_id, op, change_hash, actor, author_id, fields, bytes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq",
+            )?
+            .query_row(
+                params![
+                    who.shop_id,
+                    table,
+                    id,
+                    op,
+                    applied.change_hash,
+                    applied.actor,
+                    who.user_id,
+                    fields,
+                    applied.change_bytes,
+                    self.now
+                ],
+                |r| r.get(0),
+            )?;
+        if !self.req.skip_sync {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO sync_queue
+                       (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?6)
+                     ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
+                       operation = CASE
+                         WHEN excluded.operation = 'DELETE' THEN 'DELETE'
+                         WHEN sync_queue.operation IN ('CREATE', 'BULK_CREATE') THEN sync_queue.operation
+                         ELSE excluded.operation END,
+                       change_seq = excluded.change_seq,
+                       updated_at = excluded.updated_at",
+                )?
+                .execute(params![who.shop_id, table, id, queue_op, seq, self.now])?;
+        }
+        Ok(seq)
+    }
+}
+
+fn set_password(conn: &Connection, user_id: &str, hash: &str, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO user_credentials (user_id, password_hash, changed_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, changed_at = excluded.changed_at",
+    )?
+    .execute(params![user_id, hash, now])?;
+    Ok(())
+}
+
+/// Turns a constraint failure into the answer a client can act on.
+fn constraint_error(e: rusqlite::Error, table: &str) -> StoreError {
+    use rusqlite::ffi;
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        let msg = msg.clone().unwrap_or_default();
+        match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                let field = msg
+                    .rsplit(", ")
+                    .next()
+                    .and_then(|c| c.rsplit('.').next())
+                    .unwrap_or("value");
+                return StoreError::Conflict(format!(
+                    "{field}: another {table} record of this shop already has this value"
+                ));
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                return StoreError::Conflict(format!(
+                    "this {table} record is still referenced by other records; change or delete those first"
+                ));
+            }
+            ffi::SQLITE_CONSTRAINT_CHECK | ffi::SQLITE_CONSTRAINT_NOTNULL => {
+                return StoreError::Invalid(FieldError::new("body", msg));
+            }
+            _ => {}
+        }
+    }
+    StoreError::Internal(e.to_string())
+}
