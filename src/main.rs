@@ -46,8 +46,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();
+            let addr = listener.local_addr()?;
+            // One plain line on stdout for people and scripts: where the hub is.
+            println!("collisionos listening on http://{addr}");
             tracing::info!(
-                addr = %listener.local_addr()?,
+                %addr,
                 data_dir = %config.data_dir.display(),
                 "collisionos hub listening"
             );

@@ -96,3 +96,29 @@ pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
     }
     Ok(known)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_once_and_refuses_a_newer_data_dir() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        assert_eq!(apply(&mut conn).expect("first"), latest_version());
+        assert_eq!(apply(&mut conn).expect("again"), latest_version());
+        conn.pragma_update(None, "user_version", latest_version() + 1)
+            .expect("pretend a newer build wrote it");
+        let err = apply(&mut conn).expect_err("newer");
+        assert!(matches!(err, MigrationError::NewerVersion { .. }));
+        assert!(err.to_string().contains("newer collisionos"), "{err}");
+    }
+
+    #[test]
+    fn an_edited_shipped_migration_is_caught() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        apply(&mut conn).expect("first");
+        conn.execute("UPDATE schema_migrations SET sha256 = 'x' WHERE version = 1", [])
+            .expect("tamper");
+        assert!(matches!(apply(&mut conn), Err(MigrationError::Edited { .. })));
+    }
+}

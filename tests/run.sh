@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test of CollisionOS Hub, starting what the tests need first:
+#   - a throwaway PostgreSQL 15 cluster (from the machine's packages; installed with
+#     apt-get if missing) for the cloud-schema and RLS tests.
+# Fails loudly when a part cannot be had: no test skips because a part is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo >/dev/null || {
+    echo "tests/run.sh: cargo is not installed; install Rust from rustup first" >&2
+    exit 1
+}
+
+pgdir=$(mktemp -d /tmp/collisionos-pg.XXXXXX)
+cleanup() { bash install/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+trap cleanup EXIT
+eval "$(bash install/pg-test-cluster.sh start "$pgdir")"
+: "${COLLISIONOS_TEST_PG_URL:?install/pg-test-cluster.sh did not give a database URL}"
+export COLLISIONOS_TEST_PG_URL
+
+# Unit tests, the integration suite (tests/it), the doc tests; benchmarks and the
+# load tool are compiled (so they cannot rot) but not run: speed lives there.
+cargo test --locked --lib --bins --tests
+cargo build --locked --benches --examples
