@@ -113,21 +113,36 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// answer's timing does not tell which e-mails exist.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        let stored = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
+        let known = hash.is_some();
+        let stored = match hash {
+            Some(h) => h,
+            None => dummy_hash().to_string(),
+        };
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
-            && stored != DUMMY_HASH
+            && known
     })
     .await
     .unwrap_or(false)
 }
 
-/// A real argon2id hash of a random string nobody knows.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2vYl1vZbIYkDA0u0Hh7yX8wGgT3ZyH8e5tT0o3m9iE";
+/// A real argon2id hash (same parameters as real ones) of a random string nobody
+/// knows, made once, so checking a login for an unknown e-mail costs a real check.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let secret = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(secret.as_str().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
 
 pub fn check_password_rules(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {

@@ -117,8 +117,14 @@ mod tests {
     fn an_edited_shipped_migration_is_caught() {
         let mut conn = Connection::open_in_memory().expect("open");
         apply(&mut conn).expect("first");
-        conn.execute("UPDATE schema_migrations SET sha256 = 'x' WHERE version = 1", [])
-            .expect("tamper");
-        assert!(matches!(apply(&mut conn), Err(MigrationError::Edited { .. })));
+        conn.execute(
+            "UPDATE schema_migrations SET sha256 = 'x' WHERE version = 1",
+            [],
+        )
+        .expect("tamper");
+        assert!(matches!(
+            apply(&mut conn),
+            Err(MigrationError::Edited { .. })
+        ));
     }
 }

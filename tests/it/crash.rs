@@ -62,7 +62,13 @@ async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let init = Command::new(BIN)
-        .args(["init", "--shop-name", "Crash Body Shop", "--owner-email", "owner@crash.test"])
+        .args([
+            "init",
+            "--shop-name",
+            "Crash Body Shop",
+            "--owner-email",
+            "owner@crash.test",
+        ])
         .arg("--data-dir")
         .arg(&data)
         .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
@@ -93,7 +99,9 @@ async fn acknowledged_writes_survive_sigkill() {
                 if res.status() != StatusCode::CREATED {
                     return;
                 }
-                let Ok(body) = res.json::<Value>().await else { return };
+                let Ok(body) = res.json::<Value>().await else {
+                    return;
+                };
                 let id = body["id"].as_str().expect("id").to_string();
                 acked.lock().expect("lock").created.push(id.clone());
                 progress.notify_one();
@@ -147,7 +155,11 @@ async fn acknowledged_writes_survive_sigkill() {
             .send()
             .await
             .expect("get");
-        assert_eq!(res.status(), StatusCode::OK, "acknowledged create {id} lost");
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "acknowledged create {id} lost"
+        );
         let body: Value = res.json().await.expect("body");
         if acked.patched.contains(id) {
             assert_eq!(body["notes"], "patched", "acknowledged patch of {id} lost");
@@ -180,11 +192,19 @@ async fn acknowledged_writes_survive_sigkill() {
             .collect::<Result<_, _>>()
             .expect("rows");
         let want = if acked.patched.contains(id) { 2 } else { 1 };
-        assert!(rows.len() >= want, "{id}: {} change-log entries", rows.len());
+        assert!(
+            rows.len() >= want,
+            "{id}: {} change-log entries",
+            rows.len()
+        );
         assert_eq!(rows[0].0, "create");
         for (_, hash, bytes) in &rows {
             let change = Change::from_bytes(bytes.clone()).expect("change bytes decode");
-            assert_eq!(&change.hash().to_string(), hash, "{id}: stored hash matches bytes");
+            assert_eq!(
+                &change.hash().to_string(),
+                hash,
+                "{id}: stored hash matches bytes"
+            );
         }
         let doc: Vec<u8> = db
             .query_row(
@@ -207,6 +227,9 @@ async fn acknowledged_writes_survive_sigkill() {
                 |r| r.get(0),
             )
             .expect("queue");
-        assert_eq!(queued, 1, "{id}: one coalesced pending CREATE in the sync queue");
+        assert_eq!(
+            queued, 1,
+            "{id}: one coalesced pending CREATE in the sync queue"
+        );
     }
 }
