@@ -79,7 +79,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let dir = data.data_dir.clone();
-            let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
+            let store = tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
+                let store = Store::open(&dir)?;
+                // The data dir is complete from the start: the signing secret too.
+                collisionos::auth::JwtSecret::load_or_create(&dir)?;
+                Ok(store)
+            })
+            .await??;
             let name = owner_name.unwrap_or_else(|| owner_email.clone());
             let (shop, owner) = init_shop(
                 &store,
