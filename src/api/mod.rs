@@ -45,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(accounts::change_password))
         .route("/conflicts", get(records::conflicts))
         .route(
+            "/conflicts/{table}/{id}/resolve",
+            post(records::resolve_conflict),
+        )
+        .route(
             "/{table}/bulk",
             post(records::bulk_create).layer(DefaultBodyLimit::max(MAX_BULK_BODY)),
         )

@@ -367,3 +367,58 @@ pub async fn conflicts(
         .collect();
     Ok(Json(json!({ "data": data })))
 }
+
+/// `POST /api/conflicts/{table}/{id}/resolve {"field": ..., "value": ...}`: writes
+/// the chosen value on the record's current heads, which supersedes every
+/// concurrent value of that field. Any value the column accepts may be chosen,
+/// not only one of the candidates.
+pub async fn resolve_conflict(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((table, id)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Json_>, ApiError> {
+    let table = table_of(&table)?;
+    allowed(table, Verb::Update, &caller)?;
+    let id = record_id(&id)?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "field" | "value"))
+    {
+        return Err(FieldError::new(k.as_str(), "is not a field of this request").into());
+    }
+    let field = obj
+        .get("field")
+        .and_then(Json_::as_str)
+        .ok_or_else(|| FieldError::new("field", "must name the conflicting field"))?;
+    let value = obj
+        .get("value")
+        .ok_or_else(|| FieldError::new("value", "is required"))?;
+    let open = st.store.conflicts(&caller.shop_id).await?;
+    if !open
+        .iter()
+        .any(|c| c.table == table.name() && c.record_id == id && c.field == field)
+    {
+        return Err(ApiError::NotFound(format!(
+            "no open conflict on {field} of this record"
+        )));
+    }
+    let (_, fields) = parse_object(table.def(), &json!({ field: value }), Mode::Update)?;
+    let out = st
+        .store
+        .write(write(
+            &caller,
+            table,
+            WriteOp::Update {
+                id,
+                fields,
+                base: None,
+            },
+        ))
+        .await?;
+    let rec = out.records.first().map(Record::to_json);
+    Ok(Json(json!(rec)))
+}
