@@ -1,2 +1,3 @@
+pub mod cloud;
 pub mod domain;
 pub mod store;

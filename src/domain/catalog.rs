@@ -641,11 +641,7 @@ const LOANER_RESERVATIONS: &[Column] = &[
     req("loaner_vehicle_id", Ref("loaner_vehicles")),
     col("customer_id", Ref("customers")),
     col("repair_order_id", Ref("repair_orders")),
-    with_text(
-        "reservation_status",
-        Enum(RESERVATION_STATUSES),
-        "pending",
-    ),
+    with_text("reservation_status", Enum(RESERVATION_STATUSES), "pending"),
     col("out_at", Timestamp),
     col("back_at", Timestamp),
     col("odometer_out", Int),
@@ -746,7 +742,11 @@ pub static TABLES: &[Table] = &[
         ..table("purchase_orders", PURCHASE_ORDERS)
     },
     Table {
-        indexes: &[&["repair_order_id"], &["part_status"], &["purchase_order_id"]],
+        indexes: &[
+            &["repair_order_id"],
+            &["part_status"],
+            &["purchase_order_id"],
+        ],
         ..table("parts", PARTS)
     },
     Table {

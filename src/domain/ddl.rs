@@ -145,5 +145,9 @@ pub fn index_columns(t: &Table) -> Vec<Vec<&'static str>> {
 
 /// The whole catalog as SQLite DDL, tables in dependency order.
 pub fn sqlite_schema() -> String {
-    TABLES.iter().map(sqlite_table).collect::<Vec<_>>().join("\n")
+    TABLES
+        .iter()
+        .map(sqlite_table)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

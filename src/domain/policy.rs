@@ -158,7 +158,10 @@ const MATRIX: &[(&str, Policy)] = &[
     ),
     ("customers", p(EVERYONE, EVERYONE, EVERYONE, r(MGMT))),
     ("vehicles", p(EVERYONE, EVERYONE, EVERYONE, r(MGMT))),
-    ("insurance_companies", p(EVERYONE, r(MGMT), r(MGMT), r(MGMT))),
+    (
+        "insurance_companies",
+        p(EVERYONE, r(MGMT), r(MGMT), r(MGMT)),
+    ),
     ("production_stages", p(EVERYONE, r(MGMT), r(MGMT), r(MGMT))),
     (
         "vendors",
@@ -171,7 +174,10 @@ const MATRIX: &[(&str, Policy)] = &[
     ),
     ("claims", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
     ("estimates", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
-    ("estimate_lines", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
+    (
+        "estimate_lines",
+        p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT)),
+    ),
     ("bms_imports", p(EVERYONE, r(WRITERS), r(WRITERS), r(MGMT))),
     ("repair_orders", p(EVERYONE, r(WRITERS), EVERYONE, r(MGMT))),
     ("ro_stage_history", p(EVERYONE, EVERYONE, NOBODY, NOBODY)),

@@ -51,10 +51,10 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Fixed-width UTC timestamps sort correctly as text.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    t.format(&fmt).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.format(&fmt)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 pub fn now_timestamp() -> String {
@@ -192,8 +192,7 @@ pub fn check(col: &Column, v: &Json) -> Result<Value, FieldError> {
 
 pub fn is_stage_code(s: &str) -> bool {
     (1..=40).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
@@ -215,9 +214,7 @@ pub fn to_json(col_ty: ColType, v: &Value) -> Json {
         Value::Int(i) if col_ty == ColType::Bool => Json::Bool(*i != 0),
         Value::Int(i) => Json::from(*i),
         Value::Bool(b) => Json::Bool(*b),
-        Value::Text(s) if col_ty == ColType::Json => {
-            serde_json::from_str(s).unwrap_or(Json::Null)
-        }
+        Value::Text(s) if col_ty == ColType::Json => serde_json::from_str(s).unwrap_or(Json::Null),
         Value::Text(s) => Json::String(s.clone()),
     }
 }
@@ -287,7 +284,10 @@ pub fn parse_object(
                 );
             }
             ("id" | "created_at" | "updated_at" | "_heads", _) => {
-                return Err(FieldError::new(key, "is set by the hub and cannot be written"));
+                return Err(FieldError::new(
+                    key,
+                    "is set by the hub and cannot be written",
+                ));
             }
             (name, _) => {
                 let col = table.column(name).ok_or_else(|| {
