@@ -1,2 +1,3 @@
 //! SQLite: the source of truth. Only this module names `rusqlite`.
 pub mod migrations;
+pub mod schema;

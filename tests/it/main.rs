@@ -1,0 +1,3 @@
+mod cloud;
+mod pg;
+mod rls;
