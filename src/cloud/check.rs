@@ -11,7 +11,9 @@
 //! # Ok(()) }
 //! ```
 
-use super::expected::{expected_tables, ExpectedTable, ValueCheck, HELPER_FUNCTIONS};
+use super::expected::{
+    expected_tables, ExpectedTable, ValueCheck, CHANGES_TABLE, HELPER_FUNCTIONS,
+};
 use super::introspect::{live_schema, LiveSchema, LiveTable};
 use anyhow::Context;
 use std::fmt;
@@ -56,6 +58,26 @@ pub enum Problem {
         table: String,
         column: String,
         what: &'static str,
+    },
+    /// The primary key is not `(id)` (`(change_hash)` for the change table).
+    PrimaryKeyMismatch {
+        table: String,
+        expected: Vec<String>,
+        found: Vec<String>,
+    },
+    MissingUnique {
+        table: String,
+        columns: Vec<String>,
+    },
+    MissingForeignKey {
+        table: String,
+        columns: Vec<String>,
+        target: String,
+    },
+    /// A foreign key that is not `DEFERRABLE INITIALLY DEFERRED`.
+    ForeignKeyNotDeferred {
+        table: String,
+        columns: Vec<String>,
     },
     RlsNotEnabled {
         table: String,
@@ -159,6 +181,33 @@ impl fmt::Display for Problem {
                 column,
                 what,
             } => write!(f, "missing {what} CHECK on {table}.{column}"),
+            PrimaryKeyMismatch {
+                table,
+                expected,
+                found,
+            } => write!(
+                f,
+                "primary key of {table} is ({}), expected ({})",
+                found.join(", "),
+                expected.join(", ")
+            ),
+            MissingUnique { table, columns } => {
+                write!(f, "missing UNIQUE ({}) on {table}", columns.join(", "))
+            }
+            MissingForeignKey {
+                table,
+                columns,
+                target,
+            } => write!(
+                f,
+                "missing foreign key ({}) on {table} referencing {target}",
+                columns.join(", ")
+            ),
+            ForeignKeyNotDeferred { table, columns } => write!(
+                f,
+                "foreign key ({}) on {table} is not DEFERRABLE INITIALLY DEFERRED",
+                columns.join(", ")
+            ),
             RlsNotEnabled { table } => write!(f, "row level security not enabled on {table}"),
             RlsNotForced { table } => write!(f, "row level security not forced on {table}"),
             MissingPolicy {
@@ -356,6 +405,47 @@ fn compare_table(expected: &ExpectedTable, live: &LiveTable, out: &mut Vec<Probl
                 table: table(),
                 column: col.name.clone(),
             });
+        }
+    }
+    let pk = if expected.name == CHANGES_TABLE {
+        "change_hash"
+    } else {
+        "id"
+    };
+    if live.primary_key != [pk] {
+        out.push(Problem::PrimaryKeyMismatch {
+            table: table(),
+            expected: vec![pk.to_string()],
+            found: live.primary_key.clone(),
+        });
+    }
+    for u in &expected.uniques {
+        if !live.uniques.iter().any(|l| l == u) {
+            out.push(Problem::MissingUnique {
+                table: table(),
+                columns: u.iter().map(|c| c.to_string()).collect(),
+            });
+        }
+    }
+    for fk in &expected.foreign_keys {
+        let found = live.foreign_keys.iter().find(|l| {
+            l.columns == fk.columns
+                && l.target == fk.target
+                && l.target_columns == fk.target_columns
+        });
+        match found {
+            None => out.push(Problem::MissingForeignKey {
+                table: table(),
+                columns: fk.columns.iter().map(|c| c.to_string()).collect(),
+                target: fk.target.to_string(),
+            }),
+            Some(l) if !(l.deferrable && l.initially_deferred) => {
+                out.push(Problem::ForeignKeyNotDeferred {
+                    table: table(),
+                    columns: l.columns.clone(),
+                })
+            }
+            Some(_) => {}
         }
     }
     if !live.rls_enabled {

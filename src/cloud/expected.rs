@@ -112,11 +112,23 @@ pub enum GuardKind {
     Approval,
 }
 
+/// A foreign key, `DEFERRABLE INITIALLY DEFERRED` so one sync batch can land in
+/// any order inside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedForeignKey {
+    pub columns: Vec<&'static str>,
+    pub target: &'static str,
+    pub target_columns: Vec<&'static str>,
+}
+
 /// One table of the cloud mirror.
 #[derive(Debug, Clone)]
 pub struct ExpectedTable {
     pub name: &'static str,
     pub columns: Vec<ExpectedColumn>,
+    /// UNIQUE constraints (column lists), besides the primary key.
+    pub uniques: Vec<Vec<&'static str>>,
+    pub foreign_keys: Vec<ExpectedForeignKey>,
     pub policies: Vec<ExpectedPolicy>,
     pub guards: Vec<GuardTrigger>,
 }
@@ -304,6 +316,46 @@ fn guard_function_name(table: &'static str, kind: GuardKind) -> &'static str {
     }
 }
 
+/// The per-shop unique keys of a catalog table: `(shop_id, id)` (the target of
+/// same-shop references), the business number, and the catalog's `unique` lists.
+pub fn uniques(t: &Table) -> Vec<Vec<&'static str>> {
+    let mut out = vec![vec!["shop_id", "id"]];
+    if let Some(n) = t.numbering {
+        out.push(vec!["shop_id", n.column]);
+    }
+    for u in t.unique {
+        let mut v = vec!["shop_id"];
+        v.extend_from_slice(u);
+        out.push(v);
+    }
+    out
+}
+
+fn shop_fk() -> ExpectedForeignKey {
+    ExpectedForeignKey {
+        columns: vec!["shop_id"],
+        target: "shops",
+        target_columns: vec!["id"],
+    }
+}
+
+/// The foreign keys of a catalog table: `shop_id` onto the shop, and every
+/// reference as a composite same-shop key `(shop_id, col)` onto `(shop_id, id)`.
+pub fn foreign_keys(t: &Table) -> Vec<ExpectedForeignKey> {
+    let mut out = Vec::new();
+    if t.name != "shops" {
+        out.push(shop_fk());
+    }
+    for (col, target) in t.refs() {
+        out.push(ExpectedForeignKey {
+            columns: vec!["shop_id", col],
+            target,
+            target_columns: vec!["shop_id", "id"],
+        });
+    }
+    out
+}
+
 /// Every table of the cloud mirror: the catalog's, in dependency order, then
 /// [`CHANGES_TABLE`].
 pub fn expected_tables() -> Vec<ExpectedTable> {
@@ -312,6 +364,8 @@ pub fn expected_tables() -> Vec<ExpectedTable> {
         .map(|t| ExpectedTable {
             name: t.name,
             columns: columns(t),
+            uniques: uniques(t),
+            foreign_keys: foreign_keys(t),
             policies: expected_policies(t.name),
             guards: expected_guards(t.name),
         })
@@ -319,6 +373,8 @@ pub fn expected_tables() -> Vec<ExpectedTable> {
     out.push(ExpectedTable {
         name: CHANGES_TABLE,
         columns: change_columns(),
+        uniques: Vec::new(),
+        foreign_keys: vec![shop_fk()],
         policies: expected_policies(CHANGES_TABLE),
         guards: Vec::new(),
     });

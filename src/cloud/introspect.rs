@@ -25,6 +25,15 @@ pub struct LivePolicy {
     pub with_check: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveForeignKey {
+    pub columns: Vec<String>,
+    pub target: String,
+    pub target_columns: Vec<String>,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveTable {
     pub name: String,
@@ -33,6 +42,11 @@ pub struct LiveTable {
     /// Single-column CHECK constraint definitions, by column
     /// (`pg_get_constraintdef`, e.g. `CHECK ((role = ANY (ARRAY['owner'::text, ...])))`).
     pub checks: BTreeMap<String, Vec<String>>,
+    /// The primary key's columns.
+    pub primary_key: Vec<String>,
+    /// UNIQUE constraints' column lists, in key order.
+    pub uniques: Vec<Vec<String>>,
+    pub foreign_keys: Vec<LiveForeignKey>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
     pub policies: Vec<LivePolicy>,
@@ -139,6 +153,21 @@ JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
 WHERE n.nspname = 'public' AND con.contype = 'c' AND cardinality(con.conkey) = 1
 ORDER BY c.relname, con.conname";
 
+const KEYS_SQL: &str = "
+SELECT c.relname::text, con.contype::text,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+       coalesce(f.relname::text, ''),
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord),
+       con.condeferrable, con.condeferred
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class f ON f.oid = con.confrelid
+WHERE n.nspname = 'public' AND con.contype IN ('p', 'u', 'f')
+ORDER BY c.relname, con.conname";
+
 const POLICIES_SQL: &str = "
 SELECT tablename::text, policyname::text, cmd::text, roles::text[],
        permissive = 'PERMISSIVE', qual::text, with_check::text
@@ -210,6 +239,25 @@ pub async fn live_schema(client: &Client) -> anyhow::Result<LiveSchema> {
         let table: String = row.get(0);
         if let Some(t) = schema.tables.get_mut(&table) {
             t.checks.entry(row.get(1)).or_default().push(row.get(2));
+        }
+    }
+    for row in client.query(KEYS_SQL, &[]).await.context("reading keys")? {
+        let table: String = row.get(0);
+        let Some(t) = schema.tables.get_mut(&table) else {
+            continue;
+        };
+        let kind: String = row.get(1);
+        let columns: Vec<String> = row.get(2);
+        match kind.as_str() {
+            "p" => t.primary_key = columns,
+            "u" => t.uniques.push(columns),
+            _ => t.foreign_keys.push(LiveForeignKey {
+                columns,
+                target: row.get(3),
+                target_columns: row.get(4),
+                deferrable: row.get(5),
+                initially_deferred: row.get(6),
+            }),
         }
     }
     for row in client

@@ -237,7 +237,10 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
              ALTER TABLE public.invoices ALTER COLUMN total_cents TYPE integer;
              DROP TRIGGER guard_self_profile ON public.users;
              CREATE POLICY sneaky ON public.payments FOR SELECT TO authenticated USING (true);
-             GRANT SELECT ON public.estimates TO anon;",
+             GRANT SELECT ON public.estimates TO anon;
+             ALTER TABLE public.repair_orders DROP CONSTRAINT repair_orders_shop_id_ro_number_key;
+             ALTER TABLE public.vehicles DROP CONSTRAINT vehicles_shop_id_customer_id_fkey;
+             ALTER TABLE public.parts ALTER CONSTRAINT parts_shop_id_vendor_id_fkey NOT DEFERRABLE;",
         )
         .await
         .expect("damage the database");
@@ -277,6 +280,19 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
             table: "estimates".into(),
             grantee: "anon".into(),
             privilege: "SELECT".into(),
+        },
+        Problem::MissingUnique {
+            table: "repair_orders".into(),
+            columns: vec!["shop_id".into(), "ro_number".into()],
+        },
+        Problem::MissingForeignKey {
+            table: "vehicles".into(),
+            columns: vec!["shop_id".into(), "customer_id".into()],
+            target: "customers".into(),
+        },
+        Problem::ForeignKeyNotDeferred {
+            table: "parts".into(),
+            columns: vec!["shop_id".into(), "vendor_id".into()],
         },
     ];
     for p in &expect {
