@@ -53,6 +53,27 @@ async fn migrations_and_policies_apply_in_order_to_a_fresh_database() {
 
     // Applying again is a no-op (files are tracked, not re-run).
     apply_all(&db.url).await;
+
+    // An applied file that changed afterwards stops the script (append-only).
+    db.client
+        .execute(
+            "UPDATE collisionos_meta.applied_files SET sha256 = 'edited' WHERE name = $1",
+            &[&on_disk[0]],
+        )
+        .await
+        .expect("pretend the first file was edited");
+    let out = tokio::process::Command::new("bash")
+        .arg(crate::pg::repo_root().join("supabase/apply.sh"))
+        .arg(&db.url)
+        .output()
+        .await
+        .expect("run apply.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "apply.sh accepted an edited file");
+    assert!(
+        stderr.contains("was changed after it was applied"),
+        "{stderr}"
+    );
     db.drop_db().await;
 }
 
