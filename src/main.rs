@@ -108,9 +108,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cloud {
-            command: CloudCommand::Check { db_url: _ },
+            command: CloudCommand::Check { db_url },
         } => {
-            anyhow::bail!("cloud check is not built yet")
+            let report = collisionos::cloud::check::check(&db_url).await?;
+            println!("{report}");
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

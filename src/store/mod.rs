@@ -11,11 +11,13 @@
 //!   Automerge change, change-log entry and sync-queue entry.
 //! - [`records`]: SQL built from the catalog; rows to records.
 //! - [`queries`]: the reads (get, list, history, accounts).
+//! - [`schema`]: the live SQLite schema, for the parity tests.
 
 pub mod error;
 pub mod migrations;
 pub mod queries;
 pub mod records;
+pub mod schema;
 pub mod writer;
 
 pub use error::StoreError;

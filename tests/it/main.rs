@@ -1,2 +1,5 @@
 mod cli;
+mod cloud;
 mod crash;
+mod pg;
+mod rls;

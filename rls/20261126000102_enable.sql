@@ -1,0 +1,53 @@
+-- RLS, part 2: row level security on every table, forced so that even the
+-- tables' owner is held to the policies (only superusers and BYPASSRLS roles,
+-- such as service_role, are not). With no policy, nothing is visible.
+-- Append-only: never edit once shipped.
+
+ALTER TABLE public.shops ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.shops FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.users FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.vehicles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.vehicles FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.insurance_companies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.insurance_companies FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.vendors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.vendors FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.claims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.claims FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.estimates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.estimates FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.estimate_lines ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.estimate_lines FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.repair_orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.repair_orders FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.production_stages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.production_stages FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.ro_stage_history ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ro_stage_history FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.purchase_orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.purchase_orders FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.parts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.parts FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.labor_entries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.labor_entries FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.time_clock ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.time_clock FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.invoices FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.payments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.payments FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.attachments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.attachments FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.signatures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.signatures FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_vehicles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_vehicles FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_reservations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_reservations FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.bms_imports ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.bms_imports FORCE ROW LEVEL SECURITY;
+ALTER TABLE public.crdt_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.crdt_changes FORCE ROW LEVEL SECURITY;
