@@ -110,6 +110,10 @@ pub enum GuardKind {
     SelfProfile,
     /// Callers with only own-row access may not change the approval fields.
     Approval,
+    /// Nobody changes their own role or active flag; only an owner grants the
+    /// owner role or changes an owner's account (hand-written:
+    /// `rls/20261126000105_account_guards.sql`).
+    Accounts,
 }
 
 /// A foreign key, `DEFERRABLE INITIALLY DEFERRED` so one sync batch can land in
@@ -293,6 +297,14 @@ pub fn expected_guards(table: &str) -> Vec<GuardTrigger> {
             kind: GuardKind::SelfProfile,
         });
     }
+    if t.name == "users" {
+        out.push(GuardTrigger {
+            table: t.name,
+            trigger: "guard_accounts",
+            function: "users_guard_accounts",
+            kind: GuardKind::Accounts,
+        });
+    }
     if !update.own.is_empty() && !approval_fields(t).is_empty() {
         out.push(GuardTrigger {
             table: t.name,
@@ -313,6 +325,7 @@ fn guard_function_name(table: &'static str, kind: GuardKind) -> &'static str {
         ("time_clock", GuardKind::Approval) => "time_clock_guard_approval",
         (_, GuardKind::SelfProfile) => "guard_self_profile",
         (_, GuardKind::Approval) => "guard_approval",
+        (_, GuardKind::Accounts) => "users_guard_accounts",
     }
 }
 

@@ -167,7 +167,14 @@ async fn seed_shop(client: &Client) -> Shop {
         seed(client, "users", &r).await;
         shop.users.insert(role, uid);
     }
-    shop.rows.insert("users", shop.user("owner"));
+    // The users row the matrix cases act on is nobody's own and not an owner's:
+    // changing an owner's account is owner-only (the account guards), a rule
+    // beside the matrix, tested on its own below.
+    let staff_row = Uuid::new_v4();
+    let mut r = row(table("users"), &shop, staff_row);
+    r.insert("role".into(), json!("estimator"));
+    seed(client, "users", &r).await;
+    shop.rows.insert("users", staff_row);
     for t in TABLES
         .iter()
         .filter(|t| !matches!(t.name, "shops" | "users"))
@@ -996,6 +1003,95 @@ async fn own_role_approvals_and_payments_cannot_be_tampered_with() {
         .get(0);
     assert!(amount > 1, "payment unchanged");
 
+    drop(client);
+    fx.db.drop_db().await;
+}
+
+#[tokio::test]
+async fn account_guards_agree_with_the_api() {
+    let mut fx = fixtures("accounts").await;
+    let mut client = std::mem::replace(&mut fx.db.client, crate::pg::connect(&fx.db.url).await);
+    let a = &fx.a;
+    let (owner, admin) = (staff(a, "owner"), staff(a, "admin"));
+
+    // Nobody changes their own role or active flag, an owner included.
+    for (who, role) in [(&owner, "owner"), (&admin, "admin")] {
+        for set in ["role = 'manager'", "active = NOT active"] {
+            assert_eq!(
+                update(&mut client, who, "users", set, a.user(role)).await,
+                Outcome::Denied,
+                "{role}: SET {set} on own row"
+            );
+        }
+    }
+    // An admin neither grants the owner role nor touches an owner's account.
+    assert_eq!(
+        update(
+            &mut client,
+            &admin,
+            "users",
+            "role = 'owner'",
+            a.user("manager")
+        )
+        .await,
+        Outcome::Denied
+    );
+    assert_eq!(
+        update(
+            &mut client,
+            &admin,
+            "users",
+            "display_name = 'X'",
+            a.user("owner")
+        )
+        .await,
+        Outcome::Denied
+    );
+    let mut new_owner = fresh(table("users"), a);
+    new_owner.insert("role".into(), json!("owner"));
+    assert_eq!(
+        insert(&mut client, &admin, "users", &new_owner).await,
+        Outcome::Denied
+    );
+    // An admin manages other staff; an owner does all of it.
+    assert_eq!(
+        update(
+            &mut client,
+            &admin,
+            "users",
+            "role = 'estimator'",
+            a.user("technician")
+        )
+        .await,
+        Outcome::Rows(1)
+    );
+    assert_eq!(
+        update(
+            &mut client,
+            &owner,
+            "users",
+            "role = 'owner'",
+            a.user("manager")
+        )
+        .await,
+        Outcome::Rows(1)
+    );
+    assert_eq!(
+        insert(&mut client, &owner, "users", &new_owner).await,
+        Outcome::Rows(1)
+    );
+    // The hub writes what its API allowed.
+    assert_eq!(
+        update(
+            &mut client,
+            &hub(a),
+            "users",
+            "role = 'admin'",
+            a.user("owner")
+        )
+        .await,
+        Outcome::Rows(1)
+    );
     drop(client);
     fx.db.drop_db().await;
 }
