@@ -1,0 +1,5 @@
+mod bad_input;
+mod common;
+mod crud;
+mod history;
+mod matrix;
