@@ -261,6 +261,10 @@ impl Writer {
 
         let mut doc = crdt::new_doc(&self.actor);
         let mut all = fields.clone();
+        // The id makes every record's first change unique: without it, two records
+        // with the same fields created together (a bulk) made byte-identical changes
+        // with one hash, and the change log refused the second.
+        all.insert("id", Value::Text(id.clone()));
         all.insert("shop_id", Value::Text(shop.clone()));
         all.insert("created_at", Value::Text(ctx.now.clone()));
         let applied = crdt::apply(&mut doc, &all, None, &ctx.meta("create"))?;
