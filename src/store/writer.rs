@@ -58,7 +58,8 @@ pub struct WriteRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteOutcome {
     pub records: Vec<Record>,
-    /// The change-log sequence of the last change written (0 for SetPassword).
+    /// The change-log sequence of the last change written (0 when none was:
+    /// SetPassword, or an update that changed nothing).
     pub seq: i64,
 }
 
@@ -329,7 +330,15 @@ impl Writer {
         let key = (table, id.to_string());
         let mut doc = self.load_doc(ctx.conn, &key)?;
         keys.push(key.clone());
-        let applied = crdt::apply(&mut doc, fields, base, &ctx.meta("update"))?;
+        let applied = match crdt::apply(&mut doc, fields, base, &ctx.meta("update")) {
+            // Every field already held the value written (Automerge skips such
+            // puts): nothing changed, so nothing is logged or queued.
+            Err(crdt::CrdtError::Empty) => {
+                self.docs.insert(key, doc);
+                return Ok((current, 0));
+            }
+            other => other?,
+        };
         let mut rec = current;
         for (name, v) in crdt::materialize(&doc, def) {
             rec.fields.insert(name, v);
