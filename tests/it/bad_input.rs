@@ -1151,3 +1151,30 @@ async fn missing_malformed_expired_and_forged_tokens_are_refused_with_401() {
     assert_eq!(st, StatusCode::OK, "{health}");
     assert_eq!(health["status"], json!("ok"));
 }
+
+#[tokio::test]
+async fn methods_a_route_does_not_take_get_405_with_the_error_body() {
+    let s = Setup::new().await;
+    let auth = s.bearer();
+    let headers = [JSON, ("authorization", auth.as_str())];
+    let cust = api_id("customers", s.refs.id("customers"));
+    for (method, path) in [
+        (Method::PUT, api("customers")),
+        (Method::DELETE, api("customers")),
+        (Method::PUT, cust.clone()),
+        (Method::POST, cust.clone()),
+        (Method::GET, "/api/customers/bulk".to_string()),
+        (Method::PATCH, format!("{cust}/history")),
+        (Method::GET, "/api/auth/login".to_string()),
+    ] {
+        let what = format!("{method} {path}");
+        s.refused(
+            &what,
+            s.hub.raw(method.clone(), &path, &headers, "{}"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+        )
+        .await;
+    }
+}

@@ -924,3 +924,108 @@ async fn patches_on_one_base_merge_and_same_field_edits_become_conflicts() {
     let (_, conflicts) = hub.get("/api/conflicts", &token).await;
     assert_eq!(conflicts["data"], json!([]), "{conflicts}");
 }
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_answers_the_record_and_writes_nothing() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner.token.clone();
+    let rec = hub
+        .create(
+            "customers",
+            &token,
+            &json!({ "first_name": "Lin", "notes": "same" }),
+        )
+        .await;
+    let path = api_id("customers", str_of(&rec, "id"));
+    let before = hub.snapshot();
+    for body in [
+        json!({ "notes": "same" }),
+        json!({ "first_name": "Lin", "notes": "same" }),
+        json!({ "notes": "same", "_base": heads(&rec) }),
+        json!({ "shop_id": hub.shop_id }),
+    ] {
+        let (s, got) = hub.patch(&path, &token, &body).await;
+        assert_eq!(s, StatusCode::OK, "{body}: {got}");
+        assert_eq!(got, rec, "{body}");
+    }
+    assert_eq!(
+        snapshot_diff(&before, &hub.snapshot()),
+        Vec::<String>::new()
+    );
+    // A real change after them is logged as usual.
+    let (s, got) = hub.patch(&path, &token, &json!({ "notes": "new" })).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(got["notes"], json!("new"));
+    assert_eq!(
+        ops(&change_log(&hub, "customers", str_of(&rec, "id"))),
+        ["create", "update"]
+    );
+}
+
+#[tokio::test]
+async fn identical_records_created_together_get_distinct_changes() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner.token.clone();
+    let same = json!({ "make": "Ford", "model": "F-150", "year": 2021 });
+    let (s, out) = hub
+        .post(
+            "/api/vehicles/bulk",
+            &token,
+            &json!({ "records": [same, same, same] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    let ids: Vec<&str> = out["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|r| str_of(r, "id"))
+        .collect();
+    let hashes: BTreeSet<String> = ids
+        .iter()
+        .map(|id| {
+            hub.db()
+                .query_row(
+                    "SELECT change_hash FROM change_log WHERE record_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .expect("a change per record")
+        })
+        .collect();
+    assert_eq!(hashes.len(), 3, "each record has its own change");
+}
+
+#[tokio::test]
+async fn deleting_a_record_still_referenced_is_refused_and_changes_nothing() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner.token.clone();
+    let cust = hub.create("customers", &token, &json!({})).await;
+    let cust_id = str_of(&cust, "id").to_string();
+    let veh = hub
+        .create("vehicles", &token, &json!({ "customer_id": cust_id }))
+        .await;
+    let before = hub.snapshot();
+    let got = hub.delete(&api_id("customers", &cust_id), &token).await;
+    assert_error(
+        &got,
+        StatusCode::CONFLICT,
+        "conflict",
+        "delete a referenced customer",
+    );
+    assert_eq!(
+        snapshot_diff(&before, &hub.snapshot()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        hub.read_as_owner("customers", &cust_id).await,
+        (StatusCode::OK, cust)
+    );
+    // Once nothing points at it, it goes.
+    let (s, _) = hub
+        .delete(&api_id("vehicles", str_of(&veh, "id")), &token)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = hub.delete(&api_id("customers", &cust_id), &token).await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -807,3 +807,115 @@ async fn roles_cannot_be_raised_past_the_callers_own_or_changed_on_oneself() {
     assert_eq!(s, StatusCode::OK, "{granted}");
     assert_eq!(granted["role"], json!("owner"));
 }
+
+#[tokio::test]
+async fn passwords_are_set_only_by_those_who_manage_the_account() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let admin = hub.user("admin").await;
+    let tech = hub.user("technician").await;
+    let new_password = "a brand new password";
+
+    let refused: Vec<(&str, &TestUser, &TestUser, Value)> = vec![
+        (
+            "an admin resets the owner's password",
+            &admin,
+            &owner,
+            json!({ "password": new_password }),
+        ),
+        (
+            "a technician resets another's password",
+            &tech,
+            &admin,
+            json!({ "password": new_password }),
+        ),
+        (
+            "a technician sets their own password here, with a new name",
+            &tech,
+            &tech,
+            json!({ "display_name": "Sneaky", "password": new_password }),
+        ),
+        (
+            "a technician sets their own password here",
+            &tech,
+            &tech,
+            json!({ "password": new_password }),
+        ),
+    ];
+    for (case, who, target, body) in refused {
+        let (_, was) = hub.read_as_owner("users", &target.id).await;
+        let before = hub.snapshot();
+        let got = hub
+            .patch(&api_id("users", &target.id), &who.token, &body)
+            .await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden", case);
+        assert_eq!(
+            snapshot_diff(&before, &hub.snapshot()),
+            Vec::<String>::new(),
+            "{case}"
+        );
+        assert_eq!(
+            hub.read_as_owner("users", &target.id).await,
+            (StatusCode::OK, was),
+            "{case}"
+        );
+        let (s, _) = hub.try_login(&target.email, new_password).await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "{case}: the new password works"
+        );
+        hub.login(&target.email, PASSWORD).await;
+    }
+
+    // An admin may reset a technician's password, and the owner anyone's.
+    let (s, body) = hub
+        .patch(
+            &api_id("users", &tech.id),
+            &admin.token,
+            &json!({ "password": new_password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    hub.login(&tech.email, new_password).await;
+    let (s, _) = hub.try_login(&tech.email, PASSWORD).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the old password still works");
+    let (s, body) = hub
+        .patch(
+            &api_id("users", &admin.id),
+            &owner.token,
+            &json!({ "password": new_password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    hub.login(&admin.email, new_password).await;
+
+    // Everyone changes their own through /api/auth/password, knowing the current one.
+    let (s, body) = hub
+        .post(
+            "/api/auth/password",
+            &tech.token,
+            &json!({ "current_password": new_password, "new_password": "the third password" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    hub.login(&tech.email, "the third password").await;
+    let before = hub.snapshot();
+    let got = hub
+        .post(
+            "/api/auth/password",
+            &tech.token,
+            &json!({ "current_password": "a wrong guess!", "new_password": "the fourth password" }),
+        )
+        .await;
+    assert_error(
+        &got,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a wrong current password",
+    );
+    assert_eq!(
+        snapshot_diff(&before, &hub.snapshot()),
+        Vec::<String>::new()
+    );
+}
