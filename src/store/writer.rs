@@ -199,16 +199,10 @@ impl Writer {
                 })
             }
             WriteOp::SetPassword { user_id, hash } => {
-                let exists: Option<i64> = conn
-                    .query_row(
-                        "SELECT 1 FROM users WHERE id = ?1 AND shop_id = ?2",
-                        params![user_id, req.who.shop_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if exists.is_none() {
-                    return Err(StoreError::NotFound);
-                }
+                // Setting a password changes the account: the same row checks as an
+                // update of it (only an owner touches an owner's account).
+                let current = ctx.current(user_id)?;
+                ctx.check(Verb::Update, user_id, Some(&current.fields), &Fields::new())?;
                 set_password(conn, user_id, hash, &ctx.now)?;
                 Ok(WriteOutcome {
                     records: vec![],
