@@ -124,6 +124,38 @@ fn number_of(table: &str) -> Option<(&'static str, &'static str)> {
         .map(|(_, c, p)| (*c, *p))
 }
 
+#[tokio::test]
+async fn no_password_or_hash_is_ever_a_column_or_an_answer() {
+    let hub = TestHub::spawn().await;
+    let db = hub.db();
+    for table in table_names() {
+        let mut stmt = db
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .expect("prepare");
+        let cols: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("columns");
+        assert!(!cols.is_empty(), "{table} has no columns");
+        assert!(
+            cols.iter()
+                .all(|c| !c.contains("password") && !c.contains("hash")),
+            "{table} has a secret column: {cols:?}"
+        );
+    }
+    let (s, body) = hub.try_login(OWNER_EMAIL, PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, me) = hub.get("/api/auth/me", hub.owner_token()).await;
+    let (_, list) = hub.get("/api/users", hub.owner_token()).await;
+    for answer in [&body, &me, &list] {
+        let text = answer.to_string();
+        assert!(!text.contains("argon2"), "a hash leaked: {text}");
+        assert!(!text.contains(PASSWORD), "a password leaked: {text}");
+    }
+    assert_eq!(me["id"], json!(hub.owner.id));
+}
+
 #[test]
 fn the_numbered_tables_are_the_catalogs() {
     let catalog: BTreeSet<(&str, &str, &str)> = TABLES

@@ -649,6 +649,61 @@ async fn another_shops_records_are_invisible_untouchable_and_unreferenceable() {
             .await;
         assert_eq!(&now, was, "shop A's {table} changed");
     }
+
+    // One e-mail with an account in each shop: the login must name the shop, and
+    // then signs in to that shop only.
+    hub.create(
+        "users",
+        tb,
+        &json!({
+            "email": OWNER_EMAIL,
+            "display_name": "Same Address",
+            "role": "technician",
+            "password": "shop b's own password",
+        }),
+    )
+    .await;
+    let got = hub.try_login(OWNER_EMAIL, PASSWORD).await;
+    let field = assert_error(
+        &got,
+        StatusCode::BAD_REQUEST,
+        "invalid_field",
+        "ambiguous login",
+    );
+    assert_eq!(field.as_deref(), Some("shop_id"));
+    for (shop, password, role) in [
+        (hub.shop_id.as_str(), PASSWORD, "owner"),
+        (
+            b_shop.shop_id.as_str(),
+            "shop b's own password",
+            "technician",
+        ),
+    ] {
+        let (s, body) = hub
+            .request(
+                reqwest::Method::POST,
+                "/api/auth/login",
+                None,
+                Some(&json!({ "email": OWNER_EMAIL, "password": password, "shop_id": shop })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["user"]["shop_id"], json!(shop));
+        assert_eq!(body["user"]["role"], json!(role));
+    }
+    let (s, _) = hub
+        .request(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(&json!({ "email": OWNER_EMAIL, "password": PASSWORD, "shop_id": b_shop.shop_id })),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "shop A's password opened shop B's account"
+    );
 }
 
 #[tokio::test]
