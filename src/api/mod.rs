@@ -60,6 +60,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(records::delete),
         )
         .route("/{table}/{id}/history", get(records::history))
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed("this endpoint does not take that method".into())
+        })
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);

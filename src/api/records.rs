@@ -257,6 +257,13 @@ pub async fn update(
     allowed(table, Verb::Update, &caller)?;
     let id = record_id(&id)?;
     let password_hash = take_password(table, &mut body, false).await?;
+    // Resetting someone's password is user management: owner and admin only.
+    // Refused before anything is written, so no part of the request lands.
+    if password_hash.is_some() && access(table, Verb::Update, caller.role) != Access::All {
+        return Err(ApiError::Forbidden(
+            "password: change your own with POST /api/auth/password".into(),
+        ));
+    }
     let body_empty = body.as_object().is_some_and(|o| o.is_empty());
     let mut out_rec = None;
     if !(password_hash.is_some() && body_empty) {
@@ -277,12 +284,6 @@ pub async fn update(
         out_rec = out.records.into_iter().next();
     }
     if let Some(hash) = password_hash {
-        // Resetting someone's password is user management: owner and admin only.
-        if access(table, Verb::Update, caller.role) != Access::All {
-            return Err(ApiError::Forbidden(
-                "password: change your own with POST /api/auth/password".into(),
-            ));
-        }
         st.store
             .write(write(
                 &caller,

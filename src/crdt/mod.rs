@@ -1,5 +1,6 @@
 //! One Automerge document per record. Its root map holds the record's fields
-//! (every column but `id` and `updated_at`); a delete puts the tombstone field
+//! (every column but `updated_at`; `id` too, so no two records' changes are
+//! alike); a delete puts the tombstone field
 //! `_deleted`. Each change's message names its author (the user), and the hub's
 //! own actor id signs the changes it makes on the current heads. A write that
 //! carries `base` is applied on a fork at those heads (with a fresh actor, as a

@@ -378,7 +378,13 @@ pub fn check_row(
                     ));
                 }
             }
-            if let Some(f) = APPROVAL_FIELDS.iter().find(|f| changes.contains_key(**f)) {
+            // A create names every column, the approval ones at their defaults (not
+            // approved, by nobody): only a value beyond those is an approval.
+            let approves = |f: &&&str| match changes.get(**f) {
+                None => false,
+                Some(v) => current.is_some() || !matches!(v, Value::Null | Value::Bool(false)),
+            };
+            if let Some(f) = APPROVAL_FIELDS.iter().find(approves) {
                 return Err(Refusal::Forbidden(format!(
                     "{f}: only a manager may approve time"
                 )));

@@ -1,5 +1,10 @@
+mod bad_input;
 mod cli;
 mod cloud;
+mod common;
 mod crash;
+mod crud;
+mod history;
+mod matrix;
 mod pg;
 mod rls;

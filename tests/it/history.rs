@@ -1,0 +1,170 @@
+//! `GET /api/{table}/{id}/history`: every change in order, with its operation,
+//! its author (id and display name) and the fields it set; confined to the shop.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().expect("a string"))
+        .collect()
+}
+
+#[tokio::test]
+async fn history_lists_each_change_with_its_author_and_fields() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let advisor = hub.user("service_advisor").await;
+    let estimator = hub.user("estimator").await;
+
+    let rec = hub
+        .create(
+            "customers",
+            &owner.token,
+            &json!({ "first_name": "Ada", "last_name": "Byron" }),
+        )
+        .await;
+    let id = rec["id"].as_str().expect("an id").to_string();
+    let path = api_id("customers", &id);
+    let (s, _) = hub
+        .patch(&path, &advisor.token, &json!({ "phone": "555-0123" }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, last) = hub
+        .patch(
+            &path,
+            &estimator.token,
+            &json!({ "last_name": "Lovelace", "notes": "married name" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, body) = hub.get(&format!("{path}/history"), &owner.token).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let entries = body["data"].as_array().expect("data");
+    assert_eq!(entries.len(), 3, "{body}");
+
+    let ops: Vec<&str> = entries
+        .iter()
+        .map(|e| e["op"].as_str().expect("op"))
+        .collect();
+    assert_eq!(ops, ["create", "update", "update"]);
+    let authors: Vec<(&Value, &Value)> = entries
+        .iter()
+        .map(|e| (&e["author"]["id"], &e["author"]["display_name"]))
+        .collect();
+    assert_eq!(
+        authors,
+        [
+            (&json!(owner.id), &json!(OWNER_NAME)),
+            (&json!(advisor.id), &json!(advisor.display_name)),
+            (&json!(estimator.id), &json!(estimator.display_name)),
+        ]
+    );
+
+    // The fields each change set: the create names what it stored (not the nulls).
+    let created: BTreeSet<&str> = strings(&entries[0]["fields"]).into_iter().collect();
+    for f in [
+        "first_name",
+        "last_name",
+        "customer_number",
+        "customer_type",
+    ] {
+        assert!(
+            created.contains(f),
+            "the create's fields lack {f}: {created:?}"
+        );
+    }
+    for f in ["phone", "notes", "email"] {
+        assert!(
+            !created.contains(f),
+            "the create's fields name the null {f}"
+        );
+    }
+    assert_eq!(strings(&entries[1]["fields"]), ["phone"]);
+    assert_eq!(strings(&entries[2]["fields"]), ["last_name", "notes"]);
+
+    // In order, each its own change, the last one being the record's head.
+    let seqs: Vec<i64> = entries
+        .iter()
+        .map(|e| e["seq"].as_i64().expect("seq"))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let times: Vec<OffsetDateTime> = entries
+        .iter()
+        .map(|e| OffsetDateTime::parse(e["at"].as_str().expect("at"), &Rfc3339).expect("RFC 3339"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let hashes: BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e["change_hash"].as_str().expect("change_hash"))
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    assert!(hashes
+        .iter()
+        .all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())));
+    assert_eq!(last["_heads"], json!([entries[2]["change_hash"]]));
+
+    // Anyone of the shop who may read customers sees the same history.
+    let tech = hub.user("technician").await;
+    let (s, theirs) = hub.get(&format!("{path}/history"), &tech.token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(theirs, body);
+
+    // Another shop: not found, exactly like a record that does not exist.
+    let other = hub.second_shop("Shop B").await;
+    let got = hub
+        .get(&format!("{path}/history"), &other.owner.token)
+        .await;
+    assert_error(
+        &got,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "another shop's history",
+    );
+    let missing = uuid::Uuid::now_v7().hyphenated().to_string();
+    let got = hub
+        .get(&format!("/api/customers/{missing}/history"), &owner.token)
+        .await;
+    assert_error(
+        &got,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "a record that never was",
+    );
+    let got = hub
+        .get("/api/customers/not-an-id/history", &owner.token)
+        .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found", "a malformed id");
+    // The record exists in shop A, not under another table's name.
+    let got = hub
+        .get(&format!("/api/vehicles/{id}/history"), &owner.token)
+        .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found", "the wrong table");
+
+    // A deleted record's history stays, with the delete at its end.
+    let (s, _) = hub.delete(&path, &owner.token).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = hub.get(&format!("{path}/history"), &owner.token).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let entries = body["data"].as_array().expect("data");
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[3]["op"], json!("delete"));
+    assert_eq!(entries[3]["author"]["id"], json!(owner.id));
+    assert_eq!(entries[3]["fields"], json!([]));
+    let got = hub
+        .get(&format!("{path}/history"), &other.owner.token)
+        .await;
+    assert_error(
+        &got,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "another shop, deleted",
+    );
+}
