@@ -37,18 +37,7 @@ pub const NUMBERED: &[(&str, &str, &str)] = &[
     ("invoices", "invoice_number", "INV-"),
 ];
 
-/// Every role, in the order of `tests/matrix.tsv`.
-pub const ROLES: &[&str] = &[
-    "owner",
-    "admin",
-    "manager",
-    "service_advisor",
-    "estimator",
-    "technician",
-    "parts_manager",
-    "receptionist",
-    "accountant",
-];
+pub use collisionos::domain::catalog::ROLES;
 
 static TRACING: Once = Once::new();
 

@@ -6,5 +6,6 @@ mod crash;
 mod crud;
 mod history;
 mod matrix;
+mod matrix_file;
 mod pg;
 mod rls;

@@ -18,36 +18,11 @@ const VERBS: [&str; 4] = ["read", "insert", "update", "delete"];
 type Matrix = BTreeMap<(String, String), BTreeMap<String, char>>;
 
 fn load_matrix() -> Matrix {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/matrix.tsv");
-    let text = std::fs::read_to_string(path).expect("read tests/matrix.tsv");
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().expect("a header line").split('\t').collect();
-    assert_eq!(&header[..2], ["table", "verb"], "matrix.tsv header");
-    assert_eq!(&header[2..], ROLES, "matrix.tsv names every role, in order");
     let mut m = Matrix::new();
-    for line in lines {
-        let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), header.len(), "matrix.tsv line: {line}");
-        let cells = header[2..]
-            .iter()
-            .zip(&cols[2..])
-            .map(|(role, cell)| {
-                let c = match *cell {
-                    "A" | "-" | "O" | "S" => cell.chars().next().expect("one char"),
-                    other => panic!("matrix.tsv: unknown cell {other:?} in {line}"),
-                };
-                (role.to_string(), c)
-            })
-            .collect();
-        let key = (cols[0].to_string(), cols[1].to_string());
-        assert!(
-            m.insert(key, cells).is_none(),
-            "matrix.tsv states {} {} twice",
-            cols[0],
-            cols[1]
-        );
+    for c in crate::matrix_file::cases() {
+        m.entry((c.table, c.verb))
+            .or_default()
+            .insert(c.role.to_string(), c.cell);
     }
     m
 }

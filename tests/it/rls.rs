@@ -21,17 +21,7 @@ use uuid::Uuid;
 
 const TS: &str = "2026-01-01T00:00:00Z";
 const LATER: &str = "2026-02-02T00:00:00Z";
-pub const ROLES: [&str; 9] = [
-    "owner",
-    "admin",
-    "manager",
-    "service_advisor",
-    "estimator",
-    "technician",
-    "parts_manager",
-    "receptionist",
-    "accountant",
-];
+pub use collisionos::domain::catalog::ROLES;
 
 // ------------------------------------------------------------------ fixtures
 
@@ -347,37 +337,7 @@ fn nothing(o: &Outcome) -> bool {
 
 // -------------------------------------------------------------------- matrix
 
-struct Case {
-    table: String,
-    verb: String,
-    role: &'static str,
-    cell: String,
-}
-
-fn matrix_cases() -> Vec<Case> {
-    let path = crate::pg::repo_root().join("tests/matrix.tsv");
-    let text = std::fs::read_to_string(&path).expect("tests/matrix.tsv");
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    assert_eq!(header[..2], ["table", "verb"], "matrix.tsv header");
-    assert_eq!(header[2..], ROLES, "matrix.tsv role columns");
-    let mut cases = Vec::new();
-    for line in lines {
-        let cells: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cells.len(), 2 + ROLES.len(), "matrix.tsv line: {line}");
-        for (i, role) in ROLES.iter().enumerate() {
-            cases.push(Case {
-                table: cells[0].to_string(),
-                verb: cells[1].to_string(),
-                role,
-                cell: cells[2 + i].to_string(),
-            });
-        }
-    }
-    cases
-}
+use crate::matrix_file::{cases as matrix_cases, Case};
 
 fn owner_table(name: &str) -> Option<&'static str> {
     TABLES
@@ -402,8 +362,8 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
     };
     let base_a = a.row(t.name);
     let base_b = b.row(t.name);
-    match (c.verb.as_str(), c.cell.as_str()) {
-        ("read", "A") => {
+    match (c.verb.as_str(), c.cell) {
+        ("read", 'A') => {
             let got = count_by_id(client, &me, t.name, base_a).await;
             expect(
                 "sees a row of own shop",
@@ -413,19 +373,19 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
             let got = count_by_id(client, &me, t.name, base_b).await;
             expect("does not see shop B", got.clone(), nothing(&got));
         }
-        ("read", "-") => {
+        ("read", '-') => {
             let sql = format!("SELECT count(*) FROM public.{}", t.name);
             let got = run(client, &me, &sql, &[], true).await;
             expect("sees no row at all", got.clone(), nothing(&got));
         }
-        ("read", "O") => {
+        ("read", 'O') => {
             let name = owner_table(t.name).expect("O on a table without owner column");
             let got = count_by_id(client, &me, name, a.own(name, c.role)).await;
             expect("sees own row", got.clone(), got == Outcome::Rows(1));
             let got = count_by_id(client, &me, name, base_a).await;
             expect("does not see another's row", got.clone(), nothing(&got));
         }
-        ("insert", "A") => {
+        ("insert", 'A') => {
             let got = insert(client, &me, t.name, &fresh(t, a)).await;
             expect(
                 "inserts into own shop",
@@ -439,7 +399,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
                 got == Outcome::Denied,
             );
         }
-        ("insert", "-") => {
+        ("insert", '-') => {
             let got = insert(client, &me, t.name, &fresh(t, a)).await;
             expect(
                 "insert refused (42501)",
@@ -447,7 +407,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
                 got == Outcome::Denied,
             );
         }
-        ("insert", "O") => {
+        ("insert", 'O') => {
             let owner = t.owner_column.expect("O on a table without owner column");
             let mut mine = fresh(t, a);
             mine.insert(owner.into(), json!(a.user(c.role).to_string()));
@@ -462,7 +422,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
                 got == Outcome::Denied,
             );
         }
-        ("update", "A") => {
+        ("update", 'A') => {
             let got = touch(client, &me, t.name, base_a).await;
             expect(
                 "updates a row of own shop",
@@ -472,11 +432,11 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
             let got = touch(client, &me, t.name, base_b).await;
             expect("cannot update shop B", got.clone(), nothing(&got));
         }
-        ("update", "-") => {
+        ("update", '-') => {
             let got = touch(client, &me, t.name, base_a).await;
             expect("updates nothing", got.clone(), nothing(&got));
         }
-        ("update", "O") => {
+        ("update", 'O') => {
             let got = touch(client, &me, t.name, a.own(t.name, c.role)).await;
             expect("updates own row", got.clone(), got == Outcome::Rows(1));
             let got = touch(client, &me, t.name, base_a).await;
@@ -490,7 +450,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
                 );
             }
         }
-        ("update", "S") => {
+        ("update", 'S') => {
             let mine = a.user(c.role);
             let got = update(client, &me, "users", "display_name = 'Renamed'", mine).await;
             expect(
@@ -507,7 +467,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
             let got = update(client, &me, "users", "display_name = 'X'", a.user("owner")).await;
             expect("cannot edit another user", got.clone(), nothing(&got));
         }
-        ("delete", "A") => {
+        ("delete", 'A') => {
             let got = delete(client, &me, t.name, base_a).await;
             expect(
                 "deletes a row of own shop",
@@ -517,11 +477,11 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
             let got = delete(client, &me, t.name, base_b).await;
             expect("cannot delete in shop B", got.clone(), nothing(&got));
         }
-        ("delete", "-") => {
+        ("delete", '-') => {
             let got = delete(client, &me, t.name, base_a).await;
             expect("deletes nothing", got.clone(), nothing(&got));
         }
-        ("delete", "O") => {
+        ("delete", 'O') => {
             let got = delete(client, &me, t.name, a.own(t.name, c.role)).await;
             expect("deletes own row", got.clone(), got == Outcome::Rows(1));
             let got = delete(client, &me, t.name, base_a).await;
