@@ -16,13 +16,13 @@ use crate::domain::value::{format_timestamp, FieldError, Fields, Value};
 use crate::domain::TableId;
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs committed together under one fsync.
 const MAX_BATCH: usize = 512;
-/// Documents kept loaded between writes; past this the cache starts over.
-const DOC_CACHE: usize = 20_000;
+/// Documents kept loaded between writes (a repair order's is ~21 KB in memory).
+const DOC_CACHE: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub enum WriteOp {
@@ -73,7 +73,7 @@ pub(super) struct Job {
 pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<Job>) {
     let mut w = Writer {
         actor,
-        docs: HashMap::new(),
+        docs: DocCache::default(),
     };
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -92,7 +92,35 @@ type DocKey = (TableId, String);
 
 struct Writer {
     actor: ActorId,
+    docs: DocCache,
+}
+
+/// Documents kept loaded between writes, evicted oldest-inserted first, one at a
+/// time: never thousands dropped at once in the middle of a group.
+#[derive(Default)]
+struct DocCache {
     docs: HashMap<DocKey, Doc>,
+    /// Keys in insertion order; may still name keys since removed or inserted again.
+    order: VecDeque<DocKey>,
+}
+
+impl DocCache {
+    fn remove(&mut self, key: &DocKey) -> Option<Doc> {
+        self.docs.remove(key)
+    }
+
+    fn insert(&mut self, key: DocKey, doc: Doc) {
+        self.order.push_back(key.clone());
+        self.docs.insert(key, doc);
+        while self.docs.len() > DOC_CACHE || self.order.len() > 2 * DOC_CACHE {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.docs.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -120,9 +148,6 @@ impl Writer {
                 return;
             }
         };
-        if self.docs.len() > DOC_CACHE {
-            self.docs.clear();
-        }
         for (job, res) in batch.into_iter().zip(results) {
             let _ = job.reply.send(res);
         }
@@ -740,7 +765,7 @@ mod tests {
             conn,
             w: Writer {
                 actor: ActorId::random(),
-                docs: HashMap::new(),
+                docs: DocCache::default(),
             },
             who: Principal::system(shop.hyphenated().to_string()),
             _dir: dir,
@@ -784,6 +809,27 @@ mod tests {
                 base: None,
             },
         )
+    }
+
+    #[test]
+    fn the_document_cache_stays_bounded_and_evicts_the_oldest() {
+        let actor = ActorId::random();
+        let ro = table("repair_orders");
+        let key = |i: usize| (ro, format!("{i}"));
+        let mut c = DocCache::default();
+        for i in 0..DOC_CACHE + 10 {
+            c.insert(key(i), crdt::new_doc(&actor));
+        }
+        assert_eq!(c.docs.len(), DOC_CACHE);
+        assert!(c.remove(&key(0)).is_none());
+        assert!(c.remove(&key(DOC_CACHE + 9)).is_some());
+        // One hot document taken and put back over and over: the order stays bounded.
+        for _ in 0..3 * DOC_CACHE {
+            let doc = c.remove(&key(20)).unwrap_or_else(|| crdt::new_doc(&actor));
+            c.insert(key(20), doc);
+        }
+        assert!(c.order.len() <= 2 * DOC_CACHE);
+        assert!(c.docs.len() <= DOC_CACHE);
     }
 
     #[test]
