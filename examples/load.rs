@@ -77,6 +77,9 @@ struct Args {
     /// Worker threads of the in-process hub's runtime (default: one per core).
     #[arg(long)]
     server_threads: Option<usize>,
+    /// Print the rate of each interval of this many seconds while timing (0: off).
+    #[arg(long, default_value_t = 0)]
+    interval: u64,
 }
 
 /// Most requests and seconds one run may take: the tool is always bounded.
@@ -140,6 +143,7 @@ fn main() -> anyhow::Result<()> {
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("load-client")
         .enable_all()
         .build()
         .context("the client runtime")?;
@@ -204,7 +208,11 @@ impl Hub {
         if let Some(n) = threads {
             b.worker_threads(n);
         }
-        let rt = b.enable_all().build().context("the hub runtime")?;
+        let rt = b
+            .thread_name("hub-worker")
+            .enable_all()
+            .build()
+            .context("the hub runtime")?;
         let email = "owner@load.test".to_string();
         let password = "load-test-password".to_string();
         let config = Config::new(SocketAddr::from(([127, 0, 0, 1], 0)), dir.clone());
@@ -320,8 +328,28 @@ async fn run(args: &Args, plan: Plan, email: &str, password: &str) -> anyhow::Re
     }
     let shared = Shared::new(plan.requests);
     let started = Instant::now();
+    let ticker = (args.interval > 0).then(|| {
+        let (shared, every) = (shared.clone(), Duration::from_secs(args.interval));
+        tokio::spawn(async move {
+            let mut last = 0;
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                let done = shared.done.load(Ordering::Relaxed);
+                eprintln!(
+                    "  {:>6.1} s: {:.0}/s",
+                    started.elapsed().as_secs_f64(),
+                    (done - last) as f64 / every.as_secs_f64()
+                );
+                last = done;
+            }
+        })
+    });
     let hist = drive(&target, load, plan.clients, &shared, plan.deadline).await?;
     let elapsed = started.elapsed();
+    if let Some(t) = ticker {
+        t.abort();
+    }
     report(load, &hist, &shared, elapsed);
     Ok(())
 }
@@ -342,6 +370,7 @@ enum Load {
 /// What all clients of one phase share: how many requests remain, and errors.
 struct Shared {
     remaining: AtomicU64,
+    done: AtomicU64,
     errors: AtomicU64,
     first_error: AtomicBool,
 }
@@ -350,6 +379,7 @@ impl Shared {
     fn new(requests: u64) -> Arc<Shared> {
         Arc::new(Shared {
             remaining: AtomicU64::new(requests),
+            done: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             first_error: AtomicBool::new(false),
         })
@@ -391,7 +421,9 @@ async fn drive(
             let mut hist = histogram()?;
             while Instant::now() < until && shared.claim() {
                 let t0 = Instant::now();
-                match one(&target, load).await {
+                let res = one(&target, load).await;
+                shared.done.fetch_add(1, Ordering::Relaxed);
+                match res {
                     Ok(()) => {
                         let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
                         hist.saturating_record(us.max(1));
