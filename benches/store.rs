@@ -137,19 +137,28 @@ fn store_writes(c: &mut Criterion) {
     });
 
     // Updates rotate over 1,000 repair orders so no single document's history
-    // grows with the number of iterations.
-    let mut targets: Option<Vec<String>> = None;
+    // grows with the number of iterations. Each sets a stage the order does not
+    // have yet: a write that changes nothing is refused.
+    let mut targets: Option<Vec<(String, usize)>> = None;
     let mut n = 0usize;
     g.bench_function("update_repair_order_stage", |b| {
-        let ids = targets.get_or_insert_with(|| fx.seed(&rt, 1000));
+        let ids = targets.get_or_insert_with(|| {
+            fx.seed(&rt, 1000)
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (id, i % SEED_STAGES.len()))
+                .collect()
+        });
         b.iter_batched(
             || {
                 n += 1;
-                let stage = SEED_STAGES[n % SEED_STAGES.len()];
+                let k = n % ids.len();
+                let (id, stage) = &mut ids[k];
+                *stage = (*stage + 1) % SEED_STAGES.len();
                 let mut fields = Fields::new();
-                fields.insert("stage", Value::Text(stage.into()));
+                fields.insert("stage", Value::Text(SEED_STAGES[*stage].into()));
                 fx.request(WriteOp::Update {
-                    id: ids[n % ids.len()].clone(),
+                    id: id.clone(),
                     fields,
                     base: None,
                 })
@@ -256,7 +265,7 @@ fn automerge_costs(c: &mut Criterion) {
         let mut f = Fields::new();
         f.insert(
             "stage",
-            Value::Text(SEED_STAGES[i % SEED_STAGES.len()].into()),
+            Value::Text(SEED_STAGES[(i + 1) % SEED_STAGES.len()].into()),
         );
         crdt::apply(&mut doc, &f, None, &meta).expect("apply");
     }
