@@ -374,9 +374,11 @@ impl Writer {
             .map(|(k, _)| *k)
             .collect();
         let seq = ctx.log(&id, "create", &applied, &changed, queue_op)?;
-        let key = (table, id);
-        self.docs.insert(key.clone(), doc);
-        keys.push(key);
+        // A new document is not cached: caching each one costs an eviction (a
+        // cold document dropped) per create and, for a bulk create, flushes the
+        // documents being edited. Its first update loads it from crdt_docs.
+        drop(doc);
+        keys.push((table, id));
         Ok((rec, seq))
     }
 
