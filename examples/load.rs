@@ -58,6 +58,7 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     warmup: u64,
     /// Repair orders to create before timing the list (scenario list; 0: none).
+    /// With `--url` they are added to that hub's data.
     #[arg(long, default_value_t = 100_000)]
     seed: u64,
     /// An existing hub to drive (http://127.0.0.1:PORT or http://localhost:PORT).
