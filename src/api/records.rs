@@ -74,6 +74,15 @@ async fn take_password(
     Ok(Some(auth::hash_password(password).await?))
 }
 
+/// Records as `{"data": [...]}` (and `"next_cursor"` for a list), the same JSON
+/// as `Record::to_json` in a `json!` map, written without building it.
+#[derive(serde::Serialize)]
+pub struct Page {
+    data: Vec<Record>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<Option<String>>,
+}
+
 fn write(caller: &Caller, table: TableId, op: WriteOp) -> WriteRequest {
     WriteRequest {
         who: caller.principal(),
@@ -98,8 +107,7 @@ pub async fn create(
     let mut req = write(&caller, table, WriteOp::Create { id: env.id, fields });
     req.password_hash = password_hash;
     let out = st.store.write(req).await?;
-    let rec = out.records.first().map(Record::to_json);
-    Ok((StatusCode::CREATED, Json(rec)))
+    Ok((StatusCode::CREATED, Json(out.records.into_iter().next())))
 }
 
 pub async fn bulk_create(
@@ -137,8 +145,13 @@ pub async fn bulk_create(
         .store
         .write(write(&caller, table, WriteOp::BulkCreate(parsed)))
         .await?;
-    let data: Vec<Json_> = out.records.iter().map(Record::to_json).collect();
-    Ok((StatusCode::CREATED, Json(json!({ "data": data }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(Page {
+            data: out.records,
+            next_cursor: None,
+        }),
+    ))
 }
 
 /// Reads one record as the caller may see it: another shop's, or another
@@ -196,7 +209,7 @@ pub async fn list(
     caller: Caller,
     Path(table): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Json_>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let table = table_of(&table)?;
     let a = allowed(table, Verb::Read, &caller)?;
     let def = table.def();
@@ -243,8 +256,10 @@ pub async fn list(
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id.clone()))
         .flatten();
-    let data: Vec<Json_> = rows.iter().map(Record::to_json).collect();
-    Ok(Json(json!({ "data": data, "next_cursor": next })))
+    Ok(Json(Page {
+        data: rows,
+        next_cursor: Some(next),
+    }))
 }
 
 pub async fn update(

@@ -1,8 +1,11 @@
 //! The writer thread: owns the only read-write connection. Writes arrive over a
-//! channel; each wake-up takes every job waiting (up to `MAX_BATCH`), runs each in
-//! its own savepoint inside one `BEGIN IMMEDIATE` transaction, commits once (one
-//! fsync for the whole group), and only then answers each job. A job that fails
-//! rolls back to its savepoint and cannot disturb the others in its group.
+//! channel; each wake-up takes every job waiting (up to `MAX_BATCH`), runs them
+//! all inside one `BEGIN IMMEDIATE` transaction, commits once (one fsync for the
+//! whole group), and only then answers each job. A job that fails cannot disturb
+//! the others in its group: the group first runs without savepoints (they cost a
+//! copy of every page each job touches); if a job fails, the whole transaction
+//! rolls back and the group runs again with each job in its own savepoint, so
+//! only the failing job is refused.
 
 use super::error::StoreError;
 use super::records::{read_row, row_params, sql, Record};
@@ -13,13 +16,13 @@ use crate::domain::value::{format_timestamp, FieldError, Fields, Value};
 use crate::domain::TableId;
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs committed together under one fsync.
 const MAX_BATCH: usize = 512;
-/// Documents kept loaded between writes; past this the cache starts over.
-const DOC_CACHE: usize = 20_000;
+/// Documents kept loaded between writes (a repair order's is ~21 KB in memory).
+const DOC_CACHE: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub enum WriteOp {
@@ -71,7 +74,7 @@ pub(super) struct Job {
 pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<Job>) {
     let mut w = Writer {
         actor,
-        docs: HashMap::new(),
+        docs: DocCache::default(),
     };
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -90,53 +93,134 @@ type DocKey = (TableId, String);
 
 struct Writer {
     actor: ActorId,
+    docs: DocCache,
+}
+
+/// Documents kept loaded between writes, evicted oldest-inserted first, one at a
+/// time: never thousands dropped at once in the middle of a group.
+#[derive(Default)]
+struct DocCache {
     docs: HashMap<DocKey, Doc>,
+    /// Keys in insertion order; may still name keys since removed or inserted again.
+    order: VecDeque<DocKey>,
+}
+
+impl DocCache {
+    fn remove(&mut self, key: &DocKey) -> Option<Doc> {
+        self.docs.remove(key)
+    }
+
+    fn insert(&mut self, key: DocKey, doc: Doc) {
+        self.order.push_back(key.clone());
+        self.docs.insert(key, doc);
+        while self.docs.len() > DOC_CACHE || self.order.len() > 2 * DOC_CACHE {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.docs.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 impl Writer {
     fn commit_group(&mut self, conn: &mut Connection, batch: Vec<Job>) {
-        let mut results: Vec<Result<WriteOutcome, StoreError>> = Vec::with_capacity(batch.len());
         let mut touched: Vec<DocKey> = Vec::new();
-        let committed = (|| -> Result<(), rusqlite::Error> {
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for job in &batch {
-                let sp = tx.savepoint()?;
-                let mut keys = Vec::new();
-                match self.apply(&sp, &job.req, &mut keys) {
-                    Ok(out) => {
-                        sp.commit()?;
-                        touched.extend(keys);
-                        results.push(Ok(out));
-                    }
-                    Err(e) => {
-                        drop(sp); // rolls back to the savepoint
-                        for k in &keys {
-                            self.docs.remove(k);
-                        }
-                        results.push(Err(e));
-                    }
+        let outcome = match self.run_optimistic(conn, &batch, &mut touched) {
+            Ok(Some(results)) => Ok(results),
+            // A job failed and the whole transaction rolled back: run the group
+            // again with a savepoint per job, so only the failing job is refused.
+            Ok(None) => self.run_isolated(conn, &batch, &mut touched),
+            Err(e) => Err(e),
+        };
+        let results = match outcome {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
+                for k in &touched {
+                    self.docs.remove(k);
                 }
+                for job in batch {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Internal(format!("commit failed: {e}"))));
+                }
+                return;
             }
-            tx.commit()
-        })();
-        if let Err(e) = committed {
-            tracing::error!(error = %e, jobs = batch.len(), "group commit failed");
-            for k in &touched {
-                self.docs.remove(k);
-            }
-            for job in batch {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Internal(format!("commit failed: {e}"))));
-            }
-            return;
-        }
-        if self.docs.len() > DOC_CACHE {
-            self.docs.clear();
-        }
+        };
         for (job, res) in batch.into_iter().zip(results) {
             let _ = job.reply.send(res);
         }
+    }
+
+    /// Runs every job of `batch` in one transaction without savepoints (each
+    /// costs a copy of every page its job touches) and commits it. `Ok(None)`: a
+    /// job failed, so the whole transaction was rolled back and the documents it
+    /// touched forgotten; nothing was written.
+    fn run_optimistic(
+        &mut self,
+        conn: &mut Connection,
+        batch: &[Job],
+        touched: &mut Vec<DocKey>,
+    ) -> Result<Option<Vec<Result<WriteOutcome, StoreError>>>, rusqlite::Error> {
+        let mut results = Vec::with_capacity(batch.len());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for job in batch {
+            let mut keys = Vec::new();
+            match self.apply(&tx, &job.req, &mut keys) {
+                Ok(out) => {
+                    touched.extend(keys);
+                    results.push(Ok(out));
+                }
+                Err(e) => {
+                    drop(tx); // rolls back everything this group wrote
+                    touched.extend(keys);
+                    for k in touched.drain(..) {
+                        self.docs.remove(&k);
+                    }
+                    if batch.len() == 1 {
+                        // Alone in its group: rolled back, as its savepoint would be.
+                        return Ok(Some(vec![Err(e)]));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(Some(results))
+    }
+
+    /// Runs each job of `batch` in its own savepoint inside one transaction, so a
+    /// job that fails rolls back alone, and commits it.
+    fn run_isolated(
+        &mut self,
+        conn: &mut Connection,
+        batch: &[Job],
+        touched: &mut Vec<DocKey>,
+    ) -> Result<Vec<Result<WriteOutcome, StoreError>>, rusqlite::Error> {
+        let mut results = Vec::with_capacity(batch.len());
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for job in batch {
+            let sp = tx.savepoint()?;
+            let mut keys = Vec::new();
+            match self.apply(&sp, &job.req, &mut keys) {
+                Ok(out) => {
+                    sp.commit()?;
+                    touched.extend(keys);
+                    results.push(Ok(out));
+                }
+                Err(e) => {
+                    drop(sp); // rolls back to the savepoint
+                    for k in &keys {
+                        self.docs.remove(k);
+                    }
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(results)
     }
 
     fn apply(
@@ -289,9 +373,11 @@ impl Writer {
             .map(|(k, _)| *k)
             .collect();
         let seq = ctx.log(&id, "create", &applied, &changed, queue_op)?;
-        let key = (table, id);
-        self.docs.insert(key.clone(), doc);
-        keys.push(key);
+        // A new document is not cached: caching each one costs an eviction (a
+        // cold document dropped) per create and, for a bulk create, flushes the
+        // documents being edited. Its first update loads it from crdt_docs.
+        drop(doc);
+        keys.push((table, id));
         Ok((rec, seq))
     }
 
@@ -623,4 +709,221 @@ fn constraint_error(e: rusqlite::Error, table: &str) -> StoreError {
         }
     }
     StoreError::Internal(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::value::{parse_object, Mode};
+
+    struct Fixture {
+        conn: Connection,
+        w: Writer,
+        who: Principal,
+        _dir: tempfile::TempDir,
+    }
+
+    fn table(name: &str) -> TableId {
+        TableId::by_name(name).expect("table")
+    }
+
+    fn fields(t: TableId, body: serde_json::Value, mode: Mode) -> Fields {
+        parse_object(t.def(), &body, mode).expect("valid fields").1
+    }
+
+    fn req(f: &Fixture, t: TableId, op: WriteOp) -> WriteRequest {
+        WriteRequest {
+            who: f.who.clone(),
+            table: t,
+            op,
+            skip_sync: false,
+            password_hash: None,
+        }
+    }
+
+    /// Runs `reqs` as one group, as the writer thread would; returns the answers.
+    fn group(f: &mut Fixture, reqs: Vec<WriteRequest>) -> Vec<Result<WriteOutcome, StoreError>> {
+        let mut answers = Vec::new();
+        let batch = reqs
+            .into_iter()
+            .map(|req| {
+                let (reply, answer) = oneshot::channel();
+                answers.push(answer);
+                Job { req, reply }
+            })
+            .collect();
+        f.w.commit_group(&mut f.conn, batch);
+        answers
+            .into_iter()
+            .map(|mut a| a.try_recv().expect("every job is answered"))
+            .collect()
+    }
+
+    fn count(f: &Fixture, sql: &str) -> i64 {
+        f.conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = Connection::open(dir.path().join("t.db")).expect("open");
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .expect("pragma");
+        super::super::migrations::apply(&mut conn).expect("migrate");
+        let shop = uuid::Uuid::now_v7();
+        let mut f = Fixture {
+            conn,
+            w: Writer {
+                actor: ActorId::random(),
+                docs: DocCache::default(),
+            },
+            who: Principal::system(shop.hyphenated().to_string()),
+            _dir: dir,
+        };
+        let shops = table("shops");
+        let shop_fields = fields(shops, serde_json::json!({ "name": "T" }), Mode::Create);
+        let r = req(
+            &f,
+            shops,
+            WriteOp::Create {
+                id: Some(shop),
+                fields: shop_fields,
+            },
+        );
+        let out = group(&mut f, vec![r]);
+        assert!(out[0].is_ok());
+        f
+    }
+
+    fn create_ro(f: &Fixture, id: Option<uuid::Uuid>) -> WriteRequest {
+        let ro = table("repair_orders");
+        let body = serde_json::json!({ "stage": "intake" });
+        req(
+            f,
+            ro,
+            WriteOp::Create {
+                id,
+                fields: fields(ro, body, Mode::Create),
+            },
+        )
+    }
+
+    fn set_stage(f: &Fixture, id: &str, stage: &str) -> WriteRequest {
+        let ro = table("repair_orders");
+        req(
+            f,
+            ro,
+            WriteOp::Update {
+                id: id.into(),
+                fields: fields(ro, serde_json::json!({ "stage": stage }), Mode::Update),
+                base: None,
+            },
+        )
+    }
+
+    #[test]
+    fn the_document_cache_stays_bounded_and_evicts_the_oldest() {
+        let actor = ActorId::random();
+        let ro = table("repair_orders");
+        let key = |i: usize| (ro, format!("{i}"));
+        let mut c = DocCache::default();
+        for i in 0..DOC_CACHE + 10 {
+            c.insert(key(i), crdt::new_doc(&actor));
+        }
+        assert_eq!(c.docs.len(), DOC_CACHE);
+        assert!(c.remove(&key(0)).is_none());
+        assert!(c.remove(&key(DOC_CACHE + 9)).is_some());
+        // One hot document taken and put back over and over: the order stays bounded.
+        for _ in 0..3 * DOC_CACHE {
+            let doc = c.remove(&key(20)).unwrap_or_else(|| crdt::new_doc(&actor));
+            c.insert(key(20), doc);
+        }
+        assert!(c.order.len() <= 2 * DOC_CACHE);
+        assert!(c.docs.len() <= DOC_CACHE);
+    }
+
+    #[test]
+    fn a_failing_job_is_refused_alone_and_leaves_no_trace() {
+        let mut f = fixture();
+        let taken = uuid::Uuid::now_v7();
+        let reqs = vec![
+            create_ro(&f, None),
+            create_ro(&f, Some(taken)),
+            create_ro(&f, Some(taken)),
+            create_ro(&f, None),
+        ];
+        let out = group(&mut f, reqs);
+        assert!(out[0].is_ok() && out[1].is_ok() && out[3].is_ok());
+        assert!(
+            matches!(out[2], Err(StoreError::Conflict(_))),
+            "{:?}",
+            out[2]
+        );
+        let numbers: Vec<String> = out
+            .iter()
+            .flatten()
+            .map(|o| match o.records[0].fields.get("ro_number") {
+                Some(Value::Text(n)) => n.clone(),
+                other => panic!("no ro_number: {other:?}"),
+            })
+            .collect();
+        assert_eq!(numbers, ["RO-00001", "RO-00002", "RO-00003"]);
+        for (sql, n) in [
+            ("SELECT count(*) FROM repair_orders", 3),
+            (
+                "SELECT count(*) FROM crdt_docs WHERE table_name = 'repair_orders'",
+                3,
+            ),
+            (
+                "SELECT count(*) FROM change_log WHERE table_name = 'repair_orders'",
+                3,
+            ),
+            (
+                "SELECT count(*) FROM sync_queue WHERE table_name = 'repair_orders'",
+                3,
+            ),
+        ] {
+            assert_eq!(count(&f, sql), n, "{sql}");
+        }
+
+        // An update rolled back with its group leaves the cached document as stored.
+        let a = out[0].as_ref().expect("created").records[0].id.clone();
+        let missing = uuid::Uuid::now_v7().hyphenated().to_string();
+        let reqs = vec![
+            set_stage(&f, &a, "paint_booth"),
+            set_stage(&f, &missing, "detail"),
+        ];
+        let out = group(&mut f, reqs);
+        assert!(out[0].is_ok());
+        assert!(matches!(out[1], Err(StoreError::NotFound)));
+        let reqs = vec![set_stage(&f, &missing, "detail")];
+        let out = group(&mut f, reqs);
+        assert!(matches!(out[0], Err(StoreError::NotFound)));
+        let reqs = vec![set_stage(&f, &a, "detail")];
+        let out = group(&mut f, reqs);
+        let heads = &out[0].as_ref().expect("updated").records[0].heads;
+        assert_eq!(heads.len(), 1);
+        let changes: i64 = f
+            .conn
+            .query_row(
+                "SELECT count(*) FROM change_log WHERE record_id = ?1",
+                [&a],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(
+            changes, 3,
+            "create and two updates, nothing from the rolled-back run"
+        );
+        let stored: Vec<u8> = f
+            .conn
+            .query_row(
+                "SELECT doc FROM crdt_docs WHERE record_id = ?1",
+                [&a],
+                |r| r.get(0),
+            )
+            .expect("doc");
+        let mut doc = crdt::load(&stored, &f.w.actor).expect("load");
+        assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
+        assert_eq!(crdt::heads_hex(&mut doc), *heads);
+    }
 }
