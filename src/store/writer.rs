@@ -83,7 +83,7 @@ pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<J
                 Err(_) => break,
             }
         }
-        w.commit_group(&mut conn, batch);
+        w.commit_group(&mut conn, batch, || rx.try_recv().ok());
     }
     tracing::debug!("writer thread stopping: every sender is gone");
 }
@@ -124,9 +124,16 @@ impl DocCache {
 }
 
 impl Writer {
-    fn commit_group(&mut self, conn: &mut Connection, batch: Vec<Job>) {
+    /// Commits `batch`, and with it the jobs `more` hands over while it runs (up
+    /// to `MAX_BATCH`), then answers them all.
+    fn commit_group(
+        &mut self,
+        conn: &mut Connection,
+        mut batch: Vec<Job>,
+        more: impl FnMut() -> Option<Job>,
+    ) {
         let mut touched: Vec<DocKey> = Vec::new();
-        let outcome = match self.run_optimistic(conn, &batch, &mut touched) {
+        let outcome = match self.run_optimistic(conn, &mut batch, more, &mut touched) {
             Ok(Some(results)) => Ok(results),
             // A job failed and the whole transaction rolled back: run the group
             // again with a savepoint per job, so only the failing job is refused.
@@ -154,18 +161,30 @@ impl Writer {
     }
 
     /// Runs every job of `batch` in one transaction without savepoints (each
-    /// costs a copy of every page its job touches) and commits it. `Ok(None)`: a
-    /// job failed, so the whole transaction was rolled back and the documents it
-    /// touched forgotten; nothing was written.
+    /// costs a copy of every page its job touches) and commits it. Jobs that
+    /// arrive meanwhile (`more`) join the batch, so writers that queue while a
+    /// group runs share its commit instead of waiting for the next one.
+    /// `Ok(None)`: a job failed, so the whole transaction was rolled back and the
+    /// documents it touched forgotten; nothing was written.
     fn run_optimistic(
         &mut self,
         conn: &mut Connection,
-        batch: &[Job],
+        batch: &mut Vec<Job>,
+        mut more: impl FnMut() -> Option<Job>,
         touched: &mut Vec<DocKey>,
     ) -> Result<Option<Vec<Result<WriteOutcome, StoreError>>>, rusqlite::Error> {
         let mut results = Vec::with_capacity(batch.len());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in batch {
+        let mut next = 0;
+        loop {
+            if next == batch.len() {
+                match (batch.len() < MAX_BATCH).then(&mut more).flatten() {
+                    Some(job) => batch.push(job),
+                    None => break,
+                }
+            }
+            let job = &batch[next];
+            next += 1;
             let mut keys = Vec::new();
             match self.apply(&tx, &job.req, &mut keys) {
                 Ok(out) => {
@@ -745,7 +764,7 @@ mod tests {
                 Job { req, reply }
             })
             .collect();
-        f.w.commit_group(&mut f.conn, batch);
+        f.w.commit_group(&mut f.conn, batch, || None);
         answers
             .into_iter()
             .map(|mut a| a.try_recv().expect("every job is answered"))
