@@ -1,7 +1,7 @@
 //! The writer thread: owns the only read-write connection. Writes arrive over a
-//! channel; each wake-up takes every job waiting (up to `MAX_BATCH`), runs them
-//! all inside one `BEGIN IMMEDIATE` transaction, commits once (one fsync for the
-//! whole group), and only then answers each job. A job that fails cannot disturb
+//! channel; each wake-up takes every job waiting, and those that arrive while it
+//! runs them (up to `MAX_BATCH`), all inside one `BEGIN IMMEDIATE` transaction,
+//! commits once (one fsync for the whole group), and only then answers each job. A job that fails cannot disturb
 //! the others in its group: the group first runs without savepoints (they cost a
 //! copy of every page each job touches); if a job fails, the whole transaction
 //! rolls back and the group runs again with each job in its own savepoint, so
