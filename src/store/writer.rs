@@ -1,7 +1,7 @@
 //! The writer thread: owns the only read-write connection. Writes arrive over a
-//! channel; each wake-up takes every job waiting (up to `MAX_BATCH`), runs them
-//! all inside one `BEGIN IMMEDIATE` transaction, commits once (one fsync for the
-//! whole group), and only then answers each job. A job that fails cannot disturb
+//! channel; each wake-up takes every job waiting, and those that arrive while it
+//! runs them (up to `MAX_BATCH`), all inside one `BEGIN IMMEDIATE` transaction,
+//! commits once (one fsync for the whole group), and only then answers each job. A job that fails cannot disturb
 //! the others in its group: the group first runs without savepoints (they cost a
 //! copy of every page each job touches); if a job fails, the whole transaction
 //! rolls back and the group runs again with each job in its own savepoint, so
@@ -84,7 +84,7 @@ pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<J
                 Err(_) => break,
             }
         }
-        w.commit_group(&mut conn, batch);
+        w.commit_group(&mut conn, batch, || rx.try_recv().ok());
     }
     tracing::debug!("writer thread stopping: every sender is gone");
 }
@@ -125,9 +125,16 @@ impl DocCache {
 }
 
 impl Writer {
-    fn commit_group(&mut self, conn: &mut Connection, batch: Vec<Job>) {
+    /// Commits `batch`, and with it the jobs `more` hands over while it runs (up
+    /// to `MAX_BATCH`), then answers them all.
+    fn commit_group(
+        &mut self,
+        conn: &mut Connection,
+        mut batch: Vec<Job>,
+        more: impl FnMut() -> Option<Job>,
+    ) {
         let mut touched: Vec<DocKey> = Vec::new();
-        let outcome = match self.run_optimistic(conn, &batch, &mut touched) {
+        let outcome = match self.run_optimistic(conn, &mut batch, more, &mut touched) {
             Ok(Some(results)) => Ok(results),
             // A job failed and the whole transaction rolled back: run the group
             // again with a savepoint per job, so only the failing job is refused.
@@ -155,18 +162,30 @@ impl Writer {
     }
 
     /// Runs every job of `batch` in one transaction without savepoints (each
-    /// costs a copy of every page its job touches) and commits it. `Ok(None)`: a
-    /// job failed, so the whole transaction was rolled back and the documents it
-    /// touched forgotten; nothing was written.
+    /// costs a copy of every page its job touches) and commits it. Jobs that
+    /// arrive meanwhile (`more`) join the batch, so writers that queue while a
+    /// group runs share its commit instead of waiting for the next one.
+    /// `Ok(None)`: a job failed, so the whole transaction was rolled back and the
+    /// documents it touched forgotten; nothing was written.
     fn run_optimistic(
         &mut self,
         conn: &mut Connection,
-        batch: &[Job],
+        batch: &mut Vec<Job>,
+        mut more: impl FnMut() -> Option<Job>,
         touched: &mut Vec<DocKey>,
     ) -> Result<Option<Vec<Result<WriteOutcome, StoreError>>>, rusqlite::Error> {
         let mut results = Vec::with_capacity(batch.len());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for job in batch {
+        let mut next = 0;
+        loop {
+            if next == batch.len() {
+                match (batch.len() < MAX_BATCH).then(&mut more).flatten() {
+                    Some(job) => batch.push(job),
+                    None => break,
+                }
+            }
+            let job = &batch[next];
+            next += 1;
             let mut keys = Vec::new();
             match self.apply(&tx, &job.req, &mut keys) {
                 Ok(out) => {
@@ -752,7 +771,7 @@ mod tests {
                 Job { req, reply }
             })
             .collect();
-        f.w.commit_group(&mut f.conn, batch);
+        f.w.commit_group(&mut f.conn, batch, || None);
         answers
             .into_iter()
             .map(|mut a| a.try_recv().expect("every job is answered"))
