@@ -128,6 +128,16 @@ impl TableId {
     pub fn all() -> impl Iterator<Item = TableId> {
         (0..TABLES.len()).map(|i| TableId(i as u8))
     }
+
+    /// `shops`: the tenant itself.
+    pub const SHOPS: TableId = TableId(0);
+    /// `users`: records that are also login accounts (a password hash kept beside
+    /// them, the API's account cache, created one at a time, never self-deleted).
+    pub const USERS: TableId = TableId(1);
+    /// `repair_orders`: its `stage` names a column of the shop's board.
+    pub const REPAIR_ORDERS: TableId = TableId(9);
+    /// `parts`.
+    pub const PARTS: TableId = TableId(13);
 }
 
 impl fmt::Display for TableId {
@@ -818,6 +828,18 @@ mod tests {
                 let c = t.column(n.column).expect("numbering column");
                 assert!(c.required && c.ty == ColType::Text, "{}", t.name);
             }
+        }
+    }
+
+    #[test]
+    fn named_table_ids_name_their_tables() {
+        for (id, name) in [
+            (TableId::SHOPS, "shops"),
+            (TableId::USERS, "users"),
+            (TableId::REPAIR_ORDERS, "repair_orders"),
+            (TableId::PARTS, "parts"),
+        ] {
+            assert_eq!(id.name(), name);
         }
     }
 }

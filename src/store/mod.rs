@@ -28,7 +28,7 @@ use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 pub const DB_FILE: &str = "collisionos.db";
 const READERS: usize = 4;
@@ -45,6 +45,7 @@ struct Inner {
     permits: Semaphore,
     path: PathBuf,
     actor: String,
+    commits: watch::Receiver<i64>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -85,9 +86,13 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         let actor_id = crate::crdt::actor_from_hex(&actor)
             .ok_or_else(|| anyhow::anyhow!("the hub's actor id in meta is not hex"))?;
+        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+            r.get(0)
+        })?;
+        let (committed, commits) = watch::channel(last_seq);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, actor_id, rx))?;
+            .spawn(move || writer::run(conn, actor_id, rx, committed))?;
         Ok(Store {
             inner: Arc::new(Inner {
                 writes: tx,
@@ -95,6 +100,7 @@ impl Store {
                 permits: Semaphore::new(READERS),
                 path,
                 actor,
+                commits,
             }),
         })
     }
@@ -106,6 +112,13 @@ impl Store {
     /// The hub's own Automerge actor id (hex).
     pub fn actor(&self) -> &str {
         &self.inner.actor
+    }
+
+    /// The highest committed change-log sequence, updated after every commit
+    /// that wrote a change (never before it is durable). Wait on it with
+    /// `changed()` to wake when new changes (and so new sync-queue entries) exist.
+    pub fn commits(&self) -> watch::Receiver<i64> {
+        self.inner.commits.clone()
     }
 
     /// Sends a write to the writer thread; resolves once it is durable (or refused).

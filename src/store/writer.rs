@@ -17,7 +17,7 @@ use crate::domain::TableId;
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most jobs committed together under one fsync.
 const MAX_BATCH: usize = 512;
@@ -54,7 +54,8 @@ pub struct WriteRequest {
     pub op: WriteOp,
     /// Leave the sync-queue entry out (records that came from the cloud).
     pub skip_sync: bool,
-    /// For a create of a user: the password hash to store beside it.
+    /// For a create or an update of a user: the password hash to store beside it,
+    /// in the same transaction.
     pub password_hash: Option<String>,
 }
 
@@ -71,10 +72,16 @@ pub(super) struct Job {
     pub reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 }
 
-pub(super) fn run(mut conn: Connection, actor: ActorId, mut rx: mpsc::Receiver<Job>) {
+pub(super) fn run(
+    mut conn: Connection,
+    actor: ActorId,
+    mut rx: mpsc::Receiver<Job>,
+    committed: watch::Sender<i64>,
+) {
     let mut w = Writer {
         actor,
         docs: DocCache::default(),
+        committed,
     };
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -94,6 +101,9 @@ type DocKey = (TableId, String);
 struct Writer {
     actor: ActorId,
     docs: DocCache,
+    /// The highest change-log sequence committed so far, published after each
+    /// commit (never before): the sync worker and the tablets wake on it.
+    committed: watch::Sender<i64>,
 }
 
 /// Documents kept loaded between writes, evicted oldest-inserted first, one at a
@@ -156,6 +166,20 @@ impl Writer {
                 return;
             }
         };
+        let top = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|o| o.seq))
+            .max()
+            .unwrap_or(0);
+        if top > 0 {
+            self.committed.send_if_modified(|last| {
+                let newer = top > *last;
+                if newer {
+                    *last = top;
+                }
+                newer
+            });
+        }
         for (job, res) in batch.into_iter().zip(results) {
             let _ = job.reply.send(res);
         }
@@ -289,6 +313,10 @@ impl Writer {
             }
             WriteOp::Update { id, fields, base } => {
                 let (rec, seq) = self.update(&ctx, id, fields, base.as_deref(), keys)?;
+                // A user's fields and a new password: one write, all or nothing.
+                if let Some(hash) = &req.password_hash {
+                    set_password(conn, id, hash, &ctx.now)?;
+                }
                 Ok(WriteOutcome {
                     records: vec![rec],
                     seq,
@@ -794,6 +822,7 @@ mod tests {
             w: Writer {
                 actor: ActorId::random(),
                 docs: DocCache::default(),
+                committed: watch::channel(0).0,
             },
             who: Principal::system(shop.hyphenated().to_string()),
             _dir: dir,
