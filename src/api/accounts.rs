@@ -18,6 +18,7 @@ pub async fn health(State(st): State<AppState>) -> Result<Json<Value>, ApiError>
         "version": env!("CARGO_PKG_VERSION"),
         "schema_version": schema,
         "initialized": !shops.is_empty(),
+        "durability": st.store.durability(),
     })))
 }
 

@@ -28,7 +28,7 @@ use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 pub const DB_FILE: &str = "collisionos.db";
 const READERS: usize = 4;
@@ -42,10 +42,11 @@ pub struct Store {
 struct Inner {
     writes: mpsc::Sender<writer::Job>,
     readers: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     path: PathBuf,
     actor: String,
     commits: watch::Receiver<i64>,
+    durability: Durability,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -59,8 +60,9 @@ impl Store {
     /// and starts the writer thread. Blocking: call it before serving, or from
     /// `spawn_blocking`.
     pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(data_dir)?;
+        private_dir(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        private_file(&path)?;
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         let mode: String =
@@ -71,6 +73,12 @@ impl Store {
             path.display()
         );
         conn.pragma_update(None, "synchronous", "FULL")?;
+        let durability = Durability::of(&conn)?;
+        anyhow::ensure!(
+            durability.synchronous == "full",
+            "{} did not take synchronous=FULL",
+            path.display()
+        );
         migrations::apply(&mut conn)?;
         let actor = hub_actor(&conn)?;
         let readers = (0..READERS)
@@ -86,9 +94,10 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         let actor_id = crate::crdt::actor_from_hex(&actor)
             .ok_or_else(|| anyhow::anyhow!("the hub's actor id in meta is not hex"))?;
-        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
-            r.get(0)
-        })?;
+        let last_seq: i64 =
+            conn.query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+                r.get(0)
+            })?;
         let (committed, commits) = watch::channel(last_seq);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -97,16 +106,23 @@ impl Store {
             inner: Arc::new(Inner {
                 writes: tx,
                 readers: Mutex::new(readers),
-                permits: Semaphore::new(READERS),
+                permits: Arc::new(Semaphore::new(READERS)),
                 path,
                 actor,
                 commits,
+                durability,
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The journal and sync settings of the writer's connection, read back
+    /// from SQLite after they were set (what a crash test cannot observe).
+    pub fn durability(&self) -> &Durability {
+        &self.inner.durability
     }
 
     /// The hub's own Automerge actor id (hex).
@@ -133,33 +149,42 @@ impl Store {
     }
 
     /// Runs `f` on a read-only connection on a blocking thread.
+    ///
+    /// The permit and the connection travel together into the blocking task and
+    /// come back together when it ends, however it ends: a caller that stops
+    /// waiting (its client went away) cannot hand the permit to a read that
+    /// then finds no connection, and a panic in `f` returns the connection too.
     pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .inner
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| StoreError::Closed)?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = inner
-                .readers
-                .lock()
-                .map_err(|_| StoreError::Internal("reader pool poisoned".into()))?
-                .pop()
-                .ok_or_else(|| StoreError::Internal("no reader available".into()))?;
-            let out = f(&conn);
-            if let Ok(mut pool) = inner.readers.lock() {
-                pool.push(conn);
-            }
-            out
+            let lease = Lease::take(&inner, permit)?;
+            f(lease.conn())
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("reader task failed: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("a read failed: {e}")))?
+    }
+
+    /// The reader pool as it stands: (permits free, connections idle). The two
+    /// are equal whenever no read is running; a read holds one of each.
+    pub fn reader_pool(&self) -> (usize, usize) {
+        let idle = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len();
+        (self.inner.permits.available_permits(), idle)
     }
 
     /// A consistent online copy of the database into `dest` (`VACUUM INTO`).
@@ -172,12 +197,143 @@ impl Store {
                     dest.display()
                 )));
             }
+            // The copy holds password hashes: created readable by its owner only
+            // (VACUUM INTO fills an empty file it is given).
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            opts.open(&dest)
+                .map_err(|e| StoreError::Internal(format!("{}: {e}", dest.display())))?;
             let conn = Connection::open_with_flags(&src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
             conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
             Ok(())
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+}
+
+/// The settings that make a commit durable, as SQLite reports them on the
+/// writer's connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Durability {
+    /// `wal`.
+    pub journal_mode: String,
+    /// `full`: every commit is fsynced before it returns.
+    pub synchronous: String,
+    pub foreign_keys: bool,
+}
+
+impl Durability {
+    fn of(conn: &Connection) -> rusqlite::Result<Durability> {
+        let journal_mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        let synchronous: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0))?;
+        let foreign_keys: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+        Ok(Durability {
+            journal_mode: journal_mode.to_ascii_lowercase(),
+            synchronous: match synchronous {
+                0 => "off",
+                1 => "normal",
+                2 => "full",
+                3 => "extra",
+                _ => "unknown",
+            }
+            .into(),
+            foreign_keys,
+        })
+    }
+}
+
+/// Creates the data dir readable by its owner only (it holds password hashes
+/// and the signing secret), and takes the group and others' access away from
+/// one that exists.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)?;
+    Ok(())
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite
+/// gives its `-wal` and `-shm` files the same mode), or tightens an existing one.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// A reader connection on loan, with the permit that allowed it: both go back
+/// when the lease is dropped (after the read, or while unwinding from a panic).
+struct Lease {
+    conn: Option<Connection>,
+    inner: Arc<Inner>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Lease {
+    fn take(inner: &Arc<Inner>, permit: OwnedSemaphorePermit) -> Result<Lease, StoreError> {
+        let conn = inner
+            .readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            // Unreachable while permits and connections travel together.
+            .ok_or_else(|| StoreError::Internal("no reader available".into()))?;
+        Ok(Lease {
+            conn: Some(conn),
+            inner: inner.clone(),
+            _permit: permit,
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("a lease holds its connection until dropped"),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // The connection goes back before the permit (a field dropped after
+            // this body), so the next permit always finds it.
+            self.inner
+                .readers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(conn);
+        }
     }
 }
 

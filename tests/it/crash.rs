@@ -9,12 +9,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
+pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "crash-test-password";
 
 /// Starts `collisionos serve` on a free port and returns it with its base URL,
 /// read from the line the hub prints once it listens.
-fn start_hub(data: &Path) -> (Child, String) {
+pub fn start_hub(data: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
@@ -78,6 +78,18 @@ async fn acknowledged_writes_survive_sigkill() {
 
     let (mut hub, url) = start_hub(&data);
     let http = reqwest::Client::new();
+    // The kill below cannot tell synchronous=FULL from OFF (the OS page cache
+    // survives a killed process): the running binary reports what SQLite has.
+    let health: Value = http
+        .get(format!("{url}/api/health"))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("health body");
+    assert_eq!(health["durability"]["journal_mode"], "wal", "{health}");
+    assert_eq!(health["durability"]["synchronous"], "full", "{health}");
     let token = login(&http, &url).await;
     let acked = Arc::new(Mutex::new(Acked::default()));
     let progress = Arc::new(tokio::sync::Notify::new());
@@ -179,6 +191,9 @@ async fn acknowledged_writes_survive_sigkill() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity");
     assert_eq!(ok, "ok");
+    // Every record in the database, not only the acknowledged ones (a write
+    // cut off by the kill either landed whole or not at all).
+    crate::invariants::assert_holds(&db, true);
     let mut changes = db
         .prepare(
             "SELECT op, change_hash, bytes FROM change_log

@@ -1,0 +1,160 @@
+//! The writer thread: owns the only read-write connection. Writes arrive over a
+//! channel; each wake-up takes every job waiting, and those that arrive while it
+//! runs them (up to `MAX_BATCH` jobs or `MAX_GROUP_ROWS` rows), all inside one
+//! `BEGIN IMMEDIATE` transaction, commits once (one fsync for the whole group),
+//! and only then answers each job and publishes the new change sequence.
+//!
+//! Rooms:
+//! - [`group`]: the group commit (optimistic run, then savepoint-per-job rerun
+//!   when a job fails, so only the failing job is refused).
+//! - [`ops`]: the operations (create, update, delete, set password) on one record.
+//! - [`checks`]: what a write is checked against inside the transaction: the role
+//!   matrix's row half, references, stages, numbering, constraint errors.
+//! - [`log`]: the change-log entry and the coalesced sync-queue entry.
+//! - [`doc_cache`]: the Automerge documents kept loaded between writes.
+
+mod checks;
+mod doc_cache;
+mod group;
+mod log;
+mod ops;
+#[cfg(test)]
+mod tests;
+
+use super::error::StoreError;
+use super::records::Record;
+use crate::domain::policy::Principal;
+use crate::domain::value::Fields;
+use crate::domain::TableId;
+use automerge::ActorId;
+use doc_cache::DocCache;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Most jobs committed together under one fsync.
+const MAX_BATCH: usize = 512;
+/// A group stops taking jobs once it holds this many record writes (a bulk
+/// create counts each of its records), so one commit never grows without bound
+/// when bulks queue up behind each other.
+const MAX_GROUP_ROWS: usize = 2048;
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Create {
+        id: Option<uuid::Uuid>,
+        fields: Fields,
+    },
+    /// Many creates of one table, all or none.
+    BulkCreate(Vec<(Option<uuid::Uuid>, Fields)>),
+    Update {
+        id: String,
+        fields: Fields,
+        base: Option<Vec<String>>,
+    },
+    Delete {
+        id: String,
+    },
+    /// Sets a user's password hash (hub-only; not a record change, never synced).
+    SetPassword {
+        user_id: String,
+        hash: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub who: Principal,
+    pub table: TableId,
+    pub op: WriteOp,
+    /// Leave the sync-queue entry out (records that came from the cloud).
+    pub skip_sync: bool,
+    /// For a create or an update of a user: the password hash to store beside it,
+    /// in the same transaction.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOutcome {
+    pub records: Vec<Record>,
+    /// The change-log sequence of the last change written (0 when none was:
+    /// SetPassword, or an update that changed nothing).
+    pub seq: i64,
+}
+
+pub(super) struct Job {
+    pub req: WriteRequest,
+    pub reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+impl Job {
+    /// How many record writes this job makes.
+    fn rows(&self) -> usize {
+        match &self.req.op {
+            WriteOp::BulkCreate(items) => items.len().max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// What a group holds so far, against its bounds.
+#[derive(Default)]
+struct GroupSize {
+    jobs: usize,
+    rows: usize,
+}
+
+impl GroupSize {
+    fn of(batch: &[Job]) -> GroupSize {
+        let mut size = GroupSize::default();
+        for job in batch {
+            size.add(job);
+        }
+        size
+    }
+    fn add(&mut self, job: &Job) {
+        self.jobs += 1;
+        self.rows += job.rows();
+    }
+    fn has_room(&self) -> bool {
+        self.jobs < MAX_BATCH && self.rows < MAX_GROUP_ROWS
+    }
+}
+
+pub(super) fn run(
+    mut conn: Connection,
+    actor: ActorId,
+    mut rx: mpsc::Receiver<Job>,
+    committed: watch::Sender<i64>,
+) {
+    let mut w = Writer {
+        actor,
+        docs: DocCache::default(),
+        committed,
+    };
+    while let Some(first) = rx.blocking_recv() {
+        let mut size = GroupSize::default();
+        size.add(&first);
+        let mut batch = vec![first];
+        while size.has_room() {
+            match rx.try_recv() {
+                Ok(job) => {
+                    size.add(&job);
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        w.commit_group(&mut conn, batch, || rx.try_recv().ok());
+    }
+    tracing::debug!("writer thread stopping: every sender is gone");
+}
+
+type DocKey = (TableId, String);
+
+struct Writer {
+    actor: ActorId,
+    docs: DocCache,
+    /// The highest change-log sequence committed so far, published after each
+    /// commit (never before): the sync worker and the tablets wake on it.
+    committed: watch::Sender<i64>,
+}

@@ -1,0 +1,112 @@
+//! Invariant 2 checked over a whole database, not only over the writes a test
+//! remembers: every record's row, document, change-log entries and sync-queue
+//! entry exist together, in both directions.
+
+use collisionos::domain::TABLES;
+use rusqlite::Connection;
+
+/// Every violation of invariant 2 in `db`, as readable lines (empty when it holds).
+/// `queued`: whether every record must have a sync-queue entry (true unless the
+/// data came in with `skip_sync`).
+pub fn violations(db: &Connection, queued: bool) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut count = |what: String, sql: String| {
+        let n: i64 = db
+            .query_row(&sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if n != 0 {
+            found.push(format!("{n} {what}"));
+        }
+    };
+    for t in TABLES {
+        let name = t.name;
+        count(
+            format!("{name} rows without a live document"),
+            format!(
+                "SELECT count(*) FROM {name} r WHERE NOT EXISTS (SELECT 1 FROM crdt_docs d
+                   WHERE d.table_name = '{name}' AND d.record_id = r.id AND d.deleted = 0)"
+            ),
+        );
+        count(
+            format!("live {name} documents without a row"),
+            format!(
+                "SELECT count(*) FROM crdt_docs d WHERE d.table_name = '{name}' AND d.deleted = 0
+                   AND NOT EXISTS (SELECT 1 FROM {name} r WHERE r.id = d.record_id)"
+            ),
+        );
+    }
+    count(
+        "documents without a change-log entry".into(),
+        "SELECT count(*) FROM crdt_docs d WHERE NOT EXISTS (SELECT 1 FROM change_log c
+           WHERE c.table_name = d.table_name AND c.record_id = d.record_id)"
+            .into(),
+    );
+    count(
+        "change-log entries without a document".into(),
+        "SELECT count(*) FROM change_log c WHERE NOT EXISTS (SELECT 1 FROM crdt_docs d
+           WHERE d.table_name = c.table_name AND d.record_id = c.record_id)"
+            .into(),
+    );
+    count(
+        "documents whose heads miss their last logged change".into(),
+        "SELECT count(*) FROM crdt_docs d JOIN change_log c ON c.seq = (SELECT max(seq)
+           FROM change_log x WHERE x.table_name = d.table_name AND x.record_id = d.record_id)
+         WHERE instr(d.heads, c.change_hash) = 0"
+            .into(),
+    );
+    count(
+        "sync-queue entries without a document".into(),
+        "SELECT count(*) FROM sync_queue q WHERE NOT EXISTS (SELECT 1 FROM crdt_docs d
+           WHERE d.table_name = q.table_name AND d.record_id = q.record_id)"
+            .into(),
+    );
+    count(
+        "sync-queue entries naming a change that is not logged for their record".into(),
+        "SELECT count(*) FROM sync_queue q WHERE NOT EXISTS (SELECT 1 FROM change_log c
+           WHERE c.seq = q.change_seq AND c.table_name = q.table_name AND c.record_id = q.record_id)"
+            .into(),
+    );
+    if queued {
+        count(
+            "documents without a sync-queue entry".into(),
+            "SELECT count(*) FROM crdt_docs d WHERE NOT EXISTS (SELECT 1 FROM sync_queue q
+               WHERE q.table_name = d.table_name AND q.record_id = d.record_id)"
+                .into(),
+        );
+        count(
+            "records whose latest change is not the one their pending queue entry names".into(),
+            "SELECT count(*) FROM sync_queue q WHERE q.status = 'PENDING' AND q.change_seq <>
+               (SELECT max(seq) FROM change_log c
+                WHERE c.table_name = q.table_name AND c.record_id = q.record_id)"
+                .into(),
+        );
+    }
+    found
+}
+
+/// Panics with every violation found.
+pub fn assert_holds(db: &Connection, queued: bool) {
+    let v = violations(db, queued);
+    assert!(v.is_empty(), "invariant 2 is broken: {v:#?}");
+}
+
+/// The check itself can fail: a row whose document is removed is reported.
+#[test]
+fn a_broken_database_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = collisionos::store::Store::open(dir.path()).expect("open");
+    drop(store);
+    let db = Connection::open(dir.path().join(collisionos::store::DB_FILE)).expect("open");
+    assert!(violations(&db, true).is_empty(), "an empty store holds");
+    db.execute_batch(
+        "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor, fields, bytes, created_at)
+         VALUES ('s', 'customers', 'r', 'create', 'h', 'a', '[]', x'00', '2026-01-01T00:00:00.000000Z');",
+    )
+    .expect("insert an orphan change");
+    let v = violations(&db, true);
+    assert!(
+        v.iter()
+            .any(|l| l.contains("change-log entries without a document")),
+        "{v:?}"
+    );
+}
