@@ -159,7 +159,10 @@ impl Ctx<'_> {
                     .into());
                 }
             }
-            if self.req.table == TableId::REPAIR_ORDERS && col.name == "stage" && !STAGES.contains(&v.as_str()) {
+            if self.req.table == TableId::REPAIR_ORDERS
+                && col.name == "stage"
+                && !STAGES.contains(&v.as_str())
+            {
                 let found: Option<i64> = self
                     .conn
                     .prepare_cached(
