@@ -52,9 +52,21 @@ pub enum Command {
         #[arg(long, env = "COLLISIONOS_OWNER_NAME")]
         owner_name: Option<String>,
     },
-    /// Write a consistent copy of the database to FILE while the hub runs.
+    /// Write a consistent copy of the database to FILE while the hub runs. Reads
+    /// the data dir only (never creates or changes it); the copy is checked with
+    /// PRAGMA integrity_check before it is reported good.
     Backup {
         /// Where to write the copy (must not exist).
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Replace the data dir's database with a backup FILE. Stop the hub first. The
+    /// file is checked (integrity, schema version) before anything is replaced; the
+    /// replaced database is kept aside in the data dir; the restored hub gets a new
+    /// sync identity (Automerge actor id).
+    Restore {
+        /// The backup file to restore.
         file: PathBuf,
         #[command(flatten)]
         data: DataDir,

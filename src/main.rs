@@ -101,10 +101,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file, data } => {
+            let dest = file.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                collisionos::store::backup::backup(&data.data_dir, &dest)
+            })
+            .await??;
+            println!(
+                "wrote a consistent copy to {} ({} bytes, schema version {}, integrity ok)",
+                file.display(),
+                report.bytes,
+                report.schema_version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, data } => {
+            let from = file.clone();
             let dir = data.data_dir.clone();
-            let store = tokio::task::spawn_blocking(move || Store::open(&dir)).await??;
-            store.backup(file.clone()).await?;
-            println!("wrote a consistent copy to {}", file.display());
+            let (report, aside) = tokio::task::spawn_blocking(move || {
+                collisionos::store::backup::restore(&dir, &from)
+            })
+            .await??;
+            println!(
+                "restored {} into {} (schema version {}); the hub's new actor id is {}",
+                file.display(),
+                data.data_dir.display(),
+                report.schema_version,
+                report.hub_actor
+            );
+            if let Some(aside) = aside {
+                println!("the replaced database is kept at {}", aside.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Cloud {

@@ -49,6 +49,30 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// Checks, without writing, that `conn`'s database can be opened by this build:
+/// not newer than it, and every migration it has applied is the one this build
+/// ships. Returns its schema version.
+pub fn verify(conn: &Connection) -> Result<i64, MigrationError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = latest_version();
+    if found > known {
+        return Err(MigrationError::NewerVersion { found, known });
+    }
+    for (i, m) in MIGRATIONS.iter().enumerate().take(found.max(0) as usize) {
+        let applied: Option<String> = conn
+            .query_row(
+                "SELECT sha256 FROM schema_migrations WHERE version = ?1",
+                [i as i64 + 1],
+                |r| r.get(0),
+            )
+            .ok();
+        if applied.is_some_and(|h| h != digest(m.sql)) {
+            return Err(MigrationError::Edited { name: m.name });
+        }
+    }
+    Ok(found)
+}
+
 /// Brings the database up to this build's schema, each migration in its own
 /// transaction. Returns the resulting version.
 pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {

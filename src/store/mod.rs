@@ -13,6 +13,7 @@
 //! - [`queries`]: the reads (get, list, history, accounts).
 //! - [`schema`]: the live SQLite schema, for the parity tests.
 
+pub mod backup;
 pub mod error;
 pub mod migrations;
 pub mod queries;
@@ -47,6 +48,7 @@ struct Inner {
     actor: String,
     commits: watch::Receiver<i64>,
     durability: Durability,
+    _lock: backup::DataDirLock,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -61,6 +63,8 @@ impl Store {
     /// `spawn_blocking`.
     pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
         private_dir(data_dir)?;
+        // One hub per data dir; a hub that is stopping gets a moment to let go.
+        let lock = backup::DataDirLock::acquire(data_dir, std::time::Duration::from_secs(5))?;
         let path = data_dir.join(DB_FILE);
         private_file(&path)?;
         let mut conn = Connection::open(&path)?;
@@ -111,6 +115,7 @@ impl Store {
                 actor,
                 commits,
                 durability,
+                _lock: lock,
             }),
         })
     }
@@ -185,35 +190,6 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len();
         (self.inner.permits.available_permits(), idle)
-    }
-
-    /// A consistent online copy of the database into `dest` (`VACUUM INTO`).
-    pub async fn backup(&self, dest: PathBuf) -> Result<(), StoreError> {
-        let src = self.inner.path.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            if dest.exists() {
-                return Err(StoreError::Conflict(format!(
-                    "{} already exists",
-                    dest.display()
-                )));
-            }
-            // The copy holds password hashes: created readable by its owner only
-            // (VACUUM INTO fills an empty file it is given).
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            opts.open(&dest)
-                .map_err(|e| StoreError::Internal(format!("{}: {e}", dest.display())))?;
-            let conn = Connection::open_with_flags(&src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-            conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 }
 

@@ -1,3 +1,4 @@
+mod backup;
 mod bad_input;
 mod cli;
 mod cloud;
