@@ -21,7 +21,7 @@ use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The lock file a running hub holds in its data dir.
 pub const LOCK_FILE: &str = "hub.lock";
@@ -43,24 +43,34 @@ impl DataDirLock {
             .write(true)
             .open(&path)
             .map_err(|e| StoreError::Internal(format!("{}: {e}", path.display())))?;
-        let start = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(DataDirLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(StoreError::Conflict(format!(
-                        "a hub is running on {} (it holds {}); stop it first",
-                        data_dir.display(),
-                        LOCK_FILE
-                    )))
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(StoreError::Internal(format!("{}: {e}", path.display())))
-                }
-            }
+        let busy = || {
+            StoreError::Conflict(format!(
+                "a hub is running on {} (it holds {}); stop it first",
+                data_dir.display(),
+                LOCK_FILE
+            ))
+        };
+        let failed = |e: std::io::Error| StoreError::Internal(format!("{}: {e}", path.display()));
+        match file.try_lock() {
+            Ok(()) => return Ok(DataDirLock { _file: file }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed(e)),
+            Err(std::fs::TryLockError::WouldBlock) if wait.is_zero() => return Err(busy()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+        }
+        // Held: wait on a thread that blocks in `lock()`, for at most `wait`. If
+        // the wait runs out, that thread lets go of the lock as soon as it gets it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("data-dir-lock".into())
+            .spawn(move || {
+                let got = file.lock().map(|()| file);
+                let _ = tx.send(got);
+            })
+            .map_err(failed)?;
+        match rx.recv_timeout(wait) {
+            Ok(Ok(file)) => Ok(DataDirLock { _file: file }),
+            Ok(Err(e)) => Err(failed(e)),
+            Err(_) => Err(busy()),
         }
     }
 }
