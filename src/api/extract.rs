@@ -33,32 +33,49 @@ struct Known {
 
 /// Recently seen accounts, so a request costs no database read to authenticate.
 #[derive(Clone, Default)]
-pub struct AccountCache(Arc<RwLock<HashMap<String, Known>>>);
+pub struct AccountCache(Arc<RwLock<Cached>>);
+
+#[derive(Default)]
+struct Cached {
+    accounts: HashMap<String, Known>,
+    /// Counts `forget` calls: an account read before one is not cached after
+    /// it (it may be the state from before the change).
+    forgets: u64,
+}
 
 impl AccountCache {
     fn get(&self, id: &str) -> Option<Known> {
         let map = self.0.read().ok()?;
-        let known = map.get(id)?;
+        let known = map.accounts.get(id)?;
         (known.at.elapsed() < ACCOUNT_TTL).then(|| known.clone())
     }
-    fn put(&self, account: Account) -> Known {
+    /// Where the cache stands, to give [`AccountCache::put`] with what was read.
+    fn epoch(&self) -> u64 {
+        self.0.read().map(|c| c.forgets).unwrap_or(0)
+    }
+    /// Caches `account`, read when the cache stood at `epoch`, unless an account
+    /// was forgotten since.
+    fn put(&self, epoch: u64, account: Account) -> Known {
         let known = Known {
             stamp: auth::credential_stamp(account.password_hash.as_deref()),
             account,
             at: Instant::now(),
         };
-        if let Ok(mut map) = self.0.write() {
-            if map.len() > 10_000 {
-                map.clear();
+        if let Ok(mut c) = self.0.write() {
+            if c.forgets == epoch {
+                if c.accounts.len() > 10_000 {
+                    c.accounts.clear();
+                }
+                c.accounts.insert(known.account.id.clone(), known.clone());
             }
-            map.insert(known.account.id.clone(), known.clone());
         }
         known
     }
     /// Forgets an account after it changed (role, active, password, deleted).
     pub fn forget(&self, id: &str) {
-        if let Ok(mut map) = self.0.write() {
-            map.remove(id);
+        if let Ok(mut c) = self.0.write() {
+            c.accounts.remove(id);
+            c.forgets += 1;
         }
     }
 }
@@ -105,10 +122,11 @@ impl FromRequestParts<AppState> for Caller {
         let known = match state.accounts.get(&claims.sub) {
             Some(k) if k.stamp == claims.stamp => k,
             _ => {
+                let epoch = state.accounts.epoch();
                 let a = state.store.account(&claims.sub).await?.ok_or_else(|| {
                     ApiError::Unauthorized("this account no longer exists".into())
                 })?;
-                state.accounts.put(a)
+                state.accounts.put(epoch, a)
             }
         };
         let account = known.account;

@@ -8,7 +8,7 @@ use super::{ApiError, ApiPath as Path, AppState, DEFAULT_LIMIT, MAX_BULK_RECORDS
 use crate::auth;
 use crate::domain::policy::{access, check_row, Access, Refusal, Verb};
 use crate::domain::value::{check, parse_object, parse_uuid, FieldError, Fields, Mode, Value};
-use crate::domain::{ColType, TableId, TABLES};
+use crate::domain::{ColType, TableId};
 use crate::store::queries::{ConflictKey, ListQuery};
 use crate::store::{Record, WriteOp, WriteRequest};
 use axum::extract::{RawQuery, State};
@@ -474,13 +474,10 @@ pub async fn conflicts(
                 .ok_or_else(bad_cursor)
         })
         .transpose()?;
-    let tables: Vec<&'static str> = TABLES
-        .iter()
-        .filter(|t| {
-            TableId::by_name(t.name)
-                .is_some_and(|id| access(id, Verb::Read, caller.role) == Access::All)
-        })
-        .map(|t| t.name)
+    // Only tables the caller reads in full (a conflict names a row and a field).
+    let tables: Vec<&'static str> = TableId::all()
+        .filter(|t| access(*t, Verb::Read, caller.role) == Access::All)
+        .map(TableId::name)
         .collect();
     let rows = st
         .store

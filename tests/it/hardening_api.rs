@@ -98,7 +98,14 @@ async fn instants_past_the_calendar_are_refused_naming_the_field_and_nothing_pan
 }
 
 /// What, method, path, body, expected status and code.
-type Case = (&'static str, Method, String, Option<String>, StatusCode, &'static str);
+type Case = (
+    &'static str,
+    Method,
+    String,
+    Option<String>,
+    StatusCode,
+    &'static str,
+);
 
 #[tokio::test]
 async fn every_rejection_answers_the_error_body_with_its_4xx() {
@@ -465,4 +472,73 @@ async fn a_users_fields_and_new_password_are_written_together() {
     assert_eq!(s, StatusCode::OK, "{got}");
     assert_eq!(got["display_name"], json!("Renamed Tech"));
     hub.login(&tech.email, PASSWORD).await;
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
+
+fn collisionos(args: &[&str], data: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+fn init(data: &std::path::Path) -> std::process::Output {
+    collisionos(
+        &["init", "--shop-name", "Shop", "--owner-email", OWNER_EMAIL],
+        data,
+    )
+    .output()
+    .expect("run collisionos init")
+}
+
+#[cfg(unix)]
+#[test]
+fn the_signing_secret_survives_a_crash_and_is_refused_when_others_can_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    let secret = data.join("jwt_secret");
+    // What a crash between creating the file and writing it used to leave.
+    std::fs::write(&secret, b"").expect("an empty secret");
+    let out = init(&data);
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "init over an empty secret: {text}");
+    assert_eq!(std::fs::read(&secret).expect("the secret").len(), 64);
+    let mode = std::fs::metadata(&secret)
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Readable by others: `serve` refuses to start, naming the file and the fix.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let serve = collisionos(&["serve", "--listen", "127.0.0.1:0"], &data)
+        .spawn()
+        .expect("start serve");
+    let pid = serve.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(serve.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.expect("serve's output"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+            panic!("serve started with a secret file others can read");
+        }
+    };
+    let status = out.status;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!status.success(), "{text}");
+    assert!(text.contains(&secret.display().to_string()), "{text}");
+    assert!(text.contains("chmod 600"), "{text}");
 }
