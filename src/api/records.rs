@@ -129,7 +129,24 @@ pub async fn create(
     let (env, fields) = parse_object(table.def(), &body, Mode::Create)?;
     check_shop(env.shop_id.as_ref(), &caller)?;
     let password_hash = match password {
-        Some(p) => Some(hash_new_password(p).await?),
+        Some(p) => {
+            // The account rules (only an owner makes an owner) before the hash;
+            // the writer asks them again in its transaction.
+            let new_id = env
+                .id
+                .map(|u| u.hyphenated().to_string())
+                .unwrap_or_default();
+            check_row(
+                table,
+                Verb::Insert,
+                &caller.principal(),
+                &new_id,
+                None,
+                &fields,
+            )
+            .map_err(refused)?;
+            Some(hash_new_password(p).await?)
+        }
         None => None,
     };
     let mut req = write(&caller, table, WriteOp::Create { id: env.id, fields });
