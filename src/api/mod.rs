@@ -172,4 +172,39 @@ mod tests {
             .expect("the server still serves");
         assert_eq!(ok.status(), reqwest::StatusCode::OK);
     }
+
+    #[tokio::test]
+    async fn a_rejection_made_below_our_handlers_gets_our_body_and_keeps_its_status() {
+        // axum's own JSON extractor answers text/plain; the outer layer rewrites it.
+        let app = with_error_bodies(Router::new().route(
+            "/json",
+            post(|axum::Json(v): axum::Json<serde_json::Value>| async move { v.to_string() }),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        for (content_type, body, status, code) in [
+            ("text/plain", "{}", 415, "unsupported_media_type"),
+            ("application/json", "{nope", 400, "bad_request"),
+            ("application/json", "[1]", 200, ""),
+        ] {
+            let res = client
+                .post(format!("http://{addr}/json"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("an answer");
+            assert_eq!(res.status().as_u16(), status, "{content_type} {body}");
+            if status == 200 {
+                continue;
+            }
+            let got: serde_json::Value = res.json().await.expect("a JSON body");
+            assert_eq!(got["error"]["code"], serde_json::json!(code), "{got}");
+            assert!(got["error"]["message"].is_string(), "{got}");
+        }
+    }
 }
