@@ -5,6 +5,7 @@ use super::{ApiError, AppState};
 use crate::auth::{self, Claims};
 use crate::domain::value::FieldError;
 use crate::domain::TableId;
+use crate::store::queries::Account;
 use crate::store::WriteOp;
 use axum::extract::State;
 use axum::Json;
@@ -55,23 +56,52 @@ pub async fn login(
     if let Some(shop) = shop {
         accounts.retain(|a| a.shop_id == shop);
     }
-    if accounts.len() > 1 {
+    // The password is checked first, against the accounts the e-mail names (a
+    // real check even when it names none): an unknown e-mail, a wrong password
+    // and a wrong password for an e-mail of several shops all answer the same.
+    // Only a caller who knows a password of one of them learns that the shop
+    // must be named.
+    if accounts.is_empty() {
+        auth::verify_password(password.clone(), None).await;
+    }
+    let several = accounts.len() > 1;
+    let mut found = None;
+    for a in accounts {
+        if auth::verify_password(password.clone(), a.password_hash.clone()).await && a.active {
+            found = Some(a);
+            break;
+        }
+    }
+    let Some(account) = found else {
+        return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
+    };
+    if several {
         return Err(FieldError::new(
             "shop_id",
             "this e-mail has an account in more than one shop; name the shop",
         )
         .into());
     }
-    let account = accounts.pop();
-    let ok = auth::verify_password(
-        password,
-        account.as_ref().and_then(|a| a.password_hash.clone()),
-    )
-    .await;
-    let account = match account {
-        Some(a) if ok && a.active => a,
-        _ => return Err(ApiError::Unauthorized("wrong e-mail or password".into())),
-    };
+    let (token, exp) = session(&st, &account, account.password_hash.as_deref())?;
+    let user = st
+        .store
+        .get(TableId::USERS, &account.shop_id, &account.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    tracing::info!(user = %account.id, "login");
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": exp,
+        "user": user.to_json(),
+    })))
+}
+
+/// A new token for `account`, whose password hash is now `hash`.
+fn session(
+    st: &AppState,
+    account: &Account,
+    hash: Option<&str>,
+) -> Result<(String, i64), ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let exp = now + st.token_ttl.as_secs() as i64;
     let token = auth::issue(
@@ -83,33 +113,23 @@ pub async fn login(
             role: "authenticated".into(),
             iat: now,
             exp,
+            stamp: auth::credential_stamp(hash),
         },
     )?;
-    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
-    let user = st
-        .store
-        .get(users, &account.shop_id, &account.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    tracing::info!(user = %account.id, "login");
-    Ok(Json(json!({
-        "token": token,
-        "expires_at": exp,
-        "user": user.to_json(),
-    })))
+    Ok((token, exp))
 }
 
 pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
     let user = st
         .store
-        .get(users, &caller.shop_id, &caller.user_id)
+        .get(TableId::USERS, &caller.shop_id, &caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(user.to_json()))
 }
 
-/// `POST /api/auth/password {current_password, new_password}`.
+/// `POST /api/auth/password {current_password, new_password}`. Every session of
+/// the account ends with it, this one too: the answer carries a new token.
 pub async fn change_password(
     State(st): State<AppState>,
     caller: Caller,
@@ -124,24 +144,27 @@ pub async fn change_password(
         .account(&caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !auth::verify_password(current, account.password_hash).await {
+    if !auth::verify_password(current, account.password_hash.clone()).await {
         return Err(ApiError::Forbidden(
             "current_password: that is not your current password".into(),
         ));
     }
     let hash = auth::hash_password(new).await?;
-    let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
     st.store
         .write(crate::store::WriteRequest {
             who: caller.principal(),
-            table: users,
+            table: TableId::USERS,
             op: WriteOp::SetPassword {
                 user_id: caller.user_id.clone(),
-                hash,
+                hash: hash.clone(),
             },
             skip_sync: true,
             password_hash: None,
         })
         .await?;
-    Ok(Json(json!({ "changed": true })))
+    st.accounts.forget(&caller.user_id);
+    let (token, exp) = session(&st, &account, Some(&hash))?;
+    Ok(Json(
+        json!({ "changed": true, "token": token, "expires_at": exp }),
+    ))
 }

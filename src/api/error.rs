@@ -35,6 +35,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Any other status (a rejection from below our handlers), with its own code.
+    #[error("{1}")]
+    Status(StatusCode, String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -55,12 +58,65 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Status(s, _) => (*s, status_code_name(*s)),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
     pub fn not_found() -> ApiError {
         ApiError::NotFound("no such record".into())
+    }
+
+    /// Our error for a bare status (a rejection made below the handlers).
+    pub fn from_status(status: StatusCode, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        match status {
+            StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
+            StatusCode::CONFLICT => ApiError::Conflict(message),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message),
+            s if s.is_server_error() => ApiError::Internal(anyhow::anyhow!("{s}: {message}")),
+            s => ApiError::Status(s, message),
+        }
+    }
+}
+
+/// `unsupported_media_type` for 415, and so on: the status's reason in snake case.
+fn status_code_name(s: StatusCode) -> &'static str {
+    match s {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
+        StatusCode::LENGTH_REQUIRED => "length_required",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        use axum::extract::path::ErrorKind as K;
+        use axum::extract::rejection::PathRejection as P;
+        match &e {
+            P::FailedToDeserializePathParams(d) => match d.kind() {
+                K::InvalidUtf8InPathParam { key } => ApiError::BadRequest(format!(
+                    "the path's {key} is not valid UTF-8 after percent-decoding"
+                )),
+                _ if e.status().is_client_error() => {
+                    ApiError::BadRequest(format!("the path is not valid: {}", e.body_text()))
+                }
+                _ => ApiError::Internal(anyhow::anyhow!("path extraction: {}", e.body_text())),
+            },
+            _ => ApiError::Internal(anyhow::anyhow!("path extraction: {}", e.body_text())),
+        }
     }
 }
 

@@ -15,33 +15,67 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// How long an account's role and active flag are trusted before they are read
-/// again. Changes made through this hub's API take effect at once (the cache is
-/// told); this bounds how long a change made by another process takes.
+/// How long an account's role, active flag and credential stamp are trusted
+/// before they are read again. Every change made through this hub's API (an
+/// update, a password change or reset, a delete, a conflict resolved) takes
+/// effect at once: the cache is told. This bounds how long a change made by
+/// another process takes.
 const ACCOUNT_TTL: Duration = Duration::from_secs(10);
+
+/// What a request needs to know about its account, kept a short while.
+#[derive(Clone)]
+struct Known {
+    account: Account,
+    /// [`auth::credential_stamp`] of the account's password hash.
+    stamp: String,
+    at: Instant,
+}
 
 /// Recently seen accounts, so a request costs no database read to authenticate.
 #[derive(Clone, Default)]
-pub struct AccountCache(Arc<RwLock<HashMap<String, (Account, Instant)>>>);
+pub struct AccountCache(Arc<RwLock<Cached>>);
+
+#[derive(Default)]
+struct Cached {
+    accounts: HashMap<String, Known>,
+    /// Counts `forget` calls: an account read before one is not cached after
+    /// it (it may be the state from before the change).
+    forgets: u64,
+}
 
 impl AccountCache {
-    fn get(&self, id: &str) -> Option<Account> {
+    fn get(&self, id: &str) -> Option<Known> {
         let map = self.0.read().ok()?;
-        let (acc, at) = map.get(id)?;
-        (at.elapsed() < ACCOUNT_TTL).then(|| acc.clone())
+        let known = map.accounts.get(id)?;
+        (known.at.elapsed() < ACCOUNT_TTL).then(|| known.clone())
     }
-    fn put(&self, acc: Account) {
-        if let Ok(mut map) = self.0.write() {
-            if map.len() > 10_000 {
-                map.clear();
+    /// Where the cache stands, to give [`AccountCache::put`] with what was read.
+    fn epoch(&self) -> u64 {
+        self.0.read().map(|c| c.forgets).unwrap_or(0)
+    }
+    /// Caches `account`, read when the cache stood at `epoch`, unless an account
+    /// was forgotten since.
+    fn put(&self, epoch: u64, account: Account) -> Known {
+        let known = Known {
+            stamp: auth::credential_stamp(account.password_hash.as_deref()),
+            account,
+            at: Instant::now(),
+        };
+        if let Ok(mut c) = self.0.write() {
+            if c.forgets == epoch {
+                if c.accounts.len() > 10_000 {
+                    c.accounts.clear();
+                }
+                c.accounts.insert(known.account.id.clone(), known.clone());
             }
-            map.insert(acc.id.clone(), (acc, Instant::now()));
         }
+        known
     }
-    /// Forgets an account after it changed (role, active, deleted).
+    /// Forgets an account after it changed (role, active, password, deleted).
     pub fn forget(&self, id: &str) {
-        if let Ok(mut map) = self.0.write() {
-            map.remove(id);
+        if let Ok(mut c) = self.0.write() {
+            c.accounts.remove(id);
+            c.forgets += 1;
         }
     }
 }
@@ -83,18 +117,26 @@ impl FromRequestParts<AppState> for Caller {
             })?;
         let claims = auth::verify(&state.secret, token.trim())
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
-        let account = match state.accounts.get(&claims.sub) {
-            Some(a) => a,
-            None => {
+        // A cached account whose stamp differs from the token's is read again:
+        // the token may be newer than the cache (issued after a change).
+        let known = match state.accounts.get(&claims.sub) {
+            Some(k) if k.stamp == claims.stamp => k,
+            _ => {
+                let epoch = state.accounts.epoch();
                 let a = state.store.account(&claims.sub).await?.ok_or_else(|| {
                     ApiError::Unauthorized("this account no longer exists".into())
                 })?;
-                state.accounts.put(a.clone());
-                a
+                state.accounts.put(epoch, a)
             }
         };
+        let account = known.account;
         if !account.active || account.shop_id != claims.shop_id {
             return Err(ApiError::Unauthorized("this account is not active".into()));
+        }
+        if known.stamp != claims.stamp {
+            return Err(ApiError::Unauthorized(
+                "this session ended when the account's password was changed; log in again".into(),
+            ));
         }
         let role = account.role.parse::<Role>().map_err(|_| {
             ApiError::Internal(anyhow::anyhow!("stored role {} unknown", account.role))

@@ -4,6 +4,10 @@
 //! - [`extract`]: the caller (JWT → account) and the capped JSON body.
 //! - [`records`]: CRUD, bulk, list with filters and cursor, history, conflicts.
 //! - [`accounts`]: health, login, me, password change.
+//!
+//! Every answer that is not a success is our error body, whoever made it: our
+//! handlers, axum's extractors (path, body), the router (no such route, method),
+//! or a panic (caught, logged, answered 500) — see [`router`].
 
 pub mod accounts;
 pub mod error;
@@ -12,7 +16,9 @@ pub mod records;
 
 use crate::auth::JwtSecret;
 use crate::store::Store;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::time::Duration;
@@ -36,6 +42,12 @@ pub struct AppState {
     pub token_ttl: Duration,
     pub accounts: extract::AccountCache,
 }
+
+/// A path's parameters, every rejection answered with our error body (a
+/// percent-escape that is not UTF-8, like `/api/customers/%FF`, is a 400).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -66,5 +78,133 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
-    Router::new().nest("/api", api)
+    with_error_bodies(
+        Router::new()
+            .nest("/api", api)
+            .fallback(|| async { ApiError::NotFound("no such endpoint".into()) }),
+    )
+}
+
+/// The two outer layers every answer passes through: a panic in a handler is
+/// caught and answered 500 with our body (instead of a dropped connection), and
+/// any error answer that is not JSON (a rejection made below our handlers) is
+/// replaced by our body with the same status.
+pub fn with_error_bodies(router: Router) -> Router {
+    router
+        .layer(axum::middleware::map_response(json_error_body))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
+}
+
+fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked: {what}")).into_response()
+}
+
+async fn json_error_body(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let message = status
+        .canonical_reason()
+        .unwrap_or("the request was refused")
+        .to_lowercase();
+    ApiError::from_status(status, message).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boom() -> &'static str {
+        panic!("kaboom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_our_json_500_and_the_server_goes_on() {
+        let app = with_error_bodies(
+            Router::new()
+                .route("/boom", get(|| async { boom() }))
+                .route("/ok", get(|| async { "fine" })),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let res = client
+            .get(format!("http://{addr}/boom"))
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(res.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let body: serde_json::Value = res.json().await.expect("a JSON body");
+        assert_eq!(
+            body,
+            serde_json::json!({ "error": { "code": "internal", "message": "internal error" } }),
+            "the panic's message stays in the log"
+        );
+        let ok = client
+            .get(format!("http://{addr}/ok"))
+            .send()
+            .await
+            .expect("the server still serves");
+        assert_eq!(ok.status(), reqwest::StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_rejection_made_below_our_handlers_gets_our_body_and_keeps_its_status() {
+        // axum's own JSON extractor answers text/plain; the outer layer rewrites it.
+        let app = with_error_bodies(Router::new().route(
+            "/json",
+            post(|axum::Json(v): axum::Json<serde_json::Value>| async move { v.to_string() }),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        for (content_type, body, status, code) in [
+            ("text/plain", "{}", 415, "unsupported_media_type"),
+            ("application/json", "{nope", 400, "bad_request"),
+            ("application/json", "[1]", 200, ""),
+        ] {
+            let res = client
+                .post(format!("http://{addr}/json"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("an answer");
+            assert_eq!(res.status().as_u16(), status, "{content_type} {body}");
+            if status == 200 {
+                continue;
+            }
+            let got: serde_json::Value = res.json().await.expect("a JSON body");
+            assert_eq!(got["error"]["code"], serde_json::json!(code), "{got}");
+            assert!(got["error"]["message"].is_string(), "{got}");
+        }
+    }
 }

@@ -4,14 +4,14 @@
 //! half runs in the writer's transaction (`domain::policy::check_row`).
 
 use super::extract::{Caller, JsonBody};
-use super::{ApiError, AppState, DEFAULT_LIMIT, MAX_BULK_RECORDS, MAX_LIMIT};
+use super::{ApiError, ApiPath as Path, AppState, DEFAULT_LIMIT, MAX_BULK_RECORDS, MAX_LIMIT};
 use crate::auth;
-use crate::domain::policy::{access, Access, Verb};
-use crate::domain::value::{check, parse_object, parse_uuid, FieldError, Mode, Value};
+use crate::domain::policy::{access, check_row, Access, Refusal, Verb};
+use crate::domain::value::{check, parse_object, parse_uuid, FieldError, Fields, Mode, Value};
 use crate::domain::{ColType, TableId};
-use crate::store::queries::ListQuery;
+use crate::store::queries::{ConflictKey, ListQuery};
 use crate::store::{Record, WriteOp, WriteRequest};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -52,26 +52,50 @@ fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// Takes `password` out of a users body (it is not a column) and hashes it.
-async fn take_password(
+/// A PATCH may repeat the record's own `shop_id` (a client may send back what it
+/// read); any other value would move the record, which nobody may do.
+fn check_shop_unchanged(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
+    match given {
+        Some(s) if *s != caller.shop_id => {
+            Err(FieldError::new("shop_id", "cannot be changed: a record stays in its shop").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Takes `password` out of the body of a table that takes one (it is not a
+/// column), unread beyond being a string: the caller's right to set it is
+/// checked before its rules, and both before it is hashed.
+fn take_password(
     table: TableId,
     body: &mut Json_,
     required: bool,
-) -> Result<Option<String>, ApiError> {
-    if table.name() != "users" {
+) -> Result<Option<String>, FieldError> {
+    if !table.takes_password() {
         return Ok(None);
     }
-    let given = body.as_object_mut().and_then(|o| o.remove("password"));
-    let password = match given {
-        None if required => return Err(FieldError::new("password", "is required").into()),
-        None => return Ok(None),
-        Some(p) => p
-            .as_str()
-            .ok_or_else(|| FieldError::new("password", "must be a string"))?
-            .to_string(),
-    };
+    match body.as_object_mut().and_then(|o| o.remove("password")) {
+        None if required => Err(FieldError::new("password", "is required")),
+        None => Ok(None),
+        Some(p) => Ok(Some(
+            p.as_str()
+                .ok_or_else(|| FieldError::new("password", "must be a string"))?
+                .to_string(),
+        )),
+    }
+}
+
+/// Checks a password against the rules and hashes it (bounded, see `auth`).
+async fn hash_new_password(password: String) -> Result<String, ApiError> {
     auth::check_password_rules(&password).map_err(|m| FieldError::new("password", m))?;
-    Ok(Some(auth::hash_password(password).await?))
+    Ok(auth::hash_password(password).await?)
+}
+
+fn refused(r: Refusal) -> ApiError {
+    match r {
+        Refusal::NotFound => ApiError::not_found(),
+        Refusal::Forbidden(m) => ApiError::Forbidden(m),
+    }
 }
 
 /// Records as `{"data": [...]}` (and `"next_cursor"` for a list), the same JSON
@@ -101,9 +125,30 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let table = table_of(&table)?;
     allowed(table, Verb::Insert, &caller)?;
-    let password_hash = take_password(table, &mut body, true).await?;
+    let password = take_password(table, &mut body, true)?;
     let (env, fields) = parse_object(table.def(), &body, Mode::Create)?;
     check_shop(env.shop_id.as_ref(), &caller)?;
+    let password_hash = match password {
+        Some(p) => {
+            // The account rules (only an owner makes an owner) before the hash;
+            // the writer asks them again in its transaction.
+            let new_id = env
+                .id
+                .map(|u| u.hyphenated().to_string())
+                .unwrap_or_default();
+            check_row(
+                table,
+                Verb::Insert,
+                &caller.principal(),
+                &new_id,
+                None,
+                &fields,
+            )
+            .map_err(refused)?;
+            Some(hash_new_password(p).await?)
+        }
+        None => None,
+    };
     let mut req = write(&caller, table, WriteOp::Create { id: env.id, fields });
     req.password_hash = password_hash;
     let out = st.store.write(req).await?;
@@ -118,10 +163,8 @@ pub async fn bulk_create(
 ) -> Result<impl IntoResponse, ApiError> {
     let table = table_of(&table)?;
     allowed(table, Verb::Insert, &caller)?;
-    if table.name() == "users" {
-        return Err(ApiError::BadRequest(
-            "users are created one at a time (each needs a password)".into(),
-        ));
+    if let Some(why) = table.bulk_create_refusal() {
+        return Err(ApiError::BadRequest(why.into()));
     }
     let items = body
         .get("records")
@@ -271,49 +314,66 @@ pub async fn update(
     let table = table_of(&table)?;
     allowed(table, Verb::Update, &caller)?;
     let id = record_id(&id)?;
-    let password_hash = take_password(table, &mut body, false).await?;
-    // Resetting someone's password is user management: owner and admin only.
-    // Refused before anything is written, so no part of the request lands.
-    if password_hash.is_some() && access(table, Verb::Update, caller.role) != Access::All {
-        return Err(ApiError::Forbidden(
-            "password: change your own with POST /api/auth/password".into(),
-        ));
-    }
-    let body_empty = body.as_object().is_some_and(|o| o.is_empty());
-    let mut out_rec = None;
-    if !(password_hash.is_some() && body_empty) {
+    let password = take_password(table, &mut body, false)?;
+    let password_only = password.is_some() && body.as_object().is_some_and(|o| o.is_empty());
+    let (fields, base) = if password_only {
+        (Fields::new(), None)
+    } else {
         let (env, fields) = parse_object(table.def(), &body, Mode::Update)?;
-        check_shop(env.shop_id.as_ref(), &caller)?;
-        let out = st
-            .store
-            .write(write(
-                &caller,
+        check_shop_unchanged(env.shop_id.as_ref(), &caller)?;
+        (fields, env.base)
+    };
+    let password_hash = match password {
+        None => None,
+        Some(password) => {
+            // Resetting someone's password is user management (owner and admin,
+            // and only an owner touches an owner's account): asked before the
+            // password is read or hashed, so a refused request costs no hash.
+            // The writer asks the row rules again in its transaction.
+            if access(table, Verb::Update, caller.role) != Access::All {
+                return Err(ApiError::Forbidden(
+                    "password: change your own with POST /api/auth/password".into(),
+                ));
+            }
+            let current = visible(&st, &caller, table, &id).await?;
+            check_row(
                 table,
-                WriteOp::Update {
-                    id: id.clone(),
-                    fields,
-                    base: env.base,
-                },
-            ))
-            .await?;
-        out_rec = out.records.into_iter().next();
-    }
-    if let Some(hash) = password_hash {
-        st.store
-            .write(write(
-                &caller,
-                table,
-                WriteOp::SetPassword {
-                    user_id: id.clone(),
-                    hash,
-                },
-            ))
-            .await?;
-    }
-    if table.name() == "users" {
+                Verb::Update,
+                &caller.principal(),
+                &id,
+                Some(&current.fields),
+                &fields,
+            )
+            .map_err(refused)?;
+            Some(hash_new_password(password).await?)
+        }
+    };
+    let rec = match password_hash {
+        // A password alone: not a record change (never logged or synced).
+        Some(hash) if password_only => {
+            let op = WriteOp::SetPassword {
+                user_id: id.clone(),
+                hash,
+            };
+            st.store.write(write(&caller, table, op)).await?;
+            None
+        }
+        // Fields, with or without a new password: one write, all or nothing.
+        password_hash => {
+            let op = WriteOp::Update {
+                id: id.clone(),
+                fields,
+                base,
+            };
+            let mut req = write(&caller, table, op);
+            req.password_hash = password_hash;
+            st.store.write(req).await?.records.into_iter().next()
+        }
+    };
+    if table.write_changes_an_account() {
         st.accounts.forget(&id);
     }
-    let rec = match out_rec {
+    let rec = match rec {
         Some(r) => r,
         None => visible(&st, &caller, table, &id).await?,
     };
@@ -328,16 +388,14 @@ pub async fn delete(
     let table = table_of(&table)?;
     allowed(table, Verb::Delete, &caller)?;
     let id = record_id(&id)?;
-    if table.name() == "users" && id == caller.user_id {
-        return Err(ApiError::Forbidden(
-            "you cannot delete your own account".into(),
-        ));
+    if let Some(why) = table.delete_refusal(&id, &caller.user_id) {
+        return Err(ApiError::Forbidden(why.into()));
     }
     let out = st
         .store
         .write(write(&caller, table, WriteOp::Delete { id: id.clone() }))
         .await?;
-    if table.name() == "users" {
+    if table.write_changes_an_account() {
         st.accounts.forget(&id);
     }
     let heads = out
@@ -348,40 +406,107 @@ pub async fn delete(
     Ok(Json(json!({ "id": id, "deleted": true, "_heads": heads })))
 }
 
+/// `limit` and `cursor` of a paged read that takes nothing else.
+fn paging(query: Option<String>) -> Result<(usize, Option<String>), FieldError> {
+    let mut limit = DEFAULT_LIMIT;
+    let mut cursor = None;
+    let pairs = query.unwrap_or_default();
+    for (key, raw) in url::form_urlencoded::parse(pairs.as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                limit = raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        FieldError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+                    })?;
+            }
+            "cursor" => cursor = Some(raw.into_owned()),
+            other => {
+                return Err(FieldError::new(
+                    other,
+                    "is not a parameter of this request (limit, cursor)",
+                ))
+            }
+        }
+    }
+    Ok((limit, cursor))
+}
+
+fn bad_cursor() -> FieldError {
+    FieldError::new("cursor", "is not a cursor this hub gave out")
+}
+
+/// `GET /api/{table}/{id}/history?limit=&cursor=`: the record's changes, oldest
+/// first, a page at a time (`next_cursor` is null on the last page).
 pub async fn history(
     State(st): State<AppState>,
     caller: Caller,
     Path((table, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Json_>, ApiError> {
     let table = table_of(&table)?;
     let id = record_id(&id)?;
+    let (limit, cursor) = paging(query)?;
+    let after = cursor
+        .map(|c| c.parse::<u64>().ok().and_then(|n| i64::try_from(n).ok()))
+        .map(|c| c.ok_or_else(bad_cursor))
+        .transpose()?;
     // Visible now, or deleted: a deleted record's history stays readable by those
     // who may read the table (own-rows callers only see live records they own).
     let a = allowed(table, Verb::Read, &caller)?;
     if a == Access::Own {
         visible(&st, &caller, table, &id).await?;
     }
-    let entries = st.store.history(table, &caller.shop_id, &id).await?;
-    if entries.is_empty() {
+    let entries = st
+        .store
+        .history(table, &caller.shop_id, &id, after, limit)
+        .await?;
+    // No change at all: no such record (past the last page is an empty page).
+    if entries.is_empty() && after.is_none() {
         return Err(ApiError::not_found());
     }
-    Ok(Json(json!({ "data": entries })))
+    let next = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.seq.to_string()))
+        .flatten();
+    Ok(Json(json!({ "data": entries, "next_cursor": next })))
 }
 
+/// `GET /api/conflicts?limit=&cursor=`: the open conflicts on the tables the
+/// caller reads in full, oldest first, a page at a time.
 pub async fn conflicts(
     State(st): State<AppState>,
     caller: Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<Json_>, ApiError> {
-    let rows = st.store.conflicts(&caller.shop_id).await?;
-    let data: Vec<Json_> = rows
-        .into_iter()
-        .filter(|c| {
-            TableId::by_name(&c.table)
-                .is_some_and(|t| access(t, Verb::Read, caller.role) == Access::All)
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (limit, cursor) = paging(query)?;
+    let after = cursor
+        .map(|c| {
+            b64.decode(c.as_bytes())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<ConflictKey>(&b).ok())
+                .ok_or_else(bad_cursor)
         })
-        .map(|c| json!(c))
+        .transpose()?;
+    // Only tables the caller reads in full (a conflict names a row and a field).
+    let tables: Vec<&'static str> = TableId::all()
+        .filter(|t| access(*t, Verb::Read, caller.role) == Access::All)
+        .map(TableId::name)
         .collect();
-    Ok(Json(json!({ "data": data })))
+    let rows = st
+        .store
+        .conflicts(&caller.shop_id, tables, after, limit)
+        .await?;
+    let next = match rows.last() {
+        Some(last) if rows.len() == limit => {
+            Some(b64.encode(serde_json::to_vec(&last.key()).map_err(anyhow::Error::from)?))
+        }
+        _ => None,
+    };
+    Ok(Json(json!({ "data": rows, "next_cursor": next })))
 }
 
 /// `POST /api/conflicts/{table}/{id}/resolve {"field": ..., "value": ...}`: writes
@@ -413,10 +538,12 @@ pub async fn resolve_conflict(
     let value = obj
         .get("value")
         .ok_or_else(|| FieldError::new("value", "is required"))?;
-    let open = st.store.conflicts(&caller.shop_id).await?;
-    if !open
-        .iter()
-        .any(|c| c.table == table.name() && c.record_id == id && c.field == field)
+    // Looked up by its record, not in a page of the list.
+    if st
+        .store
+        .conflict(&caller.shop_id, table, &id, field)
+        .await?
+        .is_none()
     {
         return Err(ApiError::NotFound(format!(
             "no open conflict on {field} of this record"
@@ -429,12 +556,15 @@ pub async fn resolve_conflict(
             &caller,
             table,
             WriteOp::Update {
-                id,
+                id: id.clone(),
                 fields,
                 base: None,
             },
         ))
         .await?;
+    if table.write_changes_an_account() {
+        st.accounts.forget(&id);
+    }
     let rec = out.records.first().map(Record::to_json);
     Ok(Json(json!(rec)))
 }

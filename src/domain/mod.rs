@@ -1,6 +1,7 @@
 //! The shop's data as types, without I/O: the table catalog, the role matrix, and
 //! the checking of incoming values against column types.
 
+pub mod accounts;
 pub mod catalog;
 pub mod ddl;
 pub mod policy;

@@ -50,11 +50,20 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 
 /// Fixed-width UTC timestamps sort correctly as text.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
+    utc_timestamp(t).unwrap_or_else(|| t.unix_timestamp().to_string())
+}
+
+/// The instant in the stored form (`2026-01-31T09:30:00.000000Z`), or `None` when
+/// it has no such form: its UTC year is outside 0001..=9999 (an offset can carry a
+/// valid RFC 3339 text past either end, e.g. `9999-12-31T23:59:59-01:00`).
+pub fn utc_timestamp(t: OffsetDateTime) -> Option<String> {
+    let t = t.checked_to_offset(UtcOffset::UTC)?;
+    if !(1..=9999).contains(&t.year()) {
+        return None;
+    }
     let fmt =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-    t.format(&fmt)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&fmt).ok()
 }
 
 pub fn now_timestamp() -> String {
@@ -132,7 +141,12 @@ pub fn check(col: &Column, v: &Json) -> Result<Value, FieldError> {
         ColType::Bool => Value::Bool(v.as_bool().ok_or_else(wrong)?),
         ColType::Timestamp => {
             let t = OffsetDateTime::parse(text()?, &Rfc3339).map_err(|_| wrong())?;
-            Value::Text(format_timestamp(t))
+            Value::Text(utc_timestamp(t).ok_or_else(|| {
+                FieldError::new(
+                    col.name,
+                    "is outside the instants this hub stores (0001-01-01 to 9999-12-31 in UTC)",
+                )
+            })?)
         }
         ColType::Date => {
             let d = Date::parse(text()?, format_description!("[year]-[month]-[day]"))
@@ -274,6 +288,13 @@ pub fn parse_object(
                     .ok_or_else(|| {
                         FieldError::new("_base", "must be a list of change hashes (64 hex digits)")
                     })?;
+                // No heads would mean "I saw nothing": every field a conflict.
+                if heads.is_empty() {
+                    return Err(FieldError::new(
+                        "_base",
+                        "must name at least one change hash: the `_heads` you last read",
+                    ));
+                }
                 env.base = Some(heads);
             }
             ("shop_id", _) => {

@@ -95,22 +95,26 @@ impl Store {
         .await
     }
 
-    /// The record's changes, oldest first, with their authors.
+    /// The record's changes, oldest first, with their authors: at most `limit`,
+    /// those after change-log sequence `after` when it is given.
     pub async fn history(
         &self,
         table: TableId,
         shop_id: &str,
         id: &str,
+        after: Option<i64>,
+        limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let (shop_id, id) = (shop_id.to_string(), id.to_string());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at
                  FROM change_log l LEFT JOIN users u ON u.id = l.author_id
-                 WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3
-                 ORDER BY l.seq",
+                 WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3 AND l.seq > ?4
+                 ORDER BY l.seq LIMIT ?5",
             )?;
-            let rows = stmt.query_map(params![table.name(), id, shop_id], |r| {
+            let after = after.unwrap_or(0);
+            let rows = stmt.query_map(params![table.name(), id, shop_id, after, limit as i64], |r| {
                 let author_id: Option<String> = r.get(4)?;
                 let fields: String = r.get(6)?;
                 Ok(HistoryEntry {
@@ -196,25 +200,102 @@ pub struct ConflictRow {
     pub detected_at: String,
 }
 
+/// Where a page of conflicts ends: the sort key of its last row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ConflictKey {
+    pub detected_at: String,
+    pub table: String,
+    pub record_id: String,
+    pub field: String,
+}
+
+impl ConflictRow {
+    pub fn key(&self) -> ConflictKey {
+        ConflictKey {
+            detected_at: self.detected_at.clone(),
+            table: self.table.clone(),
+            record_id: self.record_id.clone(),
+            field: self.field.clone(),
+        }
+    }
+}
+
+const CONFLICT_SELECT: &str =
+    "SELECT table_name, record_id, field, candidates, detected_at FROM conflicts";
+
+fn conflict_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRow> {
+    let candidates: String = r.get(3)?;
+    Ok(ConflictRow {
+        table: r.get(0)?,
+        record_id: r.get(1)?,
+        field: r.get(2)?,
+        candidates: serde_json::from_str(&candidates).unwrap_or_default(),
+        detected_at: r.get(4)?,
+    })
+}
+
 impl Store {
-    pub async fn conflicts(&self, shop_id: &str) -> Result<Vec<ConflictRow>, StoreError> {
+    /// A page of the shop's open conflicts on `tables`, oldest first (by
+    /// detection time, then table, record and field): at most `limit`, those
+    /// after `after` when it is given.
+    pub async fn conflicts(
+        &self,
+        shop_id: &str,
+        tables: Vec<&'static str>,
+        after: Option<ConflictKey>,
+        limit: usize,
+    ) -> Result<Vec<ConflictRow>, StoreError> {
         let shop_id = shop_id.to_string();
+        let tables = serde_json::to_string(&tables)
+            .map_err(|e| StoreError::Internal(format!("table list: {e}")))?;
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT table_name, record_id, field, candidates, detected_at FROM conflicts
-                 WHERE shop_id = ?1 ORDER BY detected_at, table_name, record_id, field LIMIT 1000",
+            let mut stmt = c.prepare_cached(&format!(
+                "{CONFLICT_SELECT}
+                 WHERE shop_id = ?1 AND table_name IN (SELECT value FROM json_each(?2))
+                   AND (?3 IS NULL OR (detected_at, table_name, record_id, field) > (?3, ?4, ?5, ?6))
+                 ORDER BY detected_at, table_name, record_id, field LIMIT ?7"
+            ))?;
+            let k = after.as_ref();
+            let rows = stmt.query_map(
+                params![
+                    shop_id,
+                    tables,
+                    k.map(|k| &k.detected_at),
+                    k.map(|k| &k.table),
+                    k.map(|k| &k.record_id),
+                    k.map(|k| &k.field),
+                    limit as i64
+                ],
+                conflict_row,
             )?;
-            let rows = stmt.query_map([shop_id], |r| {
-                let candidates: String = r.get(3)?;
-                Ok(ConflictRow {
-                    table: r.get(0)?,
-                    record_id: r.get(1)?,
-                    field: r.get(2)?,
-                    candidates: serde_json::from_str(&candidates).unwrap_or_default(),
-                    detected_at: r.get(4)?,
-                })
-            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    /// The open conflict on one field of one record of the shop, if there is one.
+    pub async fn conflict(
+        &self,
+        shop_id: &str,
+        table: TableId,
+        record_id: &str,
+        field: &str,
+    ) -> Result<Option<ConflictRow>, StoreError> {
+        let (shop_id, record_id, field) = (
+            shop_id.to_string(),
+            record_id.to_string(),
+            field.to_string(),
+        );
+        self.read(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "{CONFLICT_SELECT}
+                 WHERE table_name = ?1 AND record_id = ?2 AND field = ?3 AND shop_id = ?4"
+            ))?
+            .query_row(
+                params![table.name(), record_id, field, shop_id],
+                conflict_row,
+            )
+            .optional()?)
         })
         .await
     }

@@ -907,7 +907,8 @@ async fn passwords_are_set_only_by_those_who_manage_the_account() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    hub.login(&tech.email, new_password).await;
+    // The reset ended the technician's sessions: they log in again.
+    let tech_token = hub.login(&tech.email, new_password).await;
     let (s, _) = hub.try_login(&tech.email, PASSWORD).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the old password still works");
     let (s, body) = hub
@@ -924,17 +925,17 @@ async fn passwords_are_set_only_by_those_who_manage_the_account() {
     let (s, body) = hub
         .post(
             "/api/auth/password",
-            &tech.token,
+            &tech_token,
             &json!({ "current_password": new_password, "new_password": "the third password" }),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    hub.login(&tech.email, "the third password").await;
+    let tech_token = hub.login(&tech.email, "the third password").await;
     let before = hub.snapshot();
     let got = hub
         .post(
             "/api/auth/password",
-            &tech.token,
+            &tech_token,
             &json!({ "current_password": "a wrong guess!", "new_password": "the fourth password" }),
         )
         .await;
