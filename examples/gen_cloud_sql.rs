@@ -33,7 +33,6 @@ fn main() -> anyhow::Result<()> {
             rls.join("20261126000101_helpers.sql"),
             ddl::rls_helpers_sql(),
         ),
-        (rls.join("20261126000102_enable.sql"), ddl::rls_enable_sql()),
         (
             rls.join("20261126000103_policies.sql"),
             ddl::rls_policies_sql(),

@@ -6,6 +6,9 @@
 -- `role` (that one is the Postgres role: authenticated). A claim that is
 -- missing or malformed yields NULL, which matches no row.
 -- Append-only: never edit once shipped.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 CREATE SCHEMA IF NOT EXISTS app_private;
 REVOKE ALL ON SCHEMA app_private FROM PUBLIC;
@@ -42,3 +45,5 @@ REVOKE ALL ON FUNCTION app_private.user_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_private.shop_id() TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION app_private.user_role() TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION app_private.user_id() TO authenticated, service_role;
+
+COMMIT;

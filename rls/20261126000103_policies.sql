@@ -16,6 +16,9 @@
 -- ro_stage_history and signatures have no staff update or delete policy).
 -- Change bytes: the hub reads and inserts them; nobody updates or deletes.
 -- Append-only: never edit once shipped.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 -- shops
 CREATE POLICY hub_all ON public.shops FOR ALL TO authenticated
@@ -687,3 +690,5 @@ CREATE POLICY hub_select ON public.crdt_changes FOR SELECT TO authenticated
     USING (shop_id = (SELECT app_private.shop_id()) AND (SELECT app_private.user_role()) = 'hub');
 CREATE POLICY hub_insert ON public.crdt_changes FOR INSERT TO authenticated
     WITH CHECK (shop_id = (SELECT app_private.shop_id()) AND (SELECT app_private.user_role()) = 'hub');
+
+COMMIT;

@@ -6,6 +6,9 @@
 -- owners and managers are not held back), raise SQLSTATE 42501 like RLS
 -- does, and never modify the row (updated_at is the hub's).
 -- Append-only: never edit once shipped.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 CREATE OR REPLACE FUNCTION app_private.users_guard_self_profile() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
@@ -41,3 +44,4 @@ REVOKE ALL ON FUNCTION app_private.labor_entries_guard_approval() FROM PUBLIC;
 CREATE TRIGGER guard_approval BEFORE UPDATE ON public.labor_entries
     FOR EACH ROW EXECUTE FUNCTION app_private.labor_entries_guard_approval();
 
+COMMIT;

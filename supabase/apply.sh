@@ -7,10 +7,13 @@
 #
 # Usage: supabase/apply.sh [--bootstrap] DATABASE_URL
 #
-# Each file runs in its own transaction with ON_ERROR_STOP; the first error stops
-# everything and exits non-zero. Migrations and policy files are append-only, so
-# each is applied once: the script records what it applied (name + SHA-256) in
-# collisionos_meta.applied_files, skips those next time, and refuses to go on if
+# Every file is one transaction of its own (its first statement BEGIN;, its last
+# COMMIT;), so it lands whole or not at all however it is applied (this script,
+# psql -f, the SQL editor); the script refuses a file not written that way. It
+# runs with ON_ERROR_STOP; the first error stops everything and exits non-zero.
+# Migrations and policy files are append-only, so each is applied once: the
+# script records what it applied (name + SHA-256) in collisionos_meta.applied_files,
+# in the file's own transaction, skips those next time, and refuses to go on if
 # an applied file has since been edited. Needs psql (postgresql-client) and sha256sum.
 set -euo pipefail
 
@@ -22,7 +25,7 @@ url=""
 for arg in "$@"; do
   case "$arg" in
     --bootstrap) bootstrap=1 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "apply.sh: unknown option $arg" >&2; exit 2 ;;
     *) [ -z "$url" ] || { echo "apply.sh: more than one database URL given" >&2; exit 2; }
        url="$arg" ;;
@@ -72,10 +75,20 @@ SQL
     skipped=$((skipped + 1))
     continue
   fi
+  # One transaction per file: BEGIN; first, COMMIT; last (comments aside).
+  statements="$(grep -v -e '^[[:space:]]*--' -e '^[[:space:]]*$' "$f")"
+  if [ "$(head -n 1 <<<"$statements")" != "BEGIN;" ] || [ "$(tail -n 1 <<<"$statements")" != "COMMIT;" ]; then
+    echo "apply.sh: $rel is not one transaction (its first statement must be BEGIN; and its last COMMIT;)" >&2
+    exit 1
+  fi
   echo "apply.sh: applying $rel" >&2
-  # The file and its record commit together, or neither does.
-  { cat "$f"; printf '\nINSERT INTO collisionos_meta.applied_files (name, sha256) VALUES (%s, %s);\n' \
-      "'$rel'" "'$sum'"; } | psql_run --single-transaction -f -
+  # The file and its record commit together, or neither does: the record goes in
+  # before the file's own COMMIT (on an error psql stops and the open
+  # transaction is rolled back).
+  last_commit="$(grep -n '^COMMIT;[[:space:]]*$' "$f" | tail -n 1 | cut -d: -f1)"
+  { head -n "$((last_commit - 1))" "$f"
+    printf '\nINSERT INTO collisionos_meta.applied_files (name, sha256) VALUES (%s, %s);\nCOMMIT;\n' \
+      "'$rel'" "'$sum'"; } | psql_run -f -
   applied=$((applied + 1))
 done
 echo "apply.sh: done ($applied applied, $skipped already there)" >&2

@@ -15,6 +15,17 @@ use crate::domain::ddl::{index_columns, postgres_type};
 use crate::domain::policy::{Role, Verb, SELF_EDITABLE_USER_FIELDS};
 use std::fmt::Write;
 
+/// Wraps a file's statements in one transaction, after its header comment (the
+/// text up to its first blank line): applied by `supabase/apply.sh`, by
+/// `psql -f` or pasted into the SQL editor, a file lands whole or not at all.
+pub fn one_transaction(sql: &str) -> String {
+    let (header, body) = sql.split_once("\n\n").unwrap_or(("", sql));
+    format!(
+        "{header}\n-- One transaction: applied whole or not at all.\n\nBEGIN;\n\n{}\n\nCOMMIT;\n",
+        body.trim_end_matches('\n')
+    )
+}
+
 fn quoted_list(values: &[&str]) -> String {
     values
         .iter()
@@ -95,7 +106,14 @@ pub fn postgres_table(t: &Table) -> String {
              REFERENCES public.{target} (shop_id, id) DEFERRABLE INITIALLY DEFERRED"
         ));
     }
-    let mut sql = format!("CREATE TABLE public.{name} (\n{}\n);\n", lines.join(",\n"));
+    // Row level security is on (and forced) in the same transaction that creates
+    // the table: no apply order or failure leaves it reachable without RLS.
+    let mut sql = format!(
+        "CREATE TABLE public.{name} (\n{}\n);\n\
+         ALTER TABLE public.{name} ENABLE ROW LEVEL SECURITY;\n\
+         ALTER TABLE public.{name} FORCE ROW LEVEL SECURITY;\n",
+        lines.join(",\n")
+    );
     for cols in index_columns(t) {
         let _ = writeln!(
             sql,
@@ -128,12 +146,12 @@ pub fn schema_sql() -> String {
             .collect::<Vec<_>>()
             .join("\n"),
     );
-    sql
+    one_transaction(&sql)
 }
 
 /// The change-bytes table.
 pub fn changes_sql() -> String {
-    format!(
+    one_transaction(&format!(
         "-- CollisionOS cloud mirror, part 2: the Automerge change bytes of every record.\n\
          -- Keyed by the change hash, so the hub's at-least-once upload (INSERT ... ON\n\
          -- CONFLICT (change_hash) DO NOTHING) has exactly-once effect. Rows are immutable.\n\
@@ -150,8 +168,10 @@ pub fn changes_sql() -> String {
          \x20   created_at timestamptz NOT NULL\n\
          );\n\
          CREATE INDEX {CHANGES_TABLE}_by_record ON public.{CHANGES_TABLE} (shop_id, table_name, record_id, seq);\n\
-         CREATE INDEX {CHANGES_TABLE}_by_seq ON public.{CHANGES_TABLE} (shop_id, seq);\n"
-    )
+         CREATE INDEX {CHANGES_TABLE}_by_seq ON public.{CHANGES_TABLE} (shop_id, seq);\n\
+         ALTER TABLE public.{CHANGES_TABLE} ENABLE ROW LEVEL SECURITY;\n\
+         ALTER TABLE public.{CHANGES_TABLE} FORCE ROW LEVEL SECURITY;\n"
+    ))
 }
 
 fn cloud_table_names() -> Vec<&'static str> {
@@ -179,7 +199,7 @@ pub fn grants_sql() -> String {
              GRANT ALL ON TABLE public.{t} TO service_role;\n"
         );
     }
-    sql
+    one_transaction(&sql)
 }
 
 const UUID_RE: &str =
@@ -187,7 +207,7 @@ const UUID_RE: &str =
 
 /// The private schema and the claim helpers.
 pub fn rls_helpers_sql() -> String {
-    format!(
+    one_transaction(&format!(
         "-- RLS, part 1: the helpers every policy calls, in a private schema (Supabase\n\
          -- forbids objects in `auth`, and `public` is exposed over the REST API).\n\
          -- Each reads one claim of the request's JWT through auth.jwt(); policies call\n\
@@ -227,25 +247,7 @@ pub fn rls_helpers_sql() -> String {
          GRANT EXECUTE ON FUNCTION {PRIVATE_SCHEMA}.shop_id() TO authenticated, service_role;\n\
          GRANT EXECUTE ON FUNCTION {PRIVATE_SCHEMA}.user_role() TO authenticated, service_role;\n\
          GRANT EXECUTE ON FUNCTION {PRIVATE_SCHEMA}.user_id() TO authenticated, service_role;\n"
-    )
-}
-
-/// `ENABLE` and `FORCE ROW LEVEL SECURITY` on every table.
-pub fn rls_enable_sql() -> String {
-    let mut sql = String::from(
-        "-- RLS, part 2: row level security on every table, forced so that even the\n\
-         -- tables' owner is held to the policies (only superusers and BYPASSRLS roles,\n\
-         -- such as service_role, are not). With no policy, nothing is visible.\n\
-         -- Append-only: never edit once shipped.\n\n",
-    );
-    for t in cloud_table_names() {
-        let _ = writeln!(
-            sql,
-            "ALTER TABLE public.{t} ENABLE ROW LEVEL SECURITY;\n\
-             ALTER TABLE public.{t} FORCE ROW LEVEL SECURITY;"
-        );
-    }
-    sql
+    ))
 }
 
 const SHOP: &str = "shop_id = (SELECT app_private.shop_id())";
@@ -395,7 +397,7 @@ pub fn rls_policies_sql() -> String {
          CREATE POLICY {HUB_INSERT} ON public.{CHANGES_TABLE} FOR INSERT TO authenticated\n\
          \x20   WITH CHECK ({hub});\n"
     );
-    sql
+    one_transaction(&sql)
 }
 
 /// The guard triggers: the column rules a policy cannot state because they
@@ -477,5 +479,5 @@ pub fn rls_guards_sql() -> String {
             );
         }
     }
-    sql
+    one_transaction(&sql)
 }

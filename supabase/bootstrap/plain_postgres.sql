@@ -7,6 +7,12 @@
 --           defines them: they read the request's claims from the settings
 --           `request.jwt.claims` (the JSON PostgREST sets per transaction) or the
 --           older per-claim `request.jwt.claim.*`.
+--   grants  Supabase's default privileges: every table, sequence and function the
+--           applying role creates in public is granted to anon, authenticated and
+--           service_role. So a table here is reachable the moment it exists, as on
+--           a Supabase project, unless RLS is on: the migrations enable it in the
+--           transaction that creates the table, and the grants file takes the
+--           default grants back.
 --
 -- Idempotent: safe to run again, and on several databases of one cluster (roles
 -- are cluster-wide; a role that already exists, even one created concurrently by
@@ -83,3 +89,7 @@ AS $$
 $$;
 
 GRANT EXECUTE ON FUNCTION auth.jwt(), auth.uid(), auth.role() TO anon, authenticated, service_role;
+
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;

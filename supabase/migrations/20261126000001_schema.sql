@@ -8,6 +8,9 @@
 -- DEFERRABLE INITIALLY DEFERRED so one sync batch can land in any order inside
 -- its transaction. Nothing here sets or rewrites created_at / updated_at: the
 -- hub's values are the truth.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 CREATE TABLE public.shops (
     id uuid PRIMARY KEY,
@@ -33,6 +36,8 @@ CREATE TABLE public.shops (
     settings jsonb NOT NULL DEFAULT '{}'::jsonb,
     CONSTRAINT shops_shop_id_id_key UNIQUE (shop_id, id)
 );
+ALTER TABLE public.shops ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.shops FORCE ROW LEVEL SECURITY;
 CREATE INDEX shops_by_updated_at ON public.shops (shop_id, updated_at);
 
 CREATE TABLE public.users (
@@ -48,6 +53,8 @@ CREATE TABLE public.users (
     CONSTRAINT users_shop_id_id_key UNIQUE (shop_id, id),
     CONSTRAINT users_shop_id_email_key UNIQUE (shop_id, email)
 );
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.users FORCE ROW LEVEL SECURITY;
 CREATE INDEX users_by_updated_at ON public.users (shop_id, updated_at);
 
 CREATE TABLE public.customers (
@@ -72,6 +79,8 @@ CREATE TABLE public.customers (
     CONSTRAINT customers_shop_id_id_key UNIQUE (shop_id, id),
     CONSTRAINT customers_shop_id_customer_number_key UNIQUE (shop_id, customer_number)
 );
+ALTER TABLE public.customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.customers FORCE ROW LEVEL SECURITY;
 CREATE INDEX customers_by_last_name_id ON public.customers (shop_id, last_name, id);
 CREATE INDEX customers_by_updated_at ON public.customers (shop_id, updated_at);
 
@@ -95,6 +104,8 @@ CREATE TABLE public.vehicles (
     CONSTRAINT vehicles_shop_id_customer_id_fkey FOREIGN KEY (shop_id, customer_id)
         REFERENCES public.customers (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.vehicles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.vehicles FORCE ROW LEVEL SECURITY;
 CREATE INDEX vehicles_by_customer_id_id ON public.vehicles (shop_id, customer_id, id);
 CREATE INDEX vehicles_by_vin_id ON public.vehicles (shop_id, vin, id);
 CREATE INDEX vehicles_by_updated_at ON public.vehicles (shop_id, updated_at);
@@ -115,6 +126,8 @@ CREATE TABLE public.insurance_companies (
     mechanical_labor_rate_cents bigint,
     CONSTRAINT insurance_companies_shop_id_id_key UNIQUE (shop_id, id)
 );
+ALTER TABLE public.insurance_companies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.insurance_companies FORCE ROW LEVEL SECURITY;
 CREATE INDEX insurance_companies_by_updated_at ON public.insurance_companies (shop_id, updated_at);
 
 CREATE TABLE public.vendors (
@@ -132,6 +145,8 @@ CREATE TABLE public.vendors (
     CONSTRAINT vendors_shop_id_id_key UNIQUE (shop_id, id),
     CONSTRAINT vendors_shop_id_vendor_number_key UNIQUE (shop_id, vendor_number)
 );
+ALTER TABLE public.vendors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.vendors FORCE ROW LEVEL SECURITY;
 CREATE INDEX vendors_by_updated_at ON public.vendors (shop_id, updated_at);
 
 CREATE TABLE public.claims (
@@ -158,6 +173,8 @@ CREATE TABLE public.claims (
     CONSTRAINT claims_shop_id_insurance_company_id_fkey FOREIGN KEY (shop_id, insurance_company_id)
         REFERENCES public.insurance_companies (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.claims ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.claims FORCE ROW LEVEL SECURITY;
 CREATE INDEX claims_by_customer_id_id ON public.claims (shop_id, customer_id, id);
 CREATE INDEX claims_by_claim_status_id ON public.claims (shop_id, claim_status, id);
 CREATE INDEX claims_by_vehicle_id ON public.claims (shop_id, vehicle_id);
@@ -191,6 +208,8 @@ CREATE TABLE public.estimates (
     CONSTRAINT estimates_shop_id_claim_id_fkey FOREIGN KEY (shop_id, claim_id)
         REFERENCES public.claims (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.estimates ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.estimates FORCE ROW LEVEL SECURITY;
 CREATE INDEX estimates_by_customer_id_id ON public.estimates (shop_id, customer_id, id);
 CREATE INDEX estimates_by_estimate_status_id ON public.estimates (shop_id, estimate_status, id);
 CREATE INDEX estimates_by_vehicle_id ON public.estimates (shop_id, vehicle_id);
@@ -219,6 +238,8 @@ CREATE TABLE public.estimate_lines (
     CONSTRAINT estimate_lines_shop_id_estimate_id_fkey FOREIGN KEY (shop_id, estimate_id)
         REFERENCES public.estimates (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.estimate_lines ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.estimate_lines FORCE ROW LEVEL SECURITY;
 CREATE INDEX estimate_lines_by_estimate_id ON public.estimate_lines (shop_id, estimate_id);
 CREATE INDEX estimate_lines_by_updated_at ON public.estimate_lines (shop_id, updated_at);
 
@@ -256,6 +277,8 @@ CREATE TABLE public.repair_orders (
     CONSTRAINT repair_orders_shop_id_primary_technician_id_fkey FOREIGN KEY (shop_id, primary_technician_id)
         REFERENCES public.users (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.repair_orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.repair_orders FORCE ROW LEVEL SECURITY;
 CREATE INDEX repair_orders_by_stage_id ON public.repair_orders (shop_id, stage, id);
 CREATE INDEX repair_orders_by_ro_status_id ON public.repair_orders (shop_id, ro_status, id);
 CREATE INDEX repair_orders_by_customer_id_id ON public.repair_orders (shop_id, customer_id, id);
@@ -278,6 +301,8 @@ CREATE TABLE public.production_stages (
     CONSTRAINT production_stages_shop_id_id_key UNIQUE (shop_id, id),
     CONSTRAINT production_stages_shop_id_code_key UNIQUE (shop_id, code)
 );
+ALTER TABLE public.production_stages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.production_stages FORCE ROW LEVEL SECURITY;
 CREATE INDEX production_stages_by_updated_at ON public.production_stages (shop_id, updated_at);
 
 CREATE TABLE public.ro_stage_history (
@@ -297,6 +322,8 @@ CREATE TABLE public.ro_stage_history (
     CONSTRAINT ro_stage_history_shop_id_moved_by_fkey FOREIGN KEY (shop_id, moved_by)
         REFERENCES public.users (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.ro_stage_history ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ro_stage_history FORCE ROW LEVEL SECURITY;
 CREATE INDEX ro_stage_history_by_repair_order_id_id ON public.ro_stage_history (shop_id, repair_order_id, id);
 CREATE INDEX ro_stage_history_by_moved_by ON public.ro_stage_history (shop_id, moved_by);
 CREATE INDEX ro_stage_history_by_updated_at ON public.ro_stage_history (shop_id, updated_at);
@@ -322,6 +349,8 @@ CREATE TABLE public.purchase_orders (
     CONSTRAINT purchase_orders_shop_id_repair_order_id_fkey FOREIGN KEY (shop_id, repair_order_id)
         REFERENCES public.repair_orders (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.purchase_orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.purchase_orders FORCE ROW LEVEL SECURITY;
 CREATE INDEX purchase_orders_by_vendor_id_id ON public.purchase_orders (shop_id, vendor_id, id);
 CREATE INDEX purchase_orders_by_po_status_id ON public.purchase_orders (shop_id, po_status, id);
 CREATE INDEX purchase_orders_by_repair_order_id_id ON public.purchase_orders (shop_id, repair_order_id, id);
@@ -354,6 +383,8 @@ CREATE TABLE public.parts (
     CONSTRAINT parts_shop_id_purchase_order_id_fkey FOREIGN KEY (shop_id, purchase_order_id)
         REFERENCES public.purchase_orders (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.parts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.parts FORCE ROW LEVEL SECURITY;
 CREATE INDEX parts_by_repair_order_id_id ON public.parts (shop_id, repair_order_id, id);
 CREATE INDEX parts_by_part_status_id ON public.parts (shop_id, part_status, id);
 CREATE INDEX parts_by_purchase_order_id_id ON public.parts (shop_id, purchase_order_id, id);
@@ -383,6 +414,8 @@ CREATE TABLE public.labor_entries (
     CONSTRAINT labor_entries_shop_id_approved_by_fkey FOREIGN KEY (shop_id, approved_by)
         REFERENCES public.users (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.labor_entries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.labor_entries FORCE ROW LEVEL SECURITY;
 CREATE INDEX labor_entries_by_technician_id_id ON public.labor_entries (shop_id, technician_id, id);
 CREATE INDEX labor_entries_by_repair_order_id_id ON public.labor_entries (shop_id, repair_order_id, id);
 CREATE INDEX labor_entries_by_approved_by ON public.labor_entries (shop_id, approved_by);
@@ -402,6 +435,8 @@ CREATE TABLE public.time_clock (
     CONSTRAINT time_clock_shop_id_technician_id_fkey FOREIGN KEY (shop_id, technician_id)
         REFERENCES public.users (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.time_clock ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.time_clock FORCE ROW LEVEL SECURITY;
 CREATE INDEX time_clock_by_technician_id_id ON public.time_clock (shop_id, technician_id, id);
 CREATE INDEX time_clock_by_updated_at ON public.time_clock (shop_id, updated_at);
 
@@ -428,6 +463,8 @@ CREATE TABLE public.invoices (
     CONSTRAINT invoices_shop_id_customer_id_fkey FOREIGN KEY (shop_id, customer_id)
         REFERENCES public.customers (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.invoices FORCE ROW LEVEL SECURITY;
 CREATE INDEX invoices_by_repair_order_id_id ON public.invoices (shop_id, repair_order_id, id);
 CREATE INDEX invoices_by_invoice_status_id ON public.invoices (shop_id, invoice_status, id);
 CREATE INDEX invoices_by_customer_id ON public.invoices (shop_id, customer_id);
@@ -448,6 +485,8 @@ CREATE TABLE public.payments (
     CONSTRAINT payments_shop_id_invoice_id_fkey FOREIGN KEY (shop_id, invoice_id)
         REFERENCES public.invoices (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.payments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.payments FORCE ROW LEVEL SECURITY;
 CREATE INDEX payments_by_invoice_id_id ON public.payments (shop_id, invoice_id, id);
 CREATE INDEX payments_by_updated_at ON public.payments (shop_id, updated_at);
 
@@ -470,6 +509,8 @@ CREATE TABLE public.attachments (
     CONSTRAINT attachments_shop_id_taken_by_fkey FOREIGN KEY (shop_id, taken_by)
         REFERENCES public.users (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.attachments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.attachments FORCE ROW LEVEL SECURITY;
 CREATE INDEX attachments_by_repair_order_id_id ON public.attachments (shop_id, repair_order_id, id);
 CREATE INDEX attachments_by_taken_by ON public.attachments (shop_id, taken_by);
 CREATE INDEX attachments_by_updated_at ON public.attachments (shop_id, updated_at);
@@ -489,6 +530,8 @@ CREATE TABLE public.signatures (
     CONSTRAINT signatures_shop_id_image_attachment_id_fkey FOREIGN KEY (shop_id, image_attachment_id)
         REFERENCES public.attachments (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.signatures ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.signatures FORCE ROW LEVEL SECURITY;
 CREATE INDEX signatures_by_document_id_id ON public.signatures (shop_id, document_id, id);
 CREATE INDEX signatures_by_image_attachment_id ON public.signatures (shop_id, image_attachment_id);
 CREATE INDEX signatures_by_updated_at ON public.signatures (shop_id, updated_at);
@@ -507,6 +550,8 @@ CREATE TABLE public.loaner_vehicles (
     CONSTRAINT loaner_vehicles_shop_id_id_key UNIQUE (shop_id, id),
     CONSTRAINT loaner_vehicles_shop_id_unit_number_key UNIQUE (shop_id, unit_number)
 );
+ALTER TABLE public.loaner_vehicles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_vehicles FORCE ROW LEVEL SECURITY;
 CREATE INDEX loaner_vehicles_by_updated_at ON public.loaner_vehicles (shop_id, updated_at);
 
 CREATE TABLE public.loaner_reservations (
@@ -530,6 +575,8 @@ CREATE TABLE public.loaner_reservations (
     CONSTRAINT loaner_reservations_shop_id_repair_order_id_fkey FOREIGN KEY (shop_id, repair_order_id)
         REFERENCES public.repair_orders (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.loaner_reservations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.loaner_reservations FORCE ROW LEVEL SECURITY;
 CREATE INDEX loaner_reservations_by_loaner_vehicle_id_id ON public.loaner_reservations (shop_id, loaner_vehicle_id, id);
 CREATE INDEX loaner_reservations_by_customer_id ON public.loaner_reservations (shop_id, customer_id);
 CREATE INDEX loaner_reservations_by_repair_order_id ON public.loaner_reservations (shop_id, repair_order_id);
@@ -551,5 +598,9 @@ CREATE TABLE public.bms_imports (
     CONSTRAINT bms_imports_shop_id_estimate_id_fkey FOREIGN KEY (shop_id, estimate_id)
         REFERENCES public.estimates (shop_id, id) DEFERRABLE INITIALLY DEFERRED
 );
+ALTER TABLE public.bms_imports ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.bms_imports FORCE ROW LEVEL SECURITY;
 CREATE INDEX bms_imports_by_estimate_id ON public.bms_imports (shop_id, estimate_id);
 CREATE INDEX bms_imports_by_updated_at ON public.bms_imports (shop_id, updated_at);
+
+COMMIT;

@@ -2,6 +2,9 @@
 -- Keyed by the change hash, so the hub's at-least-once upload (INSERT ... ON
 -- CONFLICT (change_hash) DO NOTHING) has exactly-once effect. Rows are immutable.
 -- Append-only: never edit once shipped.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 CREATE TABLE public.crdt_changes (
     change_hash text PRIMARY KEY CHECK (change_hash ~ '^[0-9a-f]{64}$'),
@@ -16,3 +19,7 @@ CREATE TABLE public.crdt_changes (
 );
 CREATE INDEX crdt_changes_by_record ON public.crdt_changes (shop_id, table_name, record_id, seq);
 CREATE INDEX crdt_changes_by_seq ON public.crdt_changes (shop_id, seq);
+ALTER TABLE public.crdt_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.crdt_changes FORCE ROW LEVEL SECURITY;
+
+COMMIT;

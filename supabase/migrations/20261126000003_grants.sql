@@ -4,6 +4,9 @@
 -- only what is meant: authenticated the four DML verbs (RLS narrows them to
 -- rows; no TRUNCATE, which RLS would not see), service_role everything, anon
 -- nothing. Append-only: never edit once shipped.
+-- One transaction: applied whole or not at all.
+
+BEGIN;
 
 GRANT USAGE ON SCHEMA public TO authenticated, service_role;
 
@@ -103,3 +106,4 @@ REVOKE ALL ON TABLE public.crdt_changes FROM PUBLIC, anon, authenticated, servic
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.crdt_changes TO authenticated;
 GRANT ALL ON TABLE public.crdt_changes TO service_role;
 
+COMMIT;
