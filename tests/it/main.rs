@@ -1,6 +1,7 @@
 mod bad_input;
 mod cli;
 mod cloud;
+mod cloud_apply;
 mod common;
 mod crash;
 mod crud;
