@@ -2,6 +2,7 @@ mod bad_input;
 mod cli;
 mod cloud;
 mod cloud_apply;
+mod cloud_guards;
 mod common;
 mod crash;
 mod crud;
