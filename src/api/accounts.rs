@@ -94,7 +94,7 @@ pub async fn login(
     Ok(Json(json!({
         "token": token,
         "expires_at": exp,
-        "user": user.to_json(),
+        "user": shown_user(&user, &account.role, &account.id),
     })))
 }
 
@@ -105,7 +105,20 @@ pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value
         .get(users, &caller.shop_id, &caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(user.to_json()))
+    Ok(Json(shown_user(
+        &user,
+        caller.role.as_str(),
+        &caller.user_id,
+    )))
+}
+
+/// The caller's own user record, as the column rules let them see it.
+fn shown_user(user: &crate::store::Record, role: &str, me: &str) -> Value {
+    let mut json = user.to_json();
+    if let Ok(role) = role.parse() {
+        crate::domain::columns::redact(user.table, role, Some(me), &mut json);
+    }
+    json
 }
 
 /// `POST /api/auth/password {current_password, new_password}`.

@@ -2,6 +2,7 @@
 //! the checking of incoming values against column types.
 
 pub mod catalog;
+pub mod columns;
 pub mod ddl;
 pub mod policy;
 pub mod value;

@@ -342,8 +342,9 @@ pub enum Refusal {
 }
 
 /// The checks that need the row itself, run inside the write transaction after
-/// [`access`] allowed the verb. `current` is the stored row for update/delete;
-/// `changes` the fields the write sets.
+/// [`access`] allowed the verb: own rows, the self-profile, the column rules
+/// ([`super::columns::check_update`]) and the account guards. `current` is the
+/// stored row for update/delete; `changes` the fields the write sets.
 pub fn check_row(
     table: TableId,
     verb: Verb,
@@ -411,7 +412,16 @@ pub fn check_row(
             }
         }
     }
-    if def.name == "users" && verb != Verb::Read {
+    if verb == Verb::Update {
+        super::columns::check_update(table, who.role, current, changes)
+            .map_err(Refusal::Forbidden)?;
+    }
+    if table == TableId::USERS && verb == Verb::Delete && me == Some(record_id) {
+        return Err(Refusal::Forbidden(
+            "id: you cannot delete your own account".into(),
+        ));
+    }
+    if table == TableId::USERS && verb != Verb::Read {
         check_user_admin(who, record_id, current, changes)?;
     }
     Ok(())

@@ -3,6 +3,8 @@ mod cli;
 mod cloud;
 mod cloud_apply;
 mod cloud_guards;
+mod columns_file;
+mod columns_rls;
 mod common;
 mod crash;
 mod crud;
