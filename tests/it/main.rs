@@ -3,6 +3,7 @@ mod cli;
 mod cloud;
 mod cloud_apply;
 mod cloud_guards;
+mod columns_api;
 mod columns_file;
 mod columns_rls;
 mod common;
