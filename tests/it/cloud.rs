@@ -261,7 +261,13 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
              GRANT SELECT ON public.estimates TO anon;
              ALTER TABLE public.repair_orders DROP CONSTRAINT repair_orders_shop_id_ro_number_key;
              ALTER TABLE public.vehicles DROP CONSTRAINT vehicles_shop_id_customer_id_fkey;
-             ALTER TABLE public.parts ALTER CONSTRAINT parts_shop_id_vendor_id_fkey NOT DEFERRABLE;",
+             ALTER TABLE public.parts ALTER CONSTRAINT parts_shop_id_vendor_id_fkey NOT DEFERRABLE;
+             DROP TRIGGER guard_columns ON public.parts;
+             CREATE OR REPLACE VIEW public.user_profiles AS
+                 SELECT u.id, u.shop_id, u.created_at, u.updated_at, u.email, u.display_name,
+                        u.role, u.active, u.hourly_rate_cents
+                 FROM public.users u;
+             GRANT SELECT ON public.user_profiles TO anon;",
         )
         .await
         .expect("damage the database");
@@ -315,6 +321,15 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
             table: "parts".into(),
             columns: vec!["shop_id".into(), "vendor_id".into()],
         },
+        Problem::MissingTrigger {
+            table: "parts".into(),
+            trigger: "guard_columns".into(),
+        },
+        Problem::UnexpectedGrant {
+            table: "user_profiles".into(),
+            grantee: "anon".into(),
+            privilege: "SELECT".into(),
+        },
     ];
     for p in &expect {
         assert!(report.problems.contains(p), "not reported: {p}\n{report}");
@@ -325,6 +340,12 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
                 if table == "claims" && column == "claim_status")),
         "dropped status list not reported:\n{report}"
     );
+    assert!(
+        report.problems.iter().any(|p| matches!(p,
+            Problem::ViewColumns { view, found, .. }
+                if view == "user_profiles" && found.iter().any(|c| c == "hourly_rate_cents"))),
+        "a view showing the rate not reported:\n{report}"
+    );
     let text = report.to_string();
     assert!(text.contains("missing column customers.notes"), "{text}");
     assert!(
@@ -333,7 +354,7 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
     );
     assert_eq!(
         report.problems.len(),
-        expect.len() + 1,
+        expect.len() + 2,
         "only the damage is reported:\n{report}"
     );
     // The command an owner runs says the same, and exits non-zero.
