@@ -371,3 +371,31 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
     assert!(printed.contains("missing policy staff_update"), "{printed}");
     db.drop_db().await;
 }
+
+/// The cloud docs name only commands that exist: every `--example NAME` is a
+/// file of `examples/`, and the check an owner is told to run is the binary's.
+#[test]
+fn the_cloud_docs_name_commands_that_exist() {
+    let root = crate::pg::repo_root();
+    for doc in ["supabase/README.md", "rls/README.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).expect(doc);
+        for (i, _) in text.match_indices("--example ") {
+            let name: String = text[i + "--example ".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                root.join("examples").join(format!("{name}.rs")).exists(),
+                "{doc} names `--example {name}`, which does not exist"
+            );
+        }
+    }
+    let readme = std::fs::read_to_string(root.join("supabase/README.md")).expect("README");
+    assert!(readme.contains("collisionos cloud check --db-url"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_collisionos"))
+        .args(["cloud", "check", "--help"])
+        .output()
+        .expect("run collisionos");
+    assert!(out.status.success(), "collisionos cloud check --help fails");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--db-url"));
+}
