@@ -306,6 +306,62 @@ mod tests {
     }
 
     #[test]
+    fn nobody_deletes_their_own_account_and_narrowed_roles_name_the_field() {
+        use crate::domain::value::{Fields, Value};
+        let owner = Principal {
+            shop_id: "s".into(),
+            user_id: Some("u1".into()),
+            role: Role::Owner,
+        };
+        let none = Fields::new();
+        let got = check_row(
+            TableId::USERS,
+            Verb::Delete,
+            &owner,
+            "u1",
+            Some(&none),
+            &none,
+        );
+        assert!(
+            matches!(&got, Err(Refusal::Forbidden(m)) if m.starts_with("id:")),
+            "{got:?}"
+        );
+        assert_eq!(
+            check_row(
+                TableId::USERS,
+                Verb::Delete,
+                &owner,
+                "u2",
+                Some(&none),
+                &none
+            ),
+            Ok(())
+        );
+        let tech = Principal {
+            role: Role::Technician,
+            ..owner
+        };
+        let stored: Fields = [("priority", Value::Text("normal".into()))]
+            .into_iter()
+            .collect();
+        let change: Fields = [("priority", Value::Text("urgent".into()))]
+            .into_iter()
+            .collect();
+        let got = check_row(
+            TableId::REPAIR_ORDERS,
+            Verb::Update,
+            &tech,
+            "r1",
+            Some(&stored),
+            &change,
+        );
+        assert!(
+            matches!(&got, Err(Refusal::Forbidden(m)) if m.starts_with("priority:")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
     fn role_names_match_the_catalog() {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
