@@ -92,7 +92,7 @@ pub async fn login(
     Ok(Json(json!({
         "token": token,
         "expires_at": exp,
-        "user": user.to_json(),
+        "user": shown_user(&user, account.role.parse().ok(), &account.id),
     })))
 }
 
@@ -125,7 +125,16 @@ pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value
         .get(TableId::USERS, &caller.shop_id, &caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(Json(user.to_json()))
+    Ok(Json(shown_user(&user, Some(caller.role), &caller.user_id)))
+}
+
+/// The caller's own user record, as the column rules let them see it (a role
+/// the hub does not know reads as little as the least of its roles).
+fn shown_user(user: &crate::store::Record, role: Option<crate::domain::Role>, me: &str) -> Value {
+    let mut json = user.to_json();
+    let role = role.unwrap_or(crate::domain::Role::Technician);
+    crate::domain::columns::redact(user.table, role, Some(me), &mut json);
+    json
 }
 
 /// `POST /api/auth/password {current_password, new_password}`. Every session of

@@ -6,6 +6,7 @@
 use super::extract::{Caller, JsonBody};
 use super::{ApiError, ApiPath as Path, AppState, DEFAULT_LIMIT, MAX_BULK_RECORDS, MAX_LIMIT};
 use crate::auth;
+use crate::domain::columns;
 use crate::domain::policy::{access, check_row, Access, Refusal, Verb};
 use crate::domain::value::{check, parse_object, parse_uuid, FieldError, Fields, Mode, Value};
 use crate::domain::{ColType, TableId};
@@ -107,6 +108,32 @@ pub struct Page {
     next_cursor: Option<Option<String>>,
 }
 
+/// A record as the caller may see it: without the columns the column rules hide
+/// from them (`domain::columns`).
+fn shown(rec: &Record, caller: &Caller) -> Json_ {
+    let mut json = rec.to_json();
+    columns::redact(rec.table, caller.role, Some(&caller.user_id), &mut json);
+    json
+}
+
+/// A page of records as the caller may see them (written straight from the
+/// records when no column is hidden from the caller).
+fn page(
+    caller: &Caller,
+    table: TableId,
+    data: Vec<Record>,
+    next_cursor: Option<Option<String>>,
+) -> axum::response::Response {
+    if columns::reads_all_columns(table, caller.role) {
+        return Json(Page { data, next_cursor }).into_response();
+    }
+    let mut body = json!({ "data": data.iter().map(|r| shown(r, caller)).collect::<Vec<_>>() });
+    if let Some(next) = next_cursor {
+        body["next_cursor"] = json!(next);
+    }
+    Json(body).into_response()
+}
+
 fn write(caller: &Caller, table: TableId, op: WriteOp) -> WriteRequest {
     WriteRequest {
         who: caller.principal(),
@@ -152,7 +179,8 @@ pub async fn create(
     let mut req = write(&caller, table, WriteOp::Create { id: env.id, fields });
     req.password_hash = password_hash;
     let out = st.store.write(req).await?;
-    Ok((StatusCode::CREATED, Json(out.records.into_iter().next())))
+    let rec = out.records.first().map(|r| shown(r, &caller));
+    Ok((StatusCode::CREATED, Json(rec)))
 }
 
 pub async fn bulk_create(
@@ -188,13 +216,7 @@ pub async fn bulk_create(
         .store
         .write(write(&caller, table, WriteOp::BulkCreate(parsed)))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Page {
-            data: out.records,
-            next_cursor: None,
-        }),
-    ))
+    Ok((StatusCode::CREATED, page(&caller, table, out.records, None)))
 }
 
 /// Reads one record as the caller may see it: another shop's, or another
@@ -227,7 +249,7 @@ pub async fn get_one(
 ) -> Result<Json<Json_>, ApiError> {
     let table = table_of(&table)?;
     let rec = visible(&st, &caller, table, &record_id(&id)?).await?;
-    Ok(Json(rec.to_json()))
+    Ok(Json(shown(&rec, &caller)))
 }
 
 /// Parses a query-string value for a column, as the column's type wants it.
@@ -252,7 +274,7 @@ pub async fn list(
     caller: Caller,
     Path(table): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Page>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let table = table_of(&table)?;
     let a = allowed(table, Verb::Read, &caller)?;
     let def = table.def();
@@ -286,6 +308,12 @@ pub async fn list(
                         format!("is not a column of {} to filter by", def.name),
                     )
                 })?;
+                if !columns::may_filter(table, caller.role, col.name) {
+                    return Err(ApiError::Forbidden(format!(
+                        "{}: a {} may not read this column, so may not filter by it",
+                        col.name, caller.role
+                    )));
+                }
                 q.filters.push((col.name, filter_value(col, &raw)?));
             }
         }
@@ -299,10 +327,7 @@ pub async fn list(
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id.clone()))
         .flatten();
-    Ok(Json(Page {
-        data: rows,
-        next_cursor: Some(next),
-    }))
+    Ok(page(&caller, table, rows, Some(next)))
 }
 
 pub async fn update(
@@ -377,7 +402,7 @@ pub async fn update(
         Some(r) => r,
         None => visible(&st, &caller, table, &id).await?,
     };
-    Ok(Json(rec.to_json()))
+    Ok(Json(shown(&rec, &caller)))
 }
 
 pub async fn delete(
@@ -506,6 +531,16 @@ pub async fn conflicts(
         }
         _ => None,
     };
+    // Nor a conflict on a column the caller may not read (a user's hourly rate).
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|c| {
+            TableId::by_name(&c.table).is_none_or(|t| {
+                !columns::hidden(t, caller.role, Some(&caller.user_id), &c.record_id)
+                    .contains(&c.field.as_str())
+            })
+        })
+        .collect();
     Ok(Json(json!({ "data": rows, "next_cursor": next })))
 }
 
@@ -565,6 +600,6 @@ pub async fn resolve_conflict(
     if table.write_changes_an_account() {
         st.accounts.forget(&id);
     }
-    let rec = out.records.first().map(Record::to_json);
+    let rec = out.records.first().map(|r| shown(r, &caller));
     Ok(Json(json!(rec)))
 }

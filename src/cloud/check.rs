@@ -12,7 +12,7 @@
 //! ```
 
 use super::expected::{
-    expected_tables, ExpectedTable, ValueCheck, CHANGES_TABLE, HELPER_FUNCTIONS,
+    expected_tables, expected_views, ExpectedTable, ValueCheck, CHANGES_TABLE, HELPER_FUNCTIONS,
 };
 use super::introspect::{live_schema, LiveSchema, LiveTable};
 use anyhow::Context;
@@ -124,6 +124,16 @@ pub enum Problem {
     },
     MissingFunction {
         function: String,
+    },
+    MissingView {
+        view: String,
+    },
+    /// A view's columns differ from the expected ones (e.g. it shows a column the
+    /// column rules keep from most roles).
+    ViewColumns {
+        view: String,
+        expected: Vec<String>,
+        found: Vec<String>,
     },
 }
 
@@ -246,6 +256,17 @@ impl fmt::Display for Problem {
                 privilege,
             } => write!(f, "missing grant: {privilege} on {table} to {grantee}"),
             MissingFunction { function } => write!(f, "missing function {function}()"),
+            MissingView { view } => write!(f, "missing view {view}"),
+            ViewColumns {
+                view,
+                expected,
+                found,
+            } => write!(
+                f,
+                "view {view} has columns {}, expected {}",
+                found.join(", "),
+                expected.join(", ")
+            ),
         }
     }
 }
@@ -329,6 +350,27 @@ pub fn compare(live: &LiveSchema) -> CheckReport {
             }),
             Some(table) => compare_table(&expected, table, &mut report.problems),
         }
+    }
+    for expected in expected_views() {
+        let Some(view) = live.views.get(expected.name) else {
+            report.problems.push(Problem::MissingView {
+                view: expected.name.to_string(),
+            });
+            continue;
+        };
+        if view.columns != expected.columns {
+            report.problems.push(Problem::ViewColumns {
+                view: expected.name.to_string(),
+                expected: expected.columns.iter().map(|c| c.to_string()).collect(),
+                found: view.columns.clone(),
+            });
+        }
+        compare_grants(
+            expected.name,
+            &view.grants,
+            &["SELECT"],
+            &mut report.problems,
+        );
     }
     report
 }
@@ -513,31 +555,38 @@ fn compare_table(expected: &ExpectedTable, live: &LiveTable, out: &mut Vec<Probl
             });
         }
     }
-    for (grantee, privileges) in &live.grants {
+    compare_grants(expected.name, &live.grants, &STAFF_DML, out);
+}
+
+/// Grants of a table or view: `authenticated` has exactly `wanted` (no more),
+/// anon and PUBLIC nothing.
+fn compare_grants(
+    name: &str,
+    grants: &std::collections::BTreeMap<String, Vec<String>>,
+    wanted: &[&str],
+    out: &mut Vec<Problem>,
+) {
+    for (grantee, privileges) in grants {
         for privilege in privileges {
             let bad = match grantee.as_str() {
                 "anon" | "PUBLIC" => true,
-                "authenticated" => !STAFF_DML.contains(&privilege.as_str()),
+                "authenticated" => !wanted.contains(&privilege.as_str()),
                 _ => false,
             };
             if bad {
                 out.push(Problem::UnexpectedGrant {
-                    table: table(),
+                    table: name.to_string(),
                     grantee: grantee.clone(),
                     privilege: privilege.clone(),
                 });
             }
         }
     }
-    let authenticated = live
-        .grants
-        .get("authenticated")
-        .cloned()
-        .unwrap_or_default();
-    for privilege in STAFF_DML {
+    let authenticated = grants.get("authenticated").cloned().unwrap_or_default();
+    for privilege in wanted {
         if !authenticated.iter().any(|p| p == privilege) {
             out.push(Problem::MissingGrant {
-                table: table(),
+                table: name.to_string(),
                 grantee: "authenticated".to_string(),
                 privilege: privilege.to_string(),
             });

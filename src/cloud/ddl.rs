@@ -421,7 +421,10 @@ pub fn rls_guards_sql() -> String {
             let update = VerbAccess::of(id, Verb::Update);
             let (roles, body) = match g.kind {
                 // Written by hand in its own file (it guards inserts too).
-                GuardKind::Accounts => continue,
+                GuardKind::Accounts
+                | GuardKind::LastOwner
+                | GuardKind::Immutable
+                | GuardKind::Columns => continue,
                 GuardKind::SelfProfile => {
                     let mut keep = vec!["updated_at"];
                     keep.extend(SELF_EDITABLE_USER_FIELDS);

@@ -110,10 +110,41 @@ pub enum GuardKind {
     SelfProfile,
     /// Callers with only own-row access may not change the approval fields.
     Approval,
-    /// Nobody changes their own role or active flag; only an owner grants the
-    /// owner role or changes an owner's account (hand-written:
-    /// `rls/20261126000105_account_guards.sql`).
+    /// Nobody changes their own role or active flag or deletes their own
+    /// account; only an owner grants the owner role or changes an owner's
+    /// account (hand-written: `rls/20261126000105_account_guards.sql`).
     Accounts,
+    /// At commit: a shop never loses its last active owner (same file; a
+    /// deferred constraint trigger).
+    LastOwner,
+    /// Nobody changes `id`, `shop_id` or `created_at` of a row (hand-written:
+    /// `rls/20261126000106_columns.sql`, like the two below).
+    Immutable,
+    /// The narrowed column rules of [`crate::domain::columns`] (repair orders, parts).
+    Columns,
+}
+
+/// A view of the cloud mirror: its columns, in order; `authenticated` may
+/// SELECT it, anon and PUBLIC nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedView {
+    pub name: &'static str,
+    pub columns: Vec<&'static str>,
+}
+
+/// The view every user of a shop reads profiles through: the users columns
+/// without those the column rules keep to FIN and the user themself.
+pub const PROFILE_VIEW: &str = "user_profiles";
+
+pub fn expected_views() -> Vec<ExpectedView> {
+    let users = TableId::USERS.def();
+    vec![ExpectedView {
+        name: PROFILE_VIEW,
+        columns: users
+            .all_column_names()
+            .filter(|c| !crate::domain::columns::PRIVATE_USER_COLUMNS.contains(c))
+            .collect(),
+    }]
 }
 
 /// A foreign key, `DEFERRABLE INITIALLY DEFERRED` so one sync batch can land in
@@ -288,7 +319,13 @@ pub fn expected_guards(table: &str) -> Vec<GuardTrigger> {
     };
     let t = id.def();
     let update = VerbAccess::of(id, Verb::Update);
-    let mut out = Vec::new();
+    let insert = VerbAccess::of(id, Verb::Insert);
+    let mut out = vec![GuardTrigger {
+        table: t.name,
+        trigger: "guard_immutable",
+        function: "guard_immutable",
+        kind: GuardKind::Immutable,
+    }];
     if !update.self_profile.is_empty() {
         out.push(GuardTrigger {
             table: t.name,
@@ -303,6 +340,23 @@ pub fn expected_guards(table: &str) -> Vec<GuardTrigger> {
             trigger: "guard_accounts",
             function: "users_guard_accounts",
             kind: GuardKind::Accounts,
+        });
+        out.push(GuardTrigger {
+            table: t.name,
+            trigger: "guard_last_owner",
+            function: "users_guard_last_owner",
+            kind: GuardKind::LastOwner,
+        });
+    }
+    // Roles that update a table they may not insert into are narrowed to a few
+    // columns where the column rules say so.
+    let narrowed = update.all.iter().any(|r| !insert.all.contains(r));
+    if narrowed && (id == TableId::REPAIR_ORDERS || id == TableId::PARTS) {
+        out.push(GuardTrigger {
+            table: t.name,
+            trigger: "guard_columns",
+            function: guard_function_name(t.name, GuardKind::Columns),
+            kind: GuardKind::Columns,
         });
     }
     if !update.own.is_empty() && !approval_fields(t).is_empty() {
@@ -323,6 +377,11 @@ fn guard_function_name(table: &'static str, kind: GuardKind) -> &'static str {
         ("users", GuardKind::SelfProfile) => "users_guard_self_profile",
         ("labor_entries", GuardKind::Approval) => "labor_entries_guard_approval",
         ("time_clock", GuardKind::Approval) => "time_clock_guard_approval",
+        ("repair_orders", GuardKind::Columns) => "repair_orders_guard_columns",
+        ("parts", GuardKind::Columns) => "parts_guard_columns",
+        (_, GuardKind::Columns) => "guard_columns",
+        (_, GuardKind::LastOwner) => "users_guard_last_owner",
+        (_, GuardKind::Immutable) => "guard_immutable",
         (_, GuardKind::SelfProfile) => "guard_self_profile",
         (_, GuardKind::Approval) => "guard_approval",
         (_, GuardKind::Accounts) => "users_guard_accounts",
@@ -416,11 +475,28 @@ mod tests {
 
     #[test]
     fn guards_exist_where_rls_cannot_see_the_old_row() {
-        let users: Vec<&str> = expected_guards("users").iter().map(|g| g.trigger).collect();
-        assert_eq!(users, ["guard_self_profile", "guard_accounts"]);
-        assert_eq!(expected_guards("labor_entries").len(), 1);
+        let names =
+            |t: &str| -> Vec<&str> { expected_guards(t).iter().map(|g| g.trigger).collect() };
+        assert_eq!(
+            names("users"),
+            [
+                "guard_immutable",
+                "guard_self_profile",
+                "guard_accounts",
+                "guard_last_owner"
+            ]
+        );
+        assert_eq!(
+            names("labor_entries"),
+            ["guard_immutable", "guard_approval"]
+        );
         // time_clock has owners but no approval fields.
-        assert!(expected_guards("time_clock").is_empty());
-        assert!(expected_guards("customers").is_empty());
+        assert_eq!(names("time_clock"), ["guard_immutable"]);
+        assert_eq!(names("customers"), ["guard_immutable"]);
+        assert_eq!(names("repair_orders"), ["guard_immutable", "guard_columns"]);
+        assert_eq!(names("parts"), ["guard_immutable", "guard_columns"]);
+        let view = &expected_views()[0];
+        assert!(!view.columns.contains(&"hourly_rate_cents"));
+        assert!(view.columns.contains(&"display_name"));
     }
 }

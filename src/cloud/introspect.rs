@@ -75,9 +75,19 @@ impl LiveTable {
     }
 }
 
+/// A view of schema `public`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveView {
+    /// In column order.
+    pub columns: Vec<String>,
+    /// Privileges by grantee, as for tables.
+    pub grants: BTreeMap<String, Vec<String>>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveSchema {
     pub tables: BTreeMap<String, LiveTable>,
+    pub views: BTreeMap<String, LiveView>,
     /// Functions of the schemas `auth` and `app_private`, as `schema.name`.
     pub functions: Vec<String>,
 }
@@ -191,6 +201,20 @@ LEFT JOIN pg_roles r ON r.oid = acl.grantee
 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
 ORDER BY 1, 2, 3";
 
+const VIEWS_SQL: &str = "
+SELECT c.relname::text,
+       ARRAY(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum),
+       ARRAY(SELECT coalesce(r.rolname::text, 'PUBLIC') || ' ' || acl.privilege_type::text
+             FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) acl
+             LEFT JOIN pg_roles r ON r.oid = acl.grantee
+             ORDER BY 1)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'v'
+ORDER BY 1";
+
 const FUNCTIONS_SQL: &str = "
 SELECT n.nspname::text || '.' || p.proname::text
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -296,6 +320,25 @@ pub async fn live_schema(client: &Client) -> anyhow::Result<LiveSchema> {
         if let Some(t) = schema.tables.get_mut(&table) {
             t.grants.entry(row.get(1)).or_default().push(row.get(2));
         }
+    }
+    for row in client
+        .query(VIEWS_SQL, &[])
+        .await
+        .context("reading views")?
+    {
+        let mut view = LiveView {
+            columns: row.get(1),
+            ..LiveView::default()
+        };
+        for grant in row.get::<_, Vec<String>>(2) {
+            if let Some((grantee, privilege)) = grant.split_once(' ') {
+                view.grants
+                    .entry(grantee.to_string())
+                    .or_default()
+                    .push(privilege.to_string());
+            }
+        }
+        schema.views.insert(row.get(0), view);
     }
     schema.functions = client
         .query(FUNCTIONS_SQL, &[])

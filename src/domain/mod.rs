@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod columns;
 pub mod ddl;
 pub mod policy;
 pub mod value;

@@ -306,6 +306,62 @@ mod tests {
     }
 
     #[test]
+    fn nobody_deletes_their_own_account_and_narrowed_roles_name_the_field() {
+        use crate::domain::value::{Fields, Value};
+        let owner = Principal {
+            shop_id: "s".into(),
+            user_id: Some("u1".into()),
+            role: Role::Owner,
+        };
+        let none = Fields::new();
+        let got = check_row(
+            TableId::USERS,
+            Verb::Delete,
+            &owner,
+            "u1",
+            Some(&none),
+            &none,
+        );
+        assert!(
+            matches!(&got, Err(Refusal::Forbidden(m)) if m.starts_with("id:")),
+            "{got:?}"
+        );
+        assert_eq!(
+            check_row(
+                TableId::USERS,
+                Verb::Delete,
+                &owner,
+                "u2",
+                Some(&none),
+                &none
+            ),
+            Ok(())
+        );
+        let tech = Principal {
+            role: Role::Technician,
+            ..owner
+        };
+        let stored: Fields = [("priority", Value::Text("normal".into()))]
+            .into_iter()
+            .collect();
+        let change: Fields = [("priority", Value::Text("urgent".into()))]
+            .into_iter()
+            .collect();
+        let got = check_row(
+            TableId::REPAIR_ORDERS,
+            Verb::Update,
+            &tech,
+            "r1",
+            Some(&stored),
+            &change,
+        );
+        assert!(
+            matches!(&got, Err(Refusal::Forbidden(m)) if m.starts_with("priority:")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
     fn role_names_match_the_catalog() {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
@@ -342,8 +398,9 @@ pub enum Refusal {
 }
 
 /// The checks that need the row itself, run inside the write transaction after
-/// [`access`] allowed the verb. `current` is the stored row for update/delete;
-/// `changes` the fields the write sets.
+/// [`access`] allowed the verb: own rows, the self-profile, the column rules
+/// ([`super::columns::check_update`]) and the account guards. `current` is the
+/// stored row for update/delete; `changes` the fields the write sets.
 pub fn check_row(
     table: TableId,
     verb: Verb,
@@ -411,7 +468,16 @@ pub fn check_row(
             }
         }
     }
-    if def.name == "users" && verb != Verb::Read {
+    if verb == Verb::Update {
+        super::columns::check_update(table, who.role, current, changes)
+            .map_err(Refusal::Forbidden)?;
+    }
+    if table == TableId::USERS && verb == Verb::Delete && me == Some(record_id) {
+        return Err(Refusal::Forbidden(
+            "id: you cannot delete your own account".into(),
+        ));
+    }
+    if table == TableId::USERS && verb != Verb::Read {
         check_user_admin(who, record_id, current, changes)?;
     }
     Ok(())

@@ -261,7 +261,13 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
              GRANT SELECT ON public.estimates TO anon;
              ALTER TABLE public.repair_orders DROP CONSTRAINT repair_orders_shop_id_ro_number_key;
              ALTER TABLE public.vehicles DROP CONSTRAINT vehicles_shop_id_customer_id_fkey;
-             ALTER TABLE public.parts ALTER CONSTRAINT parts_shop_id_vendor_id_fkey NOT DEFERRABLE;",
+             ALTER TABLE public.parts ALTER CONSTRAINT parts_shop_id_vendor_id_fkey NOT DEFERRABLE;
+             DROP TRIGGER guard_columns ON public.parts;
+             CREATE OR REPLACE VIEW public.user_profiles AS
+                 SELECT u.id, u.shop_id, u.created_at, u.updated_at, u.email, u.display_name,
+                        u.role, u.active, u.hourly_rate_cents
+                 FROM public.users u;
+             GRANT SELECT ON public.user_profiles TO anon;",
         )
         .await
         .expect("damage the database");
@@ -315,6 +321,15 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
             table: "parts".into(),
             columns: vec!["shop_id".into(), "vendor_id".into()],
         },
+        Problem::MissingTrigger {
+            table: "parts".into(),
+            trigger: "guard_columns".into(),
+        },
+        Problem::UnexpectedGrant {
+            table: "user_profiles".into(),
+            grantee: "anon".into(),
+            privilege: "SELECT".into(),
+        },
     ];
     for p in &expect {
         assert!(report.problems.contains(p), "not reported: {p}\n{report}");
@@ -325,6 +340,12 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
                 if table == "claims" && column == "claim_status")),
         "dropped status list not reported:\n{report}"
     );
+    assert!(
+        report.problems.iter().any(|p| matches!(p,
+            Problem::ViewColumns { view, found, .. }
+                if view == "user_profiles" && found.iter().any(|c| c == "hourly_rate_cents"))),
+        "a view showing the rate not reported:\n{report}"
+    );
     let text = report.to_string();
     assert!(text.contains("missing column customers.notes"), "{text}");
     assert!(
@@ -333,7 +354,7 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
     );
     assert_eq!(
         report.problems.len(),
-        expect.len() + 1,
+        expect.len() + 2,
         "only the damage is reported:\n{report}"
     );
     // The command an owner runs says the same, and exits non-zero.
@@ -349,4 +370,32 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
     );
     assert!(printed.contains("missing policy staff_update"), "{printed}");
     db.drop_db().await;
+}
+
+/// The cloud docs name only commands that exist: every `--example NAME` is a
+/// file of `examples/`, and the check an owner is told to run is the binary's.
+#[test]
+fn the_cloud_docs_name_commands_that_exist() {
+    let root = crate::pg::repo_root();
+    for doc in ["supabase/README.md", "rls/README.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).expect(doc);
+        for (i, _) in text.match_indices("--example ") {
+            let name: String = text[i + "--example ".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                root.join("examples").join(format!("{name}.rs")).exists(),
+                "{doc} names `--example {name}`, which does not exist"
+            );
+        }
+    }
+    let readme = std::fs::read_to_string(root.join("supabase/README.md")).expect("README");
+    assert!(readme.contains("collisionos cloud check --db-url"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_collisionos"))
+        .args(["cloud", "check", "--help"])
+        .output()
+        .expect("run collisionos");
+    assert!(out.status.success(), "collisionos cloud check --help fails");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--db-url"));
 }

@@ -25,34 +25,34 @@ pub use collisionos::domain::catalog::ROLES;
 
 // ------------------------------------------------------------------ fixtures
 
-struct Shop {
-    id: Uuid,
+pub(crate) struct Shop {
+    pub(crate) id: Uuid,
     /// The user of each role.
-    users: BTreeMap<&'static str, Uuid>,
+    pub(crate) users: BTreeMap<&'static str, Uuid>,
     /// One row of every table (owned rows belong to the owner user).
-    rows: BTreeMap<&'static str, Uuid>,
+    pub(crate) rows: BTreeMap<&'static str, Uuid>,
     /// Rows of owner-column tables owned by each role's user: (table, role) -> id.
-    own: BTreeMap<(&'static str, &'static str), Uuid>,
+    pub(crate) own: BTreeMap<(&'static str, &'static str), Uuid>,
     /// An approved labor entry of the technician.
-    approved_labor: Uuid,
+    pub(crate) approved_labor: Uuid,
     /// The hash of one crdt_changes row.
-    change_hash: String,
+    pub(crate) change_hash: String,
 }
 
 impl Shop {
-    fn user(&self, role: &str) -> Uuid {
+    pub(crate) fn user(&self, role: &str) -> Uuid {
         *self
             .users
             .get(role)
             .unwrap_or_else(|| panic!("no {role} user"))
     }
-    fn row(&self, table: &str) -> Uuid {
+    pub(crate) fn row(&self, table: &str) -> Uuid {
         *self
             .rows
             .get(table)
             .unwrap_or_else(|| panic!("no {table} row"))
     }
-    fn own(&self, table: &'static str, role: &'static str) -> Uuid {
+    pub(crate) fn own(&self, table: &'static str, role: &'static str) -> Uuid {
         *self
             .own
             .get(&(table, role))
@@ -62,7 +62,7 @@ impl Shop {
 
 static COUNTER: AtomicI64 = AtomicI64::new(1);
 
-fn table(name: &str) -> &'static Table {
+pub(crate) fn table(name: &str) -> &'static Table {
     TABLES
         .iter()
         .find(|t| t.name == name)
@@ -71,7 +71,7 @@ fn table(name: &str) -> &'static Table {
 
 /// A valid row of `t` in `shop` with the given id; references point at the
 /// shop's fixture rows, business numbers and unique columns are fresh.
-fn row(t: &Table, shop: &Shop, id: Uuid) -> Map<String, Value> {
+pub(crate) fn row(t: &Table, shop: &Shop, id: Uuid) -> Map<String, Value> {
     let mut m = Map::new();
     let sid = if t.name == "shops" { id } else { shop.id };
     m.insert("id".into(), json!(id.to_string()));
@@ -102,13 +102,13 @@ fn row(t: &Table, shop: &Shop, id: Uuid) -> Map<String, Value> {
     m
 }
 
-fn insert_sql(table: &str) -> String {
+pub(crate) fn insert_sql(table: &str) -> String {
     format!(
         "INSERT INTO public.{table} SELECT * FROM jsonb_populate_record(NULL::public.{table}, $1::text::jsonb)"
     )
 }
 
-async fn seed(client: &Client, table: &str, row: &Map<String, Value>) {
+pub(crate) async fn seed(client: &Client, table: &str, row: &Map<String, Value>) {
     let json = Value::Object(row.clone()).to_string();
     client
         .execute(&insert_sql(table), &[&json])
@@ -116,7 +116,7 @@ async fn seed(client: &Client, table: &str, row: &Map<String, Value>) {
         .unwrap_or_else(|e| panic!("seeding {table} {json}: {e}"));
 }
 
-fn change_row(shop: Uuid, hash: &str) -> Map<String, Value> {
+pub(crate) fn change_row(shop: Uuid, hash: &str) -> Map<String, Value> {
     let v = json!({
         "change_hash": hash,
         "shop_id": shop.to_string(),
@@ -134,11 +134,11 @@ fn change_row(shop: Uuid, hash: &str) -> Map<String, Value> {
     }
 }
 
-fn new_hash() -> String {
+pub(crate) fn new_hash() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
-async fn seed_shop(client: &Client) -> Shop {
+pub(crate) async fn seed_shop(client: &Client) -> Shop {
     let mut shop = Shop {
         id: Uuid::new_v4(),
         users: BTreeMap::new(),
@@ -203,13 +203,13 @@ async fn seed_shop(client: &Client) -> Shop {
     shop
 }
 
-struct Fixtures {
-    db: TestDb,
-    a: Shop,
-    b: Shop,
+pub(crate) struct Fixtures {
+    pub(crate) db: TestDb,
+    pub(crate) a: Shop,
+    pub(crate) b: Shop,
 }
 
-async fn fixtures(tag: &str) -> Fixtures {
+pub(crate) async fn fixtures(tag: &str) -> Fixtures {
     let db = fresh_db(tag).await;
     let a = seed_shop(&db.client).await;
     let b = seed_shop(&db.client).await;
@@ -219,13 +219,13 @@ async fn fixtures(tag: &str) -> Fixtures {
 // ------------------------------------------------------------------- callers
 
 /// Who runs a statement: the Postgres role and the JWT claims.
-struct Caller {
-    pg_role: &'static str,
-    claims: String,
-    label: String,
+pub(crate) struct Caller {
+    pub(crate) pg_role: &'static str,
+    pub(crate) claims: String,
+    pub(crate) label: String,
 }
 
-fn staff(shop: &Shop, role: &str) -> Caller {
+pub(crate) fn staff(shop: &Shop, role: &str) -> Caller {
     Caller {
         pg_role: "authenticated",
         claims: json!({
@@ -239,7 +239,7 @@ fn staff(shop: &Shop, role: &str) -> Caller {
     }
 }
 
-fn hub(shop: &Shop) -> Caller {
+pub(crate) fn hub(shop: &Shop) -> Caller {
     Caller {
         pg_role: "authenticated",
         claims: json!({
@@ -254,14 +254,14 @@ fn hub(shop: &Shop) -> Caller {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Rows(u64),
     /// SQLSTATE 42501: insufficient privilege / RLS violation.
     Denied,
     Failed(String),
 }
 
-fn outcome(r: Result<u64, tokio_postgres::Error>) -> Outcome {
+pub(crate) fn outcome(r: Result<u64, tokio_postgres::Error>) -> Outcome {
     match r {
         Ok(n) => Outcome::Rows(n),
         Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => Outcome::Denied,
@@ -273,7 +273,7 @@ fn outcome(r: Result<u64, tokio_postgres::Error>) -> Outcome {
 }
 
 /// Runs one statement as `who` in a transaction that is rolled back.
-async fn run(
+pub(crate) async fn run(
     client: &mut Client,
     who: &Caller,
     sql: &str,
@@ -301,12 +301,17 @@ async fn run(
     outcome(r)
 }
 
-async fn count_by_id(client: &mut Client, who: &Caller, table: &str, id: Uuid) -> Outcome {
+pub(crate) async fn count_by_id(
+    client: &mut Client,
+    who: &Caller,
+    table: &str,
+    id: Uuid,
+) -> Outcome {
     let sql = format!("SELECT count(*) FROM public.{table} WHERE id = $1::text::uuid");
     run(client, who, &sql, &[&id.to_string()], true).await
 }
 
-async fn insert(
+pub(crate) async fn insert(
     client: &mut Client,
     who: &Caller,
     table: &str,
@@ -316,22 +321,28 @@ async fn insert(
     run(client, who, &insert_sql(table), &[&json], false).await
 }
 
-async fn update(client: &mut Client, who: &Caller, table: &str, set: &str, id: Uuid) -> Outcome {
+pub(crate) async fn update(
+    client: &mut Client,
+    who: &Caller,
+    table: &str,
+    set: &str,
+    id: Uuid,
+) -> Outcome {
     let sql = format!("UPDATE public.{table} SET {set} WHERE id = $1::text::uuid");
     run(client, who, &sql, &[&id.to_string()], false).await
 }
 
-async fn touch(client: &mut Client, who: &Caller, table: &str, id: Uuid) -> Outcome {
+pub(crate) async fn touch(client: &mut Client, who: &Caller, table: &str, id: Uuid) -> Outcome {
     update(client, who, table, &format!("updated_at = '{LATER}'"), id).await
 }
 
-async fn delete(client: &mut Client, who: &Caller, table: &str, id: Uuid) -> Outcome {
+pub(crate) async fn delete(client: &mut Client, who: &Caller, table: &str, id: Uuid) -> Outcome {
     let sql = format!("DELETE FROM public.{table} WHERE id = $1::text::uuid");
     run(client, who, &sql, &[&id.to_string()], false).await
 }
 
 /// Nothing happened: zero rows, or refused outright.
-fn nothing(o: &Outcome) -> bool {
+pub(crate) fn nothing(o: &Outcome) -> bool {
     matches!(o, Outcome::Rows(0) | Outcome::Denied)
 }
 
@@ -504,7 +515,7 @@ async fn check_case(client: &mut Client, fx: &Fixtures, c: &Case) -> Vec<String>
 }
 
 /// A new row of `t` in `shop`, unlike any fixture (fresh id, numbers, codes).
-fn fresh(t: &Table, shop: &Shop) -> Map<String, Value> {
+pub(crate) fn fresh(t: &Table, shop: &Shop) -> Map<String, Value> {
     let mut r = row(t, shop, Uuid::new_v4());
     if t.name == "users" {
         r.insert("role".into(), json!("technician"));
@@ -543,7 +554,7 @@ async fn every_cell_of_the_role_matrix_holds_in_postgres() {
 
 // ---------------------------------------------------------------- cross-shop
 
-fn cloud_tables() -> Vec<&'static str> {
+pub(crate) fn cloud_tables() -> Vec<&'static str> {
     TABLES
         .iter()
         .map(|t| t.name)
