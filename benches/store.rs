@@ -69,7 +69,7 @@ impl Fixture {
         Fixture {
             store,
             owner: Principal {
-                shop_id,
+                shop_id: collisionos::domain::ShopId::new(shop_id),
                 user_id: Some(owner_id),
                 role: Role::Owner,
             },

@@ -7,7 +7,7 @@ use crate::auth::{self, JwtSecret};
 use crate::config::Config;
 use crate::domain::policy::Principal;
 use crate::domain::value::{check, Fields, Value};
-use crate::domain::TableId;
+use crate::domain::{ShopId, TableId};
 use crate::store::{Store, WriteOp, WriteRequest};
 use std::future::Future;
 use tokio::net::TcpListener;
@@ -98,7 +98,7 @@ pub async fn init_shop(store: &Store, new: NewShop<'_>) -> anyhow::Result<(Strin
     let shops = TableId::by_name("shops").ok_or_else(|| anyhow::anyhow!("no shops table"))?;
     let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
     let shop_id = uuid::Uuid::now_v7();
-    let who = Principal::system(shop_id.hyphenated().to_string());
+    let who = Principal::system(ShopId::from(shop_id));
 
     let shop: Fields = crate::domain::value::parse_object(
         shops.def(),

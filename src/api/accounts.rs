@@ -108,7 +108,7 @@ fn session(
         &st.secret,
         &Claims {
             sub: account.id.clone(),
-            shop_id: account.shop_id.clone(),
+            shop_id: account.shop_id.to_string(),
             user_role: account.role.clone(),
             role: "authenticated".into(),
             iat: now,

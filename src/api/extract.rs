@@ -5,7 +5,7 @@
 use super::{ApiError, AppState};
 use crate::auth;
 use crate::domain::policy::Principal;
-use crate::domain::Role;
+use crate::domain::{Role, ShopId};
 use crate::store::queries::Account;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -84,7 +84,7 @@ impl AccountCache {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: String,
-    pub shop_id: String,
+    pub shop_id: ShopId,
     pub role: Role,
 }
 

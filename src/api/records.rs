@@ -45,7 +45,7 @@ fn record_id(id: &str) -> Result<String, ApiError> {
 /// Checks `shop_id` if the body gave one: only the caller's own shop exists.
 fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
     match given {
-        Some(s) if *s != caller.shop_id => Err(ApiError::InvalidReference(FieldError::new(
+        Some(s) if caller.shop_id != *s => Err(ApiError::InvalidReference(FieldError::new(
             "shop_id",
             format!("no shops record has the id {s}"),
         ))),
@@ -57,7 +57,7 @@ fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
 /// read); any other value would move the record, which nobody may do.
 fn check_shop_unchanged(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
     match given {
-        Some(s) if *s != caller.shop_id => {
+        Some(s) if caller.shop_id != *s => {
             Err(FieldError::new("shop_id", "cannot be changed: a record stays in its shop").into())
         }
         _ => Ok(()),

@@ -309,7 +309,7 @@ mod tests {
     fn nobody_deletes_their_own_account_and_narrowed_roles_name_the_field() {
         use crate::domain::value::{Fields, Value};
         let owner = Principal {
-            shop_id: "s".into(),
+            shop_id: super::super::ShopId::new("s"),
             user_id: Some("u1".into()),
             role: Role::Owner,
         };
@@ -372,14 +372,14 @@ mod tests {
 /// Who is asking: a signed-in user of one shop, or the hub itself (for `init`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub shop_id: String,
+    pub shop_id: super::ShopId,
     /// The user's id; `None` for the hub acting on its own (`collisionos init`).
     pub user_id: Option<String>,
     pub role: Role,
 }
 
 impl Principal {
-    pub fn system(shop_id: String) -> Principal {
+    pub fn system(shop_id: super::ShopId) -> Principal {
         Principal {
             shop_id,
             user_id: None,

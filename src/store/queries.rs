@@ -3,7 +3,7 @@
 use super::records::{read_row, sql, Record};
 use super::{Store, StoreError};
 use crate::domain::value::Value;
-use crate::domain::TableId;
+use crate::domain::{ShopId, TableId};
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::Serialize;
 
@@ -38,7 +38,7 @@ pub struct Author {
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: String,
-    pub shop_id: String,
+    pub shop_id: ShopId,
     pub email: String,
     pub role: String,
     pub active: bool,
@@ -49,10 +49,10 @@ impl Store {
     pub async fn get(
         &self,
         table: TableId,
-        shop_id: &str,
+        shop_id: &ShopId,
         id: &str,
     ) -> Result<Option<Record>, StoreError> {
-        let (shop_id, id) = (shop_id.to_string(), id.to_string());
+        let (shop_id, id) = (shop_id.as_str().to_string(), id.to_string());
         self.read(move |c| {
             Ok(c.prepare_cached(&format!(
                 "{} WHERE t.id = ?1 AND t.shop_id = ?2",
@@ -67,10 +67,10 @@ impl Store {
     pub async fn list(
         &self,
         table: TableId,
-        shop_id: &str,
+        shop_id: &ShopId,
         q: ListQuery,
     ) -> Result<Vec<Record>, StoreError> {
-        let shop_id = shop_id.to_string();
+        let shop_id = shop_id.as_str().to_string();
         self.read(move |c| {
             let mut where_sql = String::from(" WHERE t.shop_id = ?1");
             let mut args: Vec<Value> = vec![Value::Text(shop_id)];
@@ -100,12 +100,12 @@ impl Store {
     pub async fn history(
         &self,
         table: TableId,
-        shop_id: &str,
+        shop_id: &ShopId,
         id: &str,
         after: Option<i64>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let (shop_id, id) = (shop_id.to_string(), id.to_string());
+        let (shop_id, id) = (shop_id.as_str().to_string(), id.to_string());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at
@@ -181,7 +181,7 @@ const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active,
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         id: r.get(0)?,
-        shop_id: r.get(1)?,
+        shop_id: ShopId::new(r.get::<_, String>(1)?),
         email: r.get(2)?,
         role: r.get(3)?,
         active: r.get::<_, i64>(4)? != 0,
@@ -240,12 +240,12 @@ impl Store {
     /// after `after` when it is given.
     pub async fn conflicts(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         tables: Vec<&'static str>,
         after: Option<ConflictKey>,
         limit: usize,
     ) -> Result<Vec<ConflictRow>, StoreError> {
-        let shop_id = shop_id.to_string();
+        let shop_id = shop_id.as_str().to_string();
         let tables = serde_json::to_string(&tables)
             .map_err(|e| StoreError::Internal(format!("table list: {e}")))?;
         self.read(move |c| {
@@ -276,13 +276,13 @@ impl Store {
     /// The open conflict on one field of one record of the shop, if there is one.
     pub async fn conflict(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         table: TableId,
         record_id: &str,
         field: &str,
     ) -> Result<Option<ConflictRow>, StoreError> {
         let (shop_id, record_id, field) = (
-            shop_id.to_string(),
+            shop_id.as_str().to_string(),
             record_id.to_string(),
             field.to_string(),
         );

@@ -4,7 +4,7 @@
 
 use crate::domain::catalog::{ColType, SYSTEM_COLUMNS};
 use crate::domain::value::{to_json, Fields, Value};
-use crate::domain::{TableId, TABLES};
+use crate::domain::{ShopId, TableId, TABLES};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
 use serde_json::{Map, Value as Json};
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 pub struct Record {
     pub table: TableId,
     pub id: String,
-    pub shop_id: String,
+    pub shop_id: ShopId,
     pub created_at: String,
     pub updated_at: String,
     /// Every business column of the table.
@@ -27,7 +27,7 @@ impl Record {
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
         m.insert("id".into(), Json::String(self.id.clone()));
-        m.insert("shop_id".into(), Json::String(self.shop_id.clone()));
+        m.insert("shop_id".into(), Json::String(self.shop_id.to_string()));
         m.insert("created_at".into(), Json::String(self.created_at.clone()));
         m.insert("updated_at".into(), Json::String(self.updated_at.clone()));
         let def = self.table.def();
@@ -198,7 +198,7 @@ fn build(t: &crate::domain::Table) -> TableSql {
 pub fn row_params(r: &Record) -> Vec<Value> {
     let mut v = vec![
         Value::Text(r.id.clone()),
-        Value::Text(r.shop_id.clone()),
+        Value::Text(r.shop_id.to_string()),
         Value::Text(r.created_at.clone()),
         Value::Text(r.updated_at.clone()),
     ];
@@ -221,7 +221,7 @@ pub fn read_row(table: TableId, row: &rusqlite::Row<'_>) -> rusqlite::Result<Rec
     Ok(Record {
         table,
         id: text(0)?,
-        shop_id: text(1)?,
+        shop_id: ShopId::new(text(1)?),
         created_at: text(2)?,
         updated_at: text(3)?,
         fields,
@@ -234,6 +234,15 @@ pub fn read_row(table: TableId, row: &rusqlite::Row<'_>) -> rusqlite::Result<Rec
             })
             .unwrap_or_default(),
     })
+}
+
+/// A shop id binds as its text.
+impl ToSql for ShopId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(
+            self.as_str().as_bytes(),
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -260,7 +269,7 @@ mod tests {
                 let rec = Record {
                     table,
                     id: "0190f3c4-0000-7000-8000-000000000001".into(),
-                    shop_id: "0190f3c4-0000-7000-8000-000000000002".into(),
+                    shop_id: ShopId::new("0190f3c4-0000-7000-8000-000000000002"),
                     created_at: "2025-01-01T00:00:00.000000Z".into(),
                     updated_at: "2025-01-02T00:00:00.000000Z".into(),
                     fields,

@@ -320,7 +320,7 @@ impl TestHub {
         let users = table_id("users");
         let shop_uuid = uuid::Uuid::now_v7();
         let shop_id = shop_uuid.hyphenated().to_string();
-        let who = Principal::system(shop_id.clone());
+        let who = Principal::system(collisionos::domain::ShopId::new(shop_id.clone()));
         let (_, fields) = parse_object(shops.def(), &json!({ "name": name }), Mode::Create)
             .expect("a valid shop");
         store

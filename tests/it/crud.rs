@@ -718,7 +718,7 @@ async fn skip_sync_writes_the_change_but_no_queue_entry() {
         .store
         .write(WriteRequest {
             who: Principal {
-                shop_id: hub.shop_id.clone(),
+                shop_id: collisionos::domain::ShopId::new(hub.shop_id.clone()),
                 user_id: Some(hub.owner.id.clone()),
                 role: Role::Owner,
             },

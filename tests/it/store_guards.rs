@@ -96,7 +96,7 @@ async fn every_numbered_table_skips_a_taken_number() {
 fn owner_write(store_shop: &str, user: &str, table: TableId, op: WriteOp) -> WriteRequest {
     WriteRequest {
         who: Principal {
-            shop_id: store_shop.to_string(),
+            shop_id: collisionos::domain::ShopId::new(store_shop),
             user_id: Some(user.to_string()),
             role: Role::Owner,
         },

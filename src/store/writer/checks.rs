@@ -74,7 +74,7 @@ impl Ctx<'_> {
             .optional()?;
         match owner {
             None => Ok(()),
-            Some((shop, false)) if shop == self.req.who.shop_id => Err(StoreError::Conflict(
+            Some((shop, false)) if self.req.who.shop_id == shop => Err(StoreError::Conflict(
                 format!("id: {id} is already used by a {table} record of this shop"),
             )),
             Some(_) => Err(StoreError::Conflict(format!(

@@ -121,7 +121,7 @@ impl Writer {
         // with the same fields created together (a bulk) made byte-identical changes
         // with one hash, and the change log refused the second.
         all.insert("id", Value::Text(id.clone()));
-        all.insert("shop_id", Value::Text(shop.clone()));
+        all.insert("shop_id", Value::Text(shop.to_string()));
         all.insert("created_at", Value::Text(ctx.now.clone()));
         let applied = crdt::apply(&mut doc, &all, None, &ctx.meta("create"))?;
         let rec = Record {

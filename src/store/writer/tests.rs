@@ -66,7 +66,7 @@ fn fixture() -> Fixture {
             docs: DocCache::default(),
             committed: watch::channel(0).0,
         },
-        who: Principal::system(shop.hyphenated().to_string()),
+        who: Principal::system(shop.into()),
         _dir: dir,
     };
     let shops = table("shops");
