@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of CollisionOS Hub, starting what the tests need first:
 #   - a throwaway PostgreSQL 15 cluster (from the machine's packages; installed with
-#     apt-get if missing) for the cloud-schema and RLS tests.
+#     apt-get if missing) for the cloud-schema and RLS tests;
+#   - systemd's `systemd-analyze` (installed with apt-get if missing) for the
+#     install test.
 # Fails loudly when a part cannot be had: no test skips because a part is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +12,21 @@ command -v cargo >/dev/null || {
     echo "tests/run.sh: cargo is not installed; install Rust from rustup first" >&2
     exit 1
 }
+
+# Installs a Debian package when the command it brings is missing; fails loudly
+# when it cannot (no test skips because a part is missing).
+need() {
+    local cmd="$1" pkg="$2"
+    command -v "$cmd" >/dev/null && return 0
+    echo "tests/run.sh: $cmd is missing; installing the $pkg package" >&2
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >&2
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >&2
+    fi
+    command -v "$cmd" >/dev/null || { echo "tests/run.sh: could not install $pkg for $cmd" >&2; exit 1; }
+}
+need systemd-analyze systemd   # the install test checks the unit with it
 
 pgdir=$(mktemp -d /tmp/collisionos-pg.XXXXXX)
 cleanup() { bash install/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
