@@ -9,11 +9,12 @@ use crate::domain::policy::Principal;
 use crate::domain::value::{check, Fields, Value};
 use crate::domain::{ShopId, TableId};
 use crate::store::{Store, WriteOp, WriteRequest};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use tokio::net::TcpListener;
 
 pub struct App {
     pub state: AppState,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl App {
@@ -33,6 +34,7 @@ impl App {
                 token_ttl: config.token_ttl,
                 accounts: Default::default(),
             },
+            shutdown_timeout: config.shutdown_timeout,
         })
     }
 
@@ -51,16 +53,46 @@ impl App {
         )
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves; then stops accepting, lets the requests
+    /// in flight finish, and stops the writer (every write sent is committed and
+    /// the WAL checkpointed), all within the configured shutdown timeout.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let store = self.state.store.clone();
+        let grace = self.shutdown_timeout;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("stopping: no new requests; finishing the ones in flight");
+            let _ = stopping.send(());
+        };
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            res = &mut server => res?,
+            _ = stopped => {
+                let started = tokio::time::Instant::now();
+                match tokio::time::timeout(grace, &mut server).await {
+                    Ok(res) => res?,
+                    Err(_) => tracing::warn!(
+                        seconds = grace.as_secs(),
+                        "requests still open after the shutdown timeout; closing them"
+                    ),
+                }
+                let left = grace.saturating_sub(started.elapsed());
+                if tokio::time::timeout(left, store.close()).await.is_err() {
+                    tracing::warn!("the writer did not stop within the shutdown timeout");
+                }
+                return Ok(());
+            }
+        }
+        store.close().await;
         Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The command line (clap derive). Every flag can also come from the environment.
 
-use crate::config::{DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_TOKEN_TTL_HOURS};
+use crate::config::{
+    DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_SECS, DEFAULT_TOKEN_TTL_HOURS,
+};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +15,15 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, global = true, env = "COLLISIONOS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +46,10 @@ pub enum Command {
         /// Hours a login token stays valid.
         #[arg(long, env = "COLLISIONOS_TOKEN_TTL_HOURS", default_value_t = DEFAULT_TOKEN_TTL_HOURS)]
         token_ttl_hours: u64,
+        /// Seconds the hub gets to stop after SIGTERM or Ctrl-C: requests in
+        /// flight finish, writes commit, the WAL is checkpointed; then it exits.
+        #[arg(long, env = "COLLISIONOS_SHUTDOWN_TIMEOUT_SECS", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS)]
+        shutdown_timeout_secs: u64,
     },
     /// Create the shop and its owner account (once). The owner's password is read
     /// from COLLISIONOS_OWNER_PASSWORD, or else from standard input; never from an

@@ -8,6 +8,7 @@ use std::time::Duration;
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_TOKEN_TTL_HOURS: u64 = 12;
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -15,6 +16,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a login token is valid.
     pub token_ttl: Duration,
+    /// After SIGTERM or Ctrl-C: how long requests in flight get to finish, and
+    /// then the writer to commit and checkpoint, before the hub exits anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
@@ -23,6 +27,7 @@ impl Config {
             listen,
             data_dir,
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_HOURS * 3600),
+            shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use collisionos::app::{init_shop, App, NewShop};
-use collisionos::cli::{Cli, CloudCommand, Command};
+use collisionos::cli::{Cli, CloudCommand, Command, LogFormat};
 use collisionos::config::Config;
 use collisionos::store::Store;
 use std::io::Read;
@@ -10,14 +10,24 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // A `.env` in the working directory sets what the environment does not
+    // (the `cp install/collisionos.env.example .env` habit).
+    let dotenv = dotenvy::dotenv();
     let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+    match dotenv {
+        Ok(path) => tracing::info!(file = %path.display(), "read settings from .env"),
+        Err(e) if e.not_found() => {}
+        Err(e) => tracing::warn!(error = %e, "could not read .env"),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -40,9 +50,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             data,
             token_ttl_hours,
+            shutdown_timeout_secs,
         } => {
             let mut config = Config::new(listen, data.data_dir);
             config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
+            config.shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();

@@ -41,7 +41,7 @@ pub struct Store {
 }
 
 struct Inner {
-    writes: mpsc::Sender<writer::Job>,
+    writes: mpsc::Sender<writer::Msg>,
     readers: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
     path: PathBuf,
@@ -135,6 +135,22 @@ impl Store {
         &self.inner.actor
     }
 
+    /// Stops the writer: every write sent before this is committed, the WAL is
+    /// checkpointed into the database (the `-wal` file left empty), and later
+    /// writes are refused as `Closed`. Resolves when the writer has stopped.
+    pub async fn close(&self) {
+        let (reply, done) = oneshot::channel();
+        if self
+            .inner
+            .writes
+            .send(writer::Msg::Close(reply))
+            .await
+            .is_ok()
+        {
+            let _ = done.await;
+        }
+    }
+
     /// The highest committed change-log sequence, updated after every commit
     /// that wrote a change (never before it is durable). Wait on it with
     /// `changed()` to wake when new changes (and so new sync-queue entries) exist.
@@ -147,7 +163,7 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.inner
             .writes
-            .send(writer::Job { req, reply })
+            .send(writer::Msg::Write(writer::Job { req, reply }))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

@@ -21,4 +21,5 @@ mod pg;
 mod rls;
 mod schema;
 mod sessions;
+mod shutdown;
 mod store_guards;

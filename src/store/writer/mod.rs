@@ -120,10 +120,54 @@ impl GroupSize {
     }
 }
 
+/// What reaches the writer thread.
+pub(super) enum Msg {
+    Write(Job),
+    /// Finish every write already sent, fold the WAL into the database, stop,
+    /// then answer.
+    Close(oneshot::Sender<()>),
+}
+
+/// The thread's side of the channel: hands out writes until a `Close` arrives.
+struct Inbox {
+    rx: mpsc::Receiver<Msg>,
+    closing: Vec<oneshot::Sender<()>>,
+}
+
+impl Inbox {
+    /// The next write already waiting, if any (never blocks).
+    fn try_next(&mut self) -> Option<Job> {
+        if !self.closing.is_empty() {
+            return None;
+        }
+        match self.rx.try_recv().ok()? {
+            Msg::Write(job) => Some(job),
+            Msg::Close(reply) => {
+                self.closing.push(reply);
+                None
+            }
+        }
+    }
+
+    /// Waits for the next write; `None` once closing or every sender is gone.
+    fn next(&mut self) -> Option<Job> {
+        if !self.closing.is_empty() {
+            return None;
+        }
+        match self.rx.blocking_recv()? {
+            Msg::Write(job) => Some(job),
+            Msg::Close(reply) => {
+                self.closing.push(reply);
+                None
+            }
+        }
+    }
+}
+
 pub(super) fn run(
     mut conn: Connection,
     actor: ActorId,
-    mut rx: mpsc::Receiver<Job>,
+    rx: mpsc::Receiver<Msg>,
     committed: watch::Sender<i64>,
 ) {
     let mut w = Writer {
@@ -131,22 +175,47 @@ pub(super) fn run(
         docs: DocCache::default(),
         committed,
     };
-    while let Some(first) = rx.blocking_recv() {
+    let mut inbox = Inbox {
+        rx,
+        closing: Vec::new(),
+    };
+    while let Some(first) = inbox.next() {
         let mut size = GroupSize::default();
         size.add(&first);
         let mut batch = vec![first];
         while size.has_room() {
-            match rx.try_recv() {
-                Ok(job) => {
+            match inbox.try_next() {
+                Some(job) => {
                     size.add(&job);
                     batch.push(job);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
-        w.commit_group(&mut conn, batch, || rx.try_recv().ok());
+        w.commit_group(&mut conn, batch, || inbox.try_next());
     }
-    tracing::debug!("writer thread stopping: every sender is gone");
+    // Writes sent before the close (and after it, racing it) are answered:
+    // those before were committed above; the rest are refused as closed.
+    inbox.rx.close();
+    while let Ok(msg) = inbox.rx.try_recv() {
+        match msg {
+            Msg::Write(job) => {
+                let _ = job.reply.send(Err(StoreError::Closed));
+            }
+            Msg::Close(reply) => inbox.closing.push(reply),
+        }
+    }
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    }) {
+        Ok((0, frames)) => tracing::info!(frames, "writer stopped; the WAL is folded in"),
+        Ok((_, frames)) => tracing::warn!(frames, "writer stopped; the WAL checkpoint was busy"),
+        Err(e) => tracing::error!(error = %e, "writer stopped; the WAL checkpoint failed"),
+    }
+    drop(conn);
+    for reply in inbox.closing {
+        let _ = reply.send(());
+    }
 }
 
 type DocKey = (TableId, String);
