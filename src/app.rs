@@ -43,14 +43,7 @@ impl App {
     }
 
     pub fn router(&self) -> axum::Router {
-        api::router(self.state.clone()).layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |req: &axum::http::Request<_>| {
-                    // Method and path only: never headers (tokens) or bodies.
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-                },
-            ),
-        )
+        api::router(self.state.clone())
     }
 
     /// Serves until `shutdown` resolves; then stops accepting, lets the requests

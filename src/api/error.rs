@@ -142,13 +142,36 @@ impl From<FieldError> for ApiError {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being answered (see `api::with_error_bodies`).
+    static REQUEST_ID: String;
+}
+
+/// Runs the rest of the request with its id at hand, for the body of a 5xx.
+pub async fn with_request_id(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    REQUEST_ID.scope(id, next.run(req)).await
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let ApiError::Internal(e) = &self {
-            tracing::error!(error = ?e, "internal error");
-        }
         let mut body = json!({ "error": { "code": code, "message": self.to_string() } });
+        if let ApiError::Internal(e) = &self {
+            let id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
+            tracing::error!(error = ?e, request_id = %id, "internal error");
+            if !id.is_empty() {
+                body["error"]["request_id"] = json!(id);
+            }
+        }
         if let ApiError::InvalidField(f) | ApiError::InvalidReference(f) = &self {
             body["error"]["field"] = json!(f.field);
         }

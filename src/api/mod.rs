@@ -85,16 +85,36 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// The two outer layers every answer passes through: a panic in a handler is
-/// caught and answered 500 with our body (instead of a dropped connection), and
-/// any error answer that is not JSON (a rejection made below our handlers) is
-/// replaced by our body with the same status.
+/// The outer layers every answer passes through: a panic in a handler is
+/// caught and answered 500 with our body (instead of a dropped connection); any
+/// error answer that is not JSON (a rejection made below our handlers) is
+/// replaced by our body with the same status; and every request gets an id
+/// (`x-request-id`, kept if the client sent one), named in its log span, in the
+/// answer's header, and in the body of a 5xx, so a shop's "it failed" can be
+/// matched to the log line that says why.
 pub fn with_error_bodies(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
     router
         .layer(axum::middleware::map_response(json_error_body))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_answer,
         ))
+        .layer(axum::middleware::from_fn(error::with_request_id))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<_>| {
+                    // Method, path and request id only: never headers (tokens) or bodies.
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                },
+            ),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -159,11 +179,19 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("application/json")
         );
+        let id = res
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("every answer names its request")
+            .to_string();
         let body: serde_json::Value = res.json().await.expect("a JSON body");
         assert_eq!(
             body,
-            serde_json::json!({ "error": { "code": "internal", "message": "internal error" } }),
-            "the panic's message stays in the log"
+            serde_json::json!({ "error": {
+                "code": "internal", "message": "internal error", "request_id": id
+            } }),
+            "the panic's message stays in the log; the request id joins them"
         );
         let ok = client
             .get(format!("http://{addr}/ok"))
