@@ -27,8 +27,13 @@ impl App {
             Ok((store, secret))
         })
         .await??;
+        let metrics = crate::api::metrics::Metrics::new(&store);
+        let backups = crate::backups::Backups::new(config.backup_plan());
         Ok(App {
             state: AppState {
+                logins: Default::default(),
+                backups,
+                metrics,
                 store,
                 secret,
                 token_ttl: config.token_ttl,
@@ -56,6 +61,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let router = self.router();
         let store = self.state.store.clone();
+        let backups = tokio::spawn(self.state.backups.clone().run());
         let grace = self.shutdown_timeout;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -63,9 +69,12 @@ impl App {
             tracing::info!("stopping: no new requests; finishing the ones in flight");
             let _ = stopping.send(());
         };
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .into_future();
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .into_future();
         tokio::pin!(server);
         tokio::select! {
             res = &mut server => res?,
@@ -79,12 +88,14 @@ impl App {
                     ),
                 }
                 let left = grace.saturating_sub(started.elapsed());
+                backups.abort();
                 if tokio::time::timeout(left, store.close()).await.is_err() {
                     tracing::warn!("the writer did not stop within the shutdown timeout");
                 }
                 return Ok(());
             }
         }
+        backups.abort();
         store.close().await;
         Ok(())
     }

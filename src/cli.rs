@@ -1,7 +1,8 @@
 //! The command line (clap derive). Every flag can also come from the environment.
 
 use crate::config::{
-    DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_SHUTDOWN_TIMEOUT_SECS, DEFAULT_TOKEN_TTL_HOURS,
+    DEFAULT_BACKUP_INTERVAL_HOURS, DEFAULT_BACKUP_KEEP, DEFAULT_DATA_DIR, DEFAULT_LISTEN,
+    DEFAULT_SHUTDOWN_TIMEOUT_SECS, DEFAULT_TOKEN_TTL_HOURS,
 };
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -50,6 +51,15 @@ pub enum Command {
         /// flight finish, writes commit, the WAL is checkpointed; then it exits.
         #[arg(long, env = "COLLISIONOS_SHUTDOWN_TIMEOUT_SECS", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS)]
         shutdown_timeout_secs: u64,
+        /// Hours between automatic local backups (0: none).
+        #[arg(long, env = "COLLISIONOS_BACKUP_INTERVAL_HOURS", default_value_t = DEFAULT_BACKUP_INTERVAL_HOURS)]
+        backup_interval_hours: u64,
+        /// How many automatic backups to keep (the oldest are removed).
+        #[arg(long, env = "COLLISIONOS_BACKUP_KEEP", default_value_t = DEFAULT_BACKUP_KEEP)]
+        backup_keep: usize,
+        /// Folder for automatic backups [default: `backups` in the data dir].
+        #[arg(long, env = "COLLISIONOS_BACKUP_DIR")]
+        backup_dir: Option<PathBuf>,
     },
     /// Create the shop and its owner account (once). The owner's password is read
     /// from COLLISIONOS_OWNER_PASSWORD, or else from standard input; never from an

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backups;
 pub mod cli;
 pub mod cloud;
 pub mod config;

@@ -51,10 +51,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             token_ttl_hours,
             shutdown_timeout_secs,
+            backup_interval_hours,
+            backup_keep,
+            backup_dir,
         } => {
             let mut config = Config::new(listen, data.data_dir);
             config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
             config.shutdown_timeout = Duration::from_secs(shutdown_timeout_secs);
+            config.backup_every = (backup_interval_hours > 0)
+                .then(|| Duration::from_secs(backup_interval_hours * 3600));
+            config.backup_keep = backup_keep.max(1);
+            config.backup_dir = backup_dir;
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();

@@ -8,19 +8,73 @@ use crate::domain::TableId;
 use crate::store::queries::Account;
 use crate::store::WriteOp;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-pub async fn health(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/health` (no auth): whether the hub can do its job, for people and
+/// monitors. 200 while the database takes writes ("ok", or "degraded" with the
+/// problems listed: failed sync items, a failed or overdue backup); 503 when it
+/// does not.
+pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let schema = st.store.schema_version().await?;
     let shops = st.store.shop_ids().await?;
-    Ok(Json(json!({
-        "status": "ok",
+    let writable = st.store.writable(std::time::Duration::from_secs(5)).await;
+    let queue = st.store.queue_summary().await?;
+    let lag = super::metrics::age_seconds(queue.oldest_waiting_since.as_deref());
+    let backup = st.backups.last();
+    let backup_age = backup
+        .as_ref()
+        .and_then(|b| b.last_good_at.as_deref())
+        .and_then(|at| super::metrics::age_seconds(Some(at)));
+    let mut problems = Vec::new();
+    if let Err(e) = &writable {
+        problems.push(format!("the database does not take writes: {e}"));
+    }
+    if queue.failed > 0 {
+        problems.push(format!(
+            "{} sync item(s) failed and wait for a person",
+            queue.failed
+        ));
+    }
+    if let Some(e) = backup.as_ref().and_then(|b| b.error.as_ref()) {
+        problems.push(format!("the last local backup failed: {e}"));
+    }
+    if let (Some(every), Some(age)) = (st.backups.plan().every, backup_age) {
+        if age > 2.0 * every.as_secs_f64() {
+            problems.push(format!(
+                "the last good local backup is {:.0} hours old",
+                age / 3600.0
+            ));
+        }
+    }
+    let (status, code) = match (&writable, problems.is_empty()) {
+        (Err(_), _) => ("failing", axum::http::StatusCode::SERVICE_UNAVAILABLE),
+        (Ok(()), true) => ("ok", axum::http::StatusCode::OK),
+        (Ok(()), false) => ("degraded", axum::http::StatusCode::OK),
+    };
+    let body = json!({
+        "status": status,
+        "problems": problems,
         "version": env!("CARGO_PKG_VERSION"),
         "schema_version": schema,
         "initialized": !shops.is_empty(),
+        "database": { "writable": writable.is_ok() },
         "durability": st.store.durability(),
-    })))
+        "sync_queue": {
+            "waiting": queue.waiting,
+            "failed": queue.failed,
+            "oldest_waiting_since": queue.oldest_waiting_since,
+            "lag_seconds": lag,
+        },
+        "backup": {
+            "automatic": st.backups.plan().every.is_some(),
+            "every_hours": st.backups.plan().every.map(|d| d.as_secs() / 3600),
+            "last": backup,
+            "age_seconds": backup_age,
+        },
+    });
+    Ok((code, Json(body)).into_response())
 }
 
 fn string_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, FieldError> {
@@ -46,12 +100,31 @@ fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), FieldError> {
 /// `POST /api/auth/login {email, password, shop_id?}` → `{token, expires_at, user}`.
 pub async fn login(
     State(st): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
+    use crate::auth::limiter::{ACCOUNT, ADDRESS};
     only_fields(&body, &["email", "password", "shop_id"])?;
     let email = string_field(&body, "email")?;
     let password = string_field(&body, "password")?.to_string();
     let shop = body.get("shop_id").and_then(Value::as_str);
+    // Limited per account and per address before any password is checked.
+    let account_key = format!("account:{}", email.trim().to_lowercase());
+    let address_key = format!(
+        "address:{}",
+        peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default()
+    );
+    let now = std::time::Instant::now();
+    if let Err(wait) = st.logins.check(&[&account_key, &address_key], now) {
+        st.metrics.logins_limited.inc();
+        tracing::warn!(address = %address_key, "login refused by the rate limiter");
+        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
+    }
+    let refused = || {
+        st.logins
+            .failed(&[(&account_key, ACCOUNT), (&address_key, ADDRESS)], now);
+        ApiError::Unauthorized("wrong e-mail or password".into())
+    };
     let mut accounts = st.store.accounts_by_email(email).await?;
     if let Some(shop) = shop {
         accounts.retain(|a| a.shop_id == shop);
@@ -62,19 +135,22 @@ pub async fn login(
     // Only a caller who knows a password of one of them learns that the shop
     // must be named.
     if accounts.is_empty() {
+        st.metrics.password_checks.inc();
         auth::verify_password(password.clone(), None).await;
     }
     let several = accounts.len() > 1;
     let mut found = None;
     for a in accounts {
+        st.metrics.password_checks.inc();
         if auth::verify_password(password.clone(), a.password_hash.clone()).await && a.active {
             found = Some(a);
             break;
         }
     }
     let Some(account) = found else {
-        return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
+        return Err(refused());
     };
+    st.logins.succeeded(&account_key);
     if several {
         return Err(FieldError::new(
             "shop_id",

@@ -35,6 +35,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many attempts: try again after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    RateLimited(u64),
     /// Any other status (a rejection from below our handlers), with its own code.
     #[error("{1}")]
     Status(StatusCode, String),
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Status(s, _) => (*s, status_code_name(*s)),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -174,6 +178,14 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::InvalidField(f) | ApiError::InvalidReference(f) = &self {
             body["error"]["field"] = json!(f.field);
+        }
+        if let ApiError::RateLimited(secs) = &self {
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                Json(body),
+            )
+                .into_response();
         }
         (status, Json(body)).into_response()
     }

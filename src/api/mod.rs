@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod records;
 
 use crate::auth::JwtSecret;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub secret: JwtSecret,
     pub token_ttl: Duration,
     pub accounts: extract::AccountCache,
+    pub metrics: metrics::Metrics,
+    pub backups: crate::backups::Backups,
+    /// Login attempts per account and per address.
+    pub logins: std::sync::Arc<crate::auth::limiter::LoginLimiter>,
 }
 
 /// A path's parameters, every rejection answered with our error body (a
@@ -77,10 +82,15 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state);
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state.clone());
     with_error_bodies(
         Router::new()
             .nest("/api", api)
+            .route("/metrics", get(metrics::render).with_state(state))
             .fallback(|| async { ApiError::NotFound("no such endpoint".into()) }),
     )
 }

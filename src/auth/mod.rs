@@ -2,6 +2,8 @@
 //! async runtime) and HS256 JWTs signed with a secret generated at first start and
 //! kept in the data dir, readable by its owner only.
 
+pub mod limiter;
+
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };

@@ -19,6 +19,7 @@ pub mod migrations;
 pub mod queries;
 pub mod records;
 pub mod schema;
+pub mod stats;
 pub mod writer;
 
 pub use error::StoreError;
@@ -48,6 +49,7 @@ struct Inner {
     actor: String,
     commits: watch::Receiver<i64>,
     durability: Durability,
+    stats: stats::WriterStats,
     _lock: backup::DataDirLock,
 }
 
@@ -103,9 +105,11 @@ impl Store {
                 r.get(0)
             })?;
         let (committed, commits) = watch::channel(last_seq);
+        let stats = stats::WriterStats::new();
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, actor_id, rx, committed))?;
+            .spawn(move || writer::run(conn, actor_id, rx, committed, writer_stats))?;
         Ok(Store {
             inner: Arc::new(Inner {
                 writes: tx,
@@ -115,6 +119,7 @@ impl Store {
                 actor,
                 commits,
                 durability,
+                stats,
                 _lock: lock,
             }),
         })
@@ -122,6 +127,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The writer's counters, for `/metrics`.
+    pub fn stats(&self) -> &stats::WriterStats {
+        &self.inner.stats
     }
 
     /// The journal and sync settings of the writer's connection, read back
@@ -133,6 +143,26 @@ impl Store {
     /// The hub's own Automerge actor id (hex).
     pub fn actor(&self) -> &str {
         &self.inner.actor
+    }
+
+    /// Whether the writer thread answers and the database takes a write lock,
+    /// within `wait`.
+    pub async fn writable(&self, wait: std::time::Duration) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .inner
+            .writes
+            .send(writer::Msg::Ping(reply))
+            .await
+            .is_err()
+        {
+            return Err("the writer has stopped".into());
+        }
+        match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_)) => Err("the writer has stopped".into()),
+            Err(_) => Err(format!("the writer did not answer within {wait:?}")),
+        }
     }
 
     /// Stops the writer: every write sent before this is committed, the WAL is

@@ -17,6 +17,7 @@ mod install;
 mod invariants;
 mod matrix;
 mod matrix_file;
+mod ops;
 mod pg;
 mod rls;
 mod schema;

@@ -33,6 +33,10 @@ impl Writer {
                 for k in &touched {
                     self.docs.remove(k);
                 }
+                self.stats
+                    .writes
+                    .with_label_values(&["failed"])
+                    .inc_by(batch.len() as u64);
                 for job in batch {
                     let _ = job
                         .reply
@@ -55,7 +59,14 @@ impl Writer {
                 newer
             });
         }
+        self.stats.group_jobs.observe(batch.len() as f64);
         for (job, res) in batch.into_iter().zip(results) {
+            let outcome = match &res {
+                Ok(_) => "ok",
+                Err(StoreError::Internal(_) | StoreError::Closed) => "failed",
+                Err(_) => "refused",
+            };
+            self.stats.writes.with_label_values(&[outcome]).inc();
             let _ = job.reply.send(res);
         }
     }

@@ -126,12 +126,16 @@ pub(super) enum Msg {
     /// Finish every write already sent, fold the WAL into the database, stop,
     /// then answer.
     Close(oneshot::Sender<()>),
+    /// Answer whether the database takes a write lock now (for health checks).
+    Ping(oneshot::Sender<Result<(), String>>),
 }
 
 /// The thread's side of the channel: hands out writes until a `Close` arrives.
 struct Inbox {
     rx: mpsc::Receiver<Msg>,
     closing: Vec<oneshot::Sender<()>>,
+    /// Health checks waiting for the next moment between groups.
+    pings: Vec<oneshot::Sender<Result<(), String>>>,
 }
 
 impl Inbox {
@@ -140,28 +144,41 @@ impl Inbox {
         if !self.closing.is_empty() {
             return None;
         }
-        match self.rx.try_recv().ok()? {
-            Msg::Write(job) => Some(job),
-            Msg::Close(reply) => {
-                self.closing.push(reply);
-                None
+        loop {
+            match self.rx.try_recv().ok()? {
+                Msg::Write(job) => return Some(job),
+                Msg::Close(reply) => {
+                    self.closing.push(reply);
+                    return None;
+                }
+                Msg::Ping(reply) => self.pings.push(reply),
             }
         }
     }
 
-    /// Waits for the next write; `None` once closing or every sender is gone.
-    fn next(&mut self) -> Option<Job> {
-        if !self.closing.is_empty() {
-            return None;
-        }
-        match self.rx.blocking_recv()? {
-            Msg::Write(job) => Some(job),
-            Msg::Close(reply) => {
-                self.closing.push(reply);
-                None
+    /// Waits for the next write, answering health checks between groups on
+    /// `conn`; `None` once closing or every sender is gone.
+    fn next(&mut self, conn: &Connection) -> Option<Job> {
+        loop {
+            for reply in self.pings.drain(..) {
+                let _ = reply.send(ping(conn));
+            }
+            if !self.closing.is_empty() {
+                return None;
+            }
+            match self.rx.blocking_recv()? {
+                Msg::Write(job) => return Some(job),
+                Msg::Close(reply) => self.closing.push(reply),
+                Msg::Ping(reply) => self.pings.push(reply),
             }
         }
     }
+}
+
+/// Takes and releases the write lock: the database is there and writable.
+fn ping(conn: &Connection) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+        .map_err(|e| e.to_string())
 }
 
 pub(super) fn run(
@@ -169,17 +186,20 @@ pub(super) fn run(
     actor: ActorId,
     rx: mpsc::Receiver<Msg>,
     committed: watch::Sender<i64>,
+    stats: super::stats::WriterStats,
 ) {
     let mut w = Writer {
         actor,
         docs: DocCache::default(),
         committed,
+        stats,
     };
     let mut inbox = Inbox {
         rx,
         closing: Vec::new(),
+        pings: Vec::new(),
     };
-    while let Some(first) = inbox.next() {
+    while let Some(first) = inbox.next(&conn) {
         let mut size = GroupSize::default();
         size.add(&first);
         let mut batch = vec![first];
@@ -203,7 +223,11 @@ pub(super) fn run(
                 let _ = job.reply.send(Err(StoreError::Closed));
             }
             Msg::Close(reply) => inbox.closing.push(reply),
+            Msg::Ping(reply) => inbox.pings.push(reply),
         }
+    }
+    for reply in inbox.pings.drain(..) {
+        let _ = reply.send(Err("the hub is stopping".into()));
     }
     match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
@@ -226,4 +250,5 @@ struct Writer {
     /// The highest change-log sequence committed so far, published after each
     /// commit (never before): the sync worker and the tablets wake on it.
     committed: watch::Sender<i64>,
+    stats: super::stats::WriterStats,
 }

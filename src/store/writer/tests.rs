@@ -65,6 +65,7 @@ fn fixture() -> Fixture {
             actor: ActorId::random(),
             docs: DocCache::default(),
             committed: watch::channel(0).0,
+            stats: Default::default(),
         },
         who: Principal::system(shop.into()),
         _dir: dir,
