@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| "info,tower_http=warn".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),

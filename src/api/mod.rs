@@ -18,11 +18,13 @@ pub mod records;
 use crate::auth::JwtSecret;
 use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{self, CONTENT_TYPE};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 
@@ -125,7 +127,30 @@ pub fn with_error_bodies(router: Router) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Headers on every answer: no sniffing, no framing by other sites, no
+        // referrer, and only this hub's own scripts and styles for the UI. CORS
+        // stays closed: no answer ever allows another origin, so a page
+        // elsewhere cannot call the API with a user's browser.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
 }
+
+/// The UI's content security policy: its own scripts, styles and API only.
+pub const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let what = panic

@@ -15,6 +15,7 @@ mod hardening_api;
 mod history;
 mod install;
 mod invariants;
+mod logs;
 mod matrix;
 mod matrix_file;
 mod ops;

@@ -221,3 +221,42 @@ async fn login_attempts_are_limited_per_account_and_address() {
     let (status, _, body) = login_from(&here, &hub, &other.email, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn security_headers_on_every_answer_and_cors_stays_closed() {
+    let hub = TestHub::spawn().await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/health"),
+        (reqwest::Method::GET, "/api/customers"),
+        (reqwest::Method::OPTIONS, "/api/customers"),
+        (reqwest::Method::GET, "/nowhere"),
+    ] {
+        let res = hub
+            .client
+            .request(method.clone(), format!("{}{path}", hub.base_url))
+            .header("origin", "http://evil.example")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .expect("answer");
+        let h = res.headers();
+        assert_eq!(
+            h.get("x-content-type-options").map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{method} {path}"
+        );
+        assert_eq!(
+            h.get("x-frame-options").map(|v| v.as_bytes()),
+            Some(&b"DENY"[..])
+        );
+        assert_eq!(
+            h.get("referrer-policy").map(|v| v.as_bytes()),
+            Some(&b"no-referrer"[..])
+        );
+        assert!(h.get("content-security-policy").is_some());
+        assert!(
+            h.get("access-control-allow-origin").is_none(),
+            "{method} {path}: no other origin is ever allowed"
+        );
+    }
+}
