@@ -32,6 +32,7 @@ impl App {
                 secret,
                 token_ttl: config.token_ttl,
                 accounts: Default::default(),
+                tablets: Default::default(),
             },
         })
     }
@@ -58,9 +59,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        axum::serve(listener, router)
+        let tablets = self.state.tablets.clone();
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        // Upgraded sockets outlive the server's graceful shutdown: close them.
+        tablets.close();
+        served?;
         Ok(())
     }
 }

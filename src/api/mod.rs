@@ -4,8 +4,12 @@
 //! - [`extract`]: the caller (JWT → account) and the capped JSON body.
 //! - [`records`]: CRUD, bulk, list with filters and cursor, history, conflicts.
 //! - [`accounts`]: health, login, me, password change.
+//! - [`devices`]: bay tablets' devices (list, revoke); `/api/ws` is [`crate::ws`].
+//! - [`automerge`]: a record's Automerge document.
 
 pub mod accounts;
+pub mod automerge;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod records;
@@ -35,6 +39,7 @@ pub struct AppState {
     pub secret: JwtSecret,
     pub token_ttl: Duration,
     pub accounts: extract::AccountCache,
+    pub tablets: crate::ws::Tablets,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -60,6 +65,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(records::delete),
         )
         .route("/{table}/{id}/history", get(records::history))
+        .route("/{table}/{id}/automerge", get(automerge::document))
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/devices", get(devices::list))
+        .route("/devices/{id}", axum::routing::delete(devices::revoke))
+        .route("/devices/{id}/revoke", post(devices::revoke))
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this endpoint does not take that method".into())
         })
