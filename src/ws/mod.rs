@@ -60,7 +60,9 @@
 //!
 //! Closes carry a reason: 1008 (before hello, bad token, revoked device), 1009
 //! (a message over 64 KiB), 1011 (fell behind), 1001 (the hub is stopping).
-//! The hub pings every 10 s and drops a socket it has not heard from in 30 s.
+//! The hub pings every 10 s; a socket with frames waiting that took none in a
+//! whole interval is sent `resync` and dropped, and one silent for three
+//! intervals with nothing moving is dropped.
 
 mod protocol;
 mod socket;

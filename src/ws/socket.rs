@@ -17,6 +17,8 @@ use axum::extract::FromRequestParts;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -34,6 +36,8 @@ enum End {
 struct Out {
     queue: mpsc::Sender<Message>,
     kill: Option<oneshot::Sender<Vec<Message>>>,
+    /// Frames the writer task has sent so far.
+    progress: Arc<AtomicU64>,
 }
 
 impl Out {
@@ -59,10 +63,18 @@ pub(super) async fn run(socket: WebSocket, st: AppState) {
     let (sink, mut stream) = socket.split();
     let (queue, rx) = mpsc::channel(limits.outgoing.max(1));
     let (kill, kill_rx) = oneshot::channel();
-    let writer = tokio::spawn(write_loop(sink, rx, kill_rx, limits.send_timeout));
+    let progress = Arc::new(AtomicU64::new(0));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        kill_rx,
+        limits.send_timeout,
+        progress.clone(),
+    ));
     let mut out = Out {
         queue,
         kill: Some(kill),
+        progress,
     };
     let mut registered = None;
     let end = session(
@@ -117,6 +129,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Message>,
     mut kill: oneshot::Receiver<Vec<Message>>,
     timeout: Duration,
+    progress: Arc<AtomicU64>,
 ) {
     loop {
         tokio::select! {
@@ -134,6 +147,7 @@ async fn write_loop(
                     if !matches!(tokio::time::timeout(timeout, sink.send(m)).await, Ok(Ok(()))) {
                         break;
                     }
+                    progress.fetch_add(1, Ordering::Relaxed);
                 }
                 None => break,
             },
@@ -326,6 +340,7 @@ async fn session(
     let mut ping = tokio::time::interval(limits.ping_every);
     ping.tick().await;
     let mut heard = Instant::now();
+    let mut progressed = out.progress.load(Ordering::Relaxed);
     loop {
         tokio::select! {
             biased;
@@ -361,7 +376,10 @@ async fn session(
                     return End::Gone;
                 }
             }
-            ev = live.recv() => match ev {
+            // Changes are taken from the shop's broadcast only while the
+            // tablet's queue has room: a slow tablet's backlog waits in the
+            // broadcast, and one too far behind there gets `Lagged`.
+            ev = live.recv(), if out.queue.capacity() >= 2 => match ev {
                 Ok(e) => {
                     if e.seq <= sent {
                         continue;
@@ -379,10 +397,20 @@ async fn session(
                 }
             },
             _ = ping.tick() => {
-                if heard.elapsed() > limits.ping_every * 3 {
+                let now_progress = out.progress.load(Ordering::Relaxed);
+                let moved = now_progress != progressed;
+                progressed = now_progress;
+                let queued = out.queue.capacity() < out.queue.max_capacity();
+                if queued && !moved {
+                    // Frames waiting and none left in a whole interval: the
+                    // tablet stopped reading.
+                    return End::Behind;
+                }
+                if !moved && heard.elapsed() > limits.ping_every * 3 {
+                    // Silent through three pings: gone.
                     return End::Gone;
                 }
-                if !out.offer(Message::Ping(Vec::new().into())) {
+                if out.queue.capacity() > 0 && !out.offer(Message::Ping(Vec::new().into())) {
                     return End::Behind;
                 }
             }

@@ -12,3 +12,5 @@ mod pg;
 mod rls;
 mod schema;
 mod store_guards;
+mod ws_merge;
+mod ws_support;
