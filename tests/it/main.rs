@@ -13,4 +13,5 @@ mod rls;
 mod schema;
 mod store_guards;
 mod ws_merge;
+mod ws_replay;
 mod ws_support;
