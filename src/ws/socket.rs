@@ -131,11 +131,18 @@ async fn write_loop(
     timeout: Duration,
     progress: Arc<AtomicU64>,
 ) {
+    // The kill switch is used once; a session that ends without it (its
+    // sender dropped) lets the queue drain in order (a close frame last).
+    let mut kill_open = true;
     loop {
         tokio::select! {
             biased;
-            last = &mut kill => {
-                for m in last.unwrap_or_default() {
+            last = &mut kill, if kill_open => {
+                let Ok(last) = last else {
+                    kill_open = false;
+                    continue;
+                };
+                for m in last {
                     if !matches!(tokio::time::timeout(timeout.min(Duration::from_secs(1)), sink.send(m)).await, Ok(Ok(()))) {
                         break;
                     }
@@ -376,18 +383,21 @@ async fn session(
                     return End::Gone;
                 }
             }
-            // Changes are taken from the shop's broadcast only while the
-            // tablet's queue has room: a slow tablet's backlog waits in the
-            // broadcast, and one too far behind there gets `Lagged`.
-            ev = live.recv(), if out.queue.capacity() >= 2 => match ev {
+            // A change waits for room in the tablet's queue (its backlog
+            // waits in the shop's broadcast meanwhile; one too far behind
+            // there gets `Lagged`); no room within the send timeout: behind.
+            ev = live.recv() => match ev {
                 Ok(e) => {
                     if e.seq <= sent {
                         continue;
                     }
                     sent = e.seq;
                     for m in protocol::for_caller(&caller, &e) {
-                        if !out.offer(Message::Text(m.to_string().into())) {
-                            return End::Behind;
+                        let m = Message::Text(m.to_string().into());
+                        match tokio::time::timeout(limits.send_timeout, out.queue.send(m)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return End::Gone,
+                            Err(_) => return End::Behind,
                         }
                     }
                 }
@@ -423,6 +433,16 @@ async fn session(
 /// answered `ack` or `error`.
 async fn write(st: &AppState, caller: &Caller, device_id: &str, w: protocol::Write) -> Json {
     let op_id = w.op_id.clone();
+    if !crate::store::devices::valid_id(&op_id) {
+        let e = ApiError::from(FieldError::new(
+            "op_id",
+            format!(
+                "must be 1 to {} letters, digits or - _ . :",
+                crate::store::devices::MAX_ID_CHARS
+            ),
+        ));
+        return protocol::api_error(Some(&op_id), &e);
+    }
     match apply_write(st, caller, device_id, w).await {
         Ok(ack) => ack,
         Err(e) => protocol::api_error(Some(&op_id), &e),

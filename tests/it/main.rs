@@ -12,6 +12,8 @@ mod pg;
 mod rls;
 mod schema;
 mod store_guards;
+mod ws_filter;
+mod ws_guard;
 mod ws_merge;
 mod ws_replay;
 mod ws_support;

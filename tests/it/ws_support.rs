@@ -113,7 +113,16 @@ impl Tablet {
     pub async fn next(&mut self) -> Value {
         let m = match recv(&mut self.ws).await {
             Got::Json(v) => v,
-            Got::Closed(f) => panic!("the socket closed: {f:?}; seen {:?}", self.seen),
+            Got::Closed(f) => {
+                let last: Vec<String> = self.seen[self.seen.len().saturating_sub(3)..]
+                    .iter()
+                    .map(|m| m.to_string().chars().take(200).collect())
+                    .collect();
+                panic!(
+                    "{}: the socket closed: {f:?}; last seen {last:?}",
+                    self.device_id
+                )
+            }
         };
         let key = |m: &Value| {
             (
@@ -146,10 +155,13 @@ impl Tablet {
             let m = tokio::time::timeout_at(deadline, self.next())
                 .await
                 .unwrap_or_else(|_| {
+                    let last: Vec<String> = self.seen[self.seen.len().saturating_sub(6)..]
+                        .iter()
+                        .map(|m| m.to_string().chars().take(300).collect())
+                        .collect();
                     panic!(
-                        "{}: no matching message within the guard time; seen {:?}",
+                        "{}: no matching message within the guard time; last seen {last:?}",
                         self.device_id,
-                        &self.seen[self.seen.len().saturating_sub(6)..]
                     )
                 });
             if pred(&m) {
