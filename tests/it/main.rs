@@ -12,6 +12,7 @@ mod pg;
 mod rls;
 mod schema;
 mod store_guards;
+mod ws_automerge;
 mod ws_filter;
 mod ws_guard;
 mod ws_merge;
