@@ -61,8 +61,8 @@
 //! Closes carry a reason: 1008 (before hello, bad token, revoked device), 1009
 //! (a message over 64 KiB), 1011 (fell behind), 1001 (the hub is stopping).
 //! The hub pings every 10 s; a socket with frames waiting that took none in a
-//! whole interval is sent `resync` and dropped, and one silent for three
-//! intervals with nothing moving is dropped.
+//! whole interval is sent `resync` and dropped, and one that sent nothing (not
+//! even a pong) through three intervals is dropped.
 
 mod protocol;
 mod socket;

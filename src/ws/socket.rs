@@ -416,8 +416,8 @@ async fn session(
                     // tablet stopped reading.
                     return End::Behind;
                 }
-                if !moved && heard.elapsed() > limits.ping_every * 3 {
-                    // Silent through three pings: gone.
+                if heard.elapsed() > limits.ping_every * 3 {
+                    // No frame (not even a pong) through three pings: gone.
                     return End::Gone;
                 }
                 if out.queue.capacity() > 0 && !out.offer(Message::Ping(Vec::new().into())) {

@@ -191,3 +191,46 @@ async fn two_offline_tablets_merge_fields_and_conflict_only_on_different_values(
         assert_eq!(t.view[&key]["notes"], "redo primer; pickup monday");
     }
 }
+
+#[tokio::test]
+async fn history_lists_exactly_the_fields_whose_values_changed() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner_token().to_string();
+    let rec = hub
+        .create(
+            "customers",
+            &token,
+            &json!({ "first_name": "Ada", "last_name": "Byron" }),
+        )
+        .await;
+    let id = rec["id"].as_str().expect("an id").to_string();
+    let path = api_id("customers", &id);
+    // The form sends every field; only the last name is new.
+    let (s, _) = hub
+        .patch(
+            &path,
+            &token,
+            &json!({ "first_name": "Ada", "last_name": "Lovelace" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut t = Tablet::connect(&hub.base_url, &token, "desk-2", 0).await;
+    t.write_ok(json!({ "op_id": "d2-1", "table": "customers", "id": id,
+                       "fields": { "last_name": "Lovelace", "notes": "married name" } }))
+        .await;
+    let (_, hist) = hub.get(&format!("{path}/history"), &token).await;
+    let rows: Vec<(Value, Value)> = hist["data"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .skip(1)
+        .map(|e| (e["fields"].clone(), e["device"].clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (json!(["last_name"]), Value::Null),
+            (json!(["notes"]), json!("desk-2")),
+        ]
+    );
+}
