@@ -274,3 +274,41 @@ async fn a_stalled_client_does_not_delay_others_and_is_dropped() {
     good.send(&json!({ "type": "ping" })).await;
     good.until(|m| m["type"] == "pong").await;
 }
+
+#[tokio::test]
+async fn a_silent_client_is_dropped_by_the_heartbeat() {
+    let hub = TestHub::spawn().await;
+    hub.state.tablets.set_limits(Limits {
+        ping_every: Duration::from_millis(200),
+        ..Limits::default()
+    });
+    let token = hub.owner_token().to_string();
+    let mut connections = hub.state.tablets.connections();
+    // Reads its welcome and replay, then never reads (so never answers a ping)
+    // nor writes again.
+    let t = Tablet::connect(&hub.base_url, &token, "gone-quiet", 0).await;
+    tokio::time::timeout(GUARD, connections.wait_for(|n| *n == 1))
+        .await
+        .expect("connected")
+        .expect("watch");
+    tokio::time::timeout(GUARD, connections.wait_for(|n| *n == 0))
+        .await
+        .expect("the silent client was dropped")
+        .expect("watch");
+    drop(t);
+    // A client that keeps talking stays, through more than three intervals
+    // (the time passing is what is tested here).
+    let mut live = Tablet::connect(&hub.base_url, &token, "alive", 0).await;
+    let mut pinged = 0;
+    while pinged < 5 {
+        live.send(&json!({ "type": "ping" })).await;
+        live.until(|m| m["type"] == "pong").await;
+        pinged += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        *connections.borrow(),
+        1,
+        "the answering client is still connected"
+    );
+}

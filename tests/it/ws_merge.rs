@@ -234,3 +234,44 @@ async fn history_lists_exactly_the_fields_whose_values_changed() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_tablet_resolves_a_conflict_by_writing_on_the_current_heads() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner_token().to_string();
+    let rec = hub
+        .create(
+            "customers",
+            &token,
+            &json!({ "first_name": "Ada", "last_name": "Byron" }),
+        )
+        .await;
+    let id = rec["id"].as_str().expect("an id").to_string();
+    let key = ("customers".to_string(), id.clone());
+    let base = heads_of(&rec);
+    let mut a = Tablet::connect(&hub.base_url, &token, "tab-a", 0).await;
+    let mut b = Tablet::connect(&hub.base_url, &token, "tab-b", 0).await;
+    a.write_ok(json!({ "op_id": "a1", "table": "customers", "id": id,
+                       "fields": { "phone": "555-0100" }, "base": base }))
+        .await;
+    let made = b
+        .write_ok(json!({ "op_id": "b1", "table": "customers", "id": id,
+                          "fields": { "phone": "555-0199" }, "base": base }))
+        .await;
+    a.until(|m| m["type"] == "conflict" && m["seq"] == made["seq"])
+        .await;
+    assert_eq!(conflicts_of(&hub, &id).await.len(), 1);
+    // No base: the write applies on the current heads and supersedes both.
+    let fixed = a
+        .write_ok(json!({ "op_id": "a2", "table": "customers", "id": id,
+                          "fields": { "phone": "555-0123" } }))
+        .await;
+    assert!(conflicts_of(&hub, &id).await.is_empty());
+    for t in [&mut a, &mut b] {
+        t.until(|m| {
+            m["type"] == "conflict" && m["seq"] == fixed["seq"] && m["conflicts"] == json!([])
+        })
+        .await;
+        assert_eq!(t.view[&key]["phone"], "555-0123");
+    }
+}
