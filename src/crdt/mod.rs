@@ -119,7 +119,13 @@ fn init_all(doc: &mut AutoCommit, fields: &Fields) -> Result<(), CrdtError> {
     Ok(())
 }
 
-fn finish(doc: &mut AutoCommit, hash: Option<ChangeHash>) -> Result<Applied, CrdtError> {
+/// `known_fields`: the fields the change put, when the caller knows them (a new
+/// document's first change puts every field); otherwise read from the change.
+fn finish(
+    doc: &mut AutoCommit,
+    hash: Option<ChangeHash>,
+    known_fields: Option<Vec<String>>,
+) -> Result<Applied, CrdtError> {
     let hash = hash.ok_or(CrdtError::Empty)?;
     let change = doc.get_change_by_hash(&hash).ok_or(CrdtError::Empty)?;
     let actor = change.actor_id().to_hex_string();
@@ -129,15 +135,18 @@ fn finish(doc: &mut AutoCommit, hash: Option<ChangeHash>) -> Result<Applied, Crd
     // keeps cached. Both forms are the same change (same hash) to every
     // Automerge loader (`Change::from_bytes`, `load_incremental`).
     let change_bytes = change.raw_bytes().to_vec();
-    let mut fields: Vec<String> = change
-        .decode()
-        .operations
-        .iter()
-        .filter_map(|op| match &op.key {
-            automerge::legacy::Key::Map(k) => Some(k.to_string()),
-            automerge::legacy::Key::Seq(_) => None,
-        })
-        .collect();
+    let mut fields: Vec<String> = match known_fields {
+        Some(f) => f,
+        None => change
+            .decode()
+            .operations
+            .iter()
+            .filter_map(|op| match &op.key {
+                automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                automerge::legacy::Key::Seq(_) => None,
+            })
+            .collect(),
+    };
     fields.sort();
     fields.dedup();
     Ok(Applied {
@@ -199,9 +208,11 @@ pub fn apply_as(
         if let Some(a) = actor {
             doc.set_actor(a.clone());
         }
+        let mut known = None;
         let result = (|| {
             if doc.is_empty() && doc.pending_ops() == 0 {
                 init_all(doc, fields)?;
+                known = Some(fields.keys().map(|k| k.to_string()).collect());
             } else {
                 put_all(doc, fields)?;
             }
@@ -210,7 +221,7 @@ pub fn apply_as(
         if actor.is_some() {
             doc.set_actor(own);
         }
-        return finish(doc, result?);
+        return finish(doc, result?, known);
     };
     let mut heads = parse_heads(doc, base)?;
     if let Some(a) = actor {
@@ -227,7 +238,7 @@ pub fn apply_as(
     put_all(&mut fork, fields)?;
     let hash = fork.commit_with(meta.options());
     doc.merge(&mut fork)?;
-    finish(doc, hash)
+    finish(doc, hash, None)
 }
 
 /// Marks the record deleted. The document, and so its history, stays.
@@ -250,7 +261,7 @@ pub fn tombstone_as(
     if actor.is_some() {
         doc.set_actor(own);
     }
-    finish(doc, hash?)
+    finish(doc, hash?, Some(vec![TOMBSTONE.to_string()]))
 }
 
 /// The last-writer-wins view of a field: the value Automerge picks as winner.
@@ -462,7 +473,7 @@ mod tests {
         let mut one_by_one = new_doc(&actor);
         put_all(&mut one_by_one, &f).expect("puts");
         let hash = one_by_one.commit_with(meta("a").options());
-        let b = finish(&mut one_by_one, hash).expect("finish");
+        let b = finish(&mut one_by_one, hash, None).expect("finish");
         assert_eq!(a.change_hash, b.change_hash);
         assert_eq!(a.change_bytes, b.change_bytes);
         assert_eq!(a.heads, b.heads);
