@@ -117,3 +117,57 @@ async fn tablets_get_only_their_shop_and_what_their_role_may_read() {
         .iter()
         .all(|m| m["fields"]["shop_id"] == json!(shop_b.shop_id)));
 }
+
+/// The HTTP status a tablet's answer stands for.
+fn status_of(answer: &Value) -> u16 {
+    match (answer["type"].as_str(), answer["code"].as_str()) {
+        (Some("ack"), _) => 200,
+        (_, Some("forbidden")) => 403,
+        (_, Some("not_found")) => 404,
+        (_, Some("invalid_field")) => 400,
+        (_, Some("invalid_reference")) => 422,
+        (_, Some("conflict")) => 409,
+        _ => panic!("an answer with no status: {answer}"),
+    }
+}
+
+#[tokio::test]
+async fn tablet_writes_get_the_same_answers_as_http() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let refs = hub.fixtures(&owner, &hub.shop_id).await;
+    let mut compared = 0;
+    let mut refused = 0;
+    for role in ["technician", "receptionist", "accountant", "estimator"] {
+        let user = hub.user(role).await;
+        let mut t = Tablet::connect(&hub.base_url, &user.token, &format!("{role}-tab"), 0).await;
+        for table in table_names() {
+            let id = refs.id(table).to_string();
+            let (field, value) = patch_for(table);
+            // The tablet first; then HTTP sends the same change (a no-op if the
+            // tablet's applied, still answered 200).
+            let answer = t
+                .write(
+                    json!({ "op_id": format!("{role}-{table}"), "table": table, "id": id,
+                               "fields": { field: value } }),
+                )
+                .await;
+            let (s, body) = hub
+                .patch(&api_id(table, &id), &user.token, &json!({ field: value }))
+                .await;
+            assert_eq!(
+                status_of(&answer),
+                s.as_u16(),
+                "{role} {table}.{field}: tablet {answer}, HTTP {body}"
+            );
+            compared += 1;
+            if s.as_u16() != 200 {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 0 && refused < compared,
+        "both kinds of answer were compared"
+    );
+}
