@@ -112,6 +112,14 @@ impl Default for Limits {
     }
 }
 
+/// One committed change as the shop's tablets get it, with its messages for a
+/// reader who may see all of it rendered once for every such tablet (most of
+/// them: one serialization per change, not one per tablet).
+pub(crate) struct Published {
+    pub(crate) entry: FeedEntry,
+    pub(crate) whole: std::sync::OnceLock<Vec<axum::extract::ws::Utf8Bytes>>,
+}
+
 /// The hub's tablets: the per-shop broadcasts, the open sockets (to close a
 /// revoked device's), the feed task. Cheap to clone.
 #[derive(Clone, Default)]
@@ -121,7 +129,7 @@ pub struct Tablets {
 
 #[derive(Default)]
 struct Inner {
-    shops: Mutex<HashMap<String, broadcast::Sender<Arc<FeedEntry>>>>,
+    shops: Mutex<HashMap<String, broadcast::Sender<Arc<Published>>>>,
     sockets: Mutex<HashMap<u64, SocketEntry>>,
     next_socket: AtomicU64,
     limits: Mutex<Limits>,
@@ -186,7 +194,7 @@ impl Tablets {
         self.inner.closing.0.subscribe()
     }
 
-    fn subscribe(&self, shop_id: &str) -> broadcast::Receiver<Arc<FeedEntry>> {
+    fn subscribe(&self, shop_id: &str) -> broadcast::Receiver<Arc<Published>> {
         let capacity = self.limits().broadcast.max(1);
         lock(&self.inner.shops)
             .entry(shop_id.to_string())
@@ -227,9 +235,9 @@ impl Tablets {
 }
 
 impl Inner {
-    fn publish(&self, entry: Arc<FeedEntry>) {
+    fn publish(&self, entry: Arc<Published>) {
         let shops = lock(&self.shops);
-        if let Some(tx) = shops.get(&entry.shop_id) {
+        if let Some(tx) = shops.get(&entry.entry.shop_id) {
             // No receiver (every tablet of the shop gone) is not an error.
             let _ = tx.send(entry);
         }
@@ -256,7 +264,10 @@ async fn feed(store: Store, tablets: Weak<Inner>, mut closing: watch::Receiver<b
             let n = page.len();
             for e in page {
                 last = e.seq;
-                inner.publish(Arc::new(e));
+                inner.publish(Arc::new(Published {
+                    entry: e,
+                    whole: std::sync::OnceLock::new(),
+                }));
             }
             if n < PAGE {
                 break;

@@ -129,6 +129,28 @@ pub fn ack(op_id: &str, id: &str, seq: i64, heads: &[String], replayed: bool) ->
     json!({ "type": "ack", "op_id": op_id, "id": id, "seq": seq, "heads": heads, "replayed": replayed })
 }
 
+/// The messages of a published change for this caller, as text frames: the
+/// shared rendering when the caller may read all of it, else their own.
+pub fn frames_for(caller: &Caller, p: &super::Published) -> Vec<axum::extract::ws::Utf8Bytes> {
+    use super::visibility::{hidden_columns, may_read_row};
+    use crate::domain::policy::{access, Access, Verb};
+    let e = &p.entry;
+    let whole = access(e.table, Verb::Read, caller.role) == Access::All
+        && hidden_columns(caller, e.table, &e.record_id).is_empty()
+        && e.row.as_ref().is_none_or(|r| may_read_row(caller, r));
+    let render = || {
+        for_caller(caller, e)
+            .into_iter()
+            .map(|m| m.to_string().into())
+            .collect()
+    };
+    if whole {
+        p.whole.get_or_init(render).clone()
+    } else {
+        render()
+    }
+}
+
 /// The messages one committed change makes for this caller: none when they may
 /// not read it, else `change` and, if the change altered the record's
 /// conflicts, `conflict`.

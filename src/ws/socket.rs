@@ -387,13 +387,13 @@ async fn session(
             // waits in the shop's broadcast meanwhile; one too far behind
             // there gets `Lagged`); no room within the send timeout: behind.
             ev = live.recv() => match ev {
-                Ok(e) => {
-                    if e.seq <= sent {
+                Ok(p) => {
+                    if p.entry.seq <= sent {
                         continue;
                     }
-                    sent = e.seq;
-                    for m in protocol::for_caller(&caller, &e) {
-                        let m = Message::Text(m.to_string().into());
+                    sent = p.entry.seq;
+                    for m in protocol::frames_for(&caller, &p) {
+                        let m = Message::Text(m);
                         match tokio::time::timeout(limits.send_timeout, out.queue.send(m)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => return End::Gone,
