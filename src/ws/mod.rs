@@ -229,7 +229,11 @@ impl Tablets {
             let weak = Arc::downgrade(&self.inner);
             let store = store.clone();
             let closing = self.closing();
-            tokio::spawn(feed(store, weak, closing));
+            // The starting point is taken now, before the first socket
+            // subscribes and replays: every later commit is published.
+            let mut commits = store.commits();
+            let last = *commits.borrow_and_update();
+            tokio::spawn(feed(store, commits, last, weak, closing));
         });
     }
 }
@@ -245,10 +249,14 @@ impl Inner {
 }
 
 /// Reads each newly committed change once and publishes it to its shop.
-async fn feed(store: Store, tablets: Weak<Inner>, mut closing: watch::Receiver<bool>) {
+async fn feed(
+    store: Store,
+    mut commits: watch::Receiver<i64>,
+    mut last: i64,
+    tablets: Weak<Inner>,
+    mut closing: watch::Receiver<bool>,
+) {
     const PAGE: usize = 512;
-    let mut commits = store.commits();
-    let mut last = *commits.borrow_and_update();
     loop {
         loop {
             let page = match store.feed_after(last, None, PAGE).await {
