@@ -38,6 +38,7 @@ impl App {
                 secret,
                 token_ttl: config.token_ttl,
                 accounts: Default::default(),
+                tablets: Default::default(),
             },
             shutdown_timeout: config.shutdown_timeout,
         })
@@ -62,6 +63,7 @@ impl App {
         let router = self.router();
         let store = self.state.store.clone();
         let backups = tokio::spawn(self.state.backups.clone().run());
+        let tablets = self.state.tablets.clone();
         let grace = self.shutdown_timeout;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -80,6 +82,9 @@ impl App {
             res = &mut server => res?,
             _ = stopped => {
                 let started = tokio::time::Instant::now();
+                // Upgraded sockets outlive the server's graceful shutdown: the
+                // tablets are told the hub is stopping and their sockets close.
+                tablets.close();
                 match tokio::time::timeout(grace, &mut server).await {
                     Ok(res) => res?,
                     Err(_) => tracing::warn!(
@@ -95,6 +100,7 @@ impl App {
                 return Ok(());
             }
         }
+        tablets.close();
         backups.abort();
         store.close().await;
         Ok(())

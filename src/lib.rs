@@ -6,6 +6,7 @@
 //! - [`crdt`]: one Automerge document per record: apply, fork/merge at base, conflicts.
 //! - [`auth`]: argon2 password hashing off the runtime, JWT issue/verify.
 //! - [`api`]: the HTTP API (axum); `api::error` maps errors to responses.
+//! - [`ws`]: bay tablets over WebSocket: live changes, offline writes, devices.
 //! - [`app`]: wires the parts; `App::serve` takes an injected listener and shutdown.
 //! - [`config`], [`cli`]: one validated configuration, and the command line.
 
@@ -19,3 +20,4 @@ pub mod config;
 pub mod crdt;
 pub mod domain;
 pub mod store;
+pub mod ws;

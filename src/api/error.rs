@@ -67,6 +67,19 @@ impl ApiError {
         }
     }
 
+    /// The `code` of the error body (also the WebSocket error's).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
+    /// The field at fault, when one is.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::InvalidField(f) | ApiError::InvalidReference(f) => Some(&f.field),
+            _ => None,
+        }
+    }
+
     pub fn not_found() -> ApiError {
         ApiError::NotFound("no such record".into())
     }

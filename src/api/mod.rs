@@ -4,12 +4,16 @@
 //! - [`extract`]: the caller (JWT → account) and the capped JSON body.
 //! - [`records`]: CRUD, bulk, list with filters and cursor, history, conflicts.
 //! - [`accounts`]: health, login, me, password change.
+//! - [`devices`]: bay tablets' devices (list, revoke); `/api/ws` is [`crate::ws`].
+//! - [`automerge`]: a record's Automerge document.
 //!
 //! Every answer that is not a success is our error body, whoever made it: our
 //! handlers, axum's extractors (path, body), the router (no such route, method),
 //! or a panic (caught, logged, answered 500) — see [`router`].
 
 pub mod accounts;
+pub mod automerge;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -48,6 +52,7 @@ pub struct AppState {
     pub backups: crate::backups::Backups,
     /// Login attempts per account and per address.
     pub logins: std::sync::Arc<crate::auth::limiter::LoginLimiter>,
+    pub tablets: crate::ws::Tablets,
 }
 
 /// A path's parameters, every rejection answered with our error body (a
@@ -79,6 +84,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(records::delete),
         )
         .route("/{table}/{id}/history", get(records::history))
+        .route("/{table}/{id}/automerge", get(automerge::document))
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/devices", get(devices::list))
+        .route("/devices/{id}", axum::routing::delete(devices::revoke))
+        .route("/devices/{id}/revoke", post(devices::revoke))
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this endpoint does not take that method".into())
         })

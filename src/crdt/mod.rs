@@ -6,6 +6,12 @@
 //! carries `base` is applied on a fork at those heads (with a fresh actor, as a
 //! concurrent device would have) and merged back, so concurrent edits of one
 //! field surface as conflicts instead of silently replacing each other.
+//!
+//! A tablet's writes are signed with the tablet's own actor ([`apply_as`]): on a
+//! fork at `base` plus the tablet's own latest change (a device's writes are
+//! sequential on the device, and its actor's sequence numbers must not repeat).
+//! A conflict ([`conflicts`]) is concurrent *different* values of one field;
+//! concurrent identical values are agreement and are not listed.
 
 use crate::domain::value::{Fields, Value};
 use crate::domain::Table;
@@ -35,6 +41,9 @@ pub struct Applied {
     pub change_bytes: Vec<u8>,
     pub actor: String,
     pub heads: Vec<String>,
+    /// The fields the change put (Automerge leaves out a put of the value the
+    /// field already held, so these are the fields whose values changed).
+    pub fields: Vec<String>,
 }
 
 /// Who made a change and when; goes into the change's message and timestamp.
@@ -110,7 +119,13 @@ fn init_all(doc: &mut AutoCommit, fields: &Fields) -> Result<(), CrdtError> {
     Ok(())
 }
 
-fn finish(doc: &mut AutoCommit, hash: Option<ChangeHash>) -> Result<Applied, CrdtError> {
+/// `known_fields`: the fields the change put, when the caller knows them (a new
+/// document's first change puts every field); otherwise read from the change.
+fn finish(
+    doc: &mut AutoCommit,
+    hash: Option<ChangeHash>,
+    known_fields: Option<Vec<String>>,
+) -> Result<Applied, CrdtError> {
     let hash = hash.ok_or(CrdtError::Empty)?;
     let change = doc.get_change_by_hash(&hash).ok_or(CrdtError::Empty)?;
     let actor = change.actor_id().to_hex_string();
@@ -120,11 +135,26 @@ fn finish(doc: &mut AutoCommit, hash: Option<ChangeHash>) -> Result<Applied, Crd
     // keeps cached. Both forms are the same change (same hash) to every
     // Automerge loader (`Change::from_bytes`, `load_incremental`).
     let change_bytes = change.raw_bytes().to_vec();
+    let mut fields: Vec<String> = match known_fields {
+        Some(f) => f,
+        None => change
+            .decode()
+            .operations
+            .iter()
+            .filter_map(|op| match &op.key {
+                automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                automerge::legacy::Key::Seq(_) => None,
+            })
+            .collect(),
+    };
+    fields.sort();
+    fields.dedup();
     Ok(Applied {
         change_hash: hash.to_string(),
         change_bytes,
         actor,
         heads: heads_hex(doc),
+        fields,
     })
 }
 
@@ -136,15 +166,10 @@ pub fn apply(
     base: Option<&[String]>,
     meta: &ChangeMeta<'_>,
 ) -> Result<Applied, CrdtError> {
-    let Some(base) = base else {
-        if doc.is_empty() && doc.pending_ops() == 0 {
-            init_all(doc, fields)?;
-        } else {
-            put_all(doc, fields)?;
-        }
-        let hash = doc.commit_with(meta.options());
-        return finish(doc, hash);
-    };
+    apply_as(doc, fields, base, None, meta)
+}
+
+fn parse_heads(doc: &mut AutoCommit, base: &[String]) -> Result<Vec<ChangeHash>, CrdtError> {
     let heads = base
         .iter()
         .map(|h| ChangeHash::from_str(h).map_err(|_| CrdtError::UnknownBase(h.clone())))
@@ -154,18 +179,89 @@ pub fn apply(
             return Err(CrdtError::UnknownBase(hex.clone()));
         }
     }
+    Ok(heads)
+}
+
+/// The latest change `actor` made in the document, if any.
+fn latest_change_of(doc: &mut AutoCommit, actor: &ActorId) -> Option<ChangeHash> {
+    doc.get_changes_meta(&[])
+        .into_iter()
+        .filter(|m| m.actor.as_ref() == actor)
+        .max_by_key(|m| m.seq)
+        .map(|m| m.hash)
+}
+
+/// [`apply`], signed by `actor` (a device) instead of the document's own actor
+/// when one is given. With `base`, the fork is taken at `base` plus the
+/// device's own latest change (its writes are sequential on the device); with
+/// no fresh actor available for the fork otherwise, a fork without a device
+/// gets a random one, as a concurrent device would have.
+pub fn apply_as(
+    doc: &mut AutoCommit,
+    fields: &Fields,
+    base: Option<&[String]>,
+    actor: Option<&ActorId>,
+    meta: &ChangeMeta<'_>,
+) -> Result<Applied, CrdtError> {
+    let Some(base) = base else {
+        let own = doc.get_actor().clone();
+        if let Some(a) = actor {
+            doc.set_actor(a.clone());
+        }
+        let mut known = None;
+        let result = (|| {
+            if doc.is_empty() && doc.pending_ops() == 0 {
+                init_all(doc, fields)?;
+                known = Some(fields.keys().map(|k| k.to_string()).collect());
+            } else {
+                put_all(doc, fields)?;
+            }
+            Ok::<_, CrdtError>(doc.commit_with(meta.options()))
+        })();
+        if actor.is_some() {
+            doc.set_actor(own);
+        }
+        return finish(doc, result?, known);
+    };
+    let mut heads = parse_heads(doc, base)?;
+    if let Some(a) = actor {
+        if let Some(own_last) = latest_change_of(doc, a) {
+            if !heads.contains(&own_last) {
+                heads.push(own_last);
+            }
+        }
+    }
     let mut fork = doc.fork_at(&heads)?;
+    if let Some(a) = actor {
+        fork.set_actor(a.clone());
+    }
     put_all(&mut fork, fields)?;
     let hash = fork.commit_with(meta.options());
     doc.merge(&mut fork)?;
-    finish(doc, hash)
+    finish(doc, hash, None)
 }
 
 /// Marks the record deleted. The document, and so its history, stays.
 pub fn tombstone(doc: &mut AutoCommit, meta: &ChangeMeta<'_>) -> Result<Applied, CrdtError> {
-    doc.put(ROOT, TOMBSTONE, true)?;
-    let hash = doc.commit_with(meta.options());
-    finish(doc, hash)
+    tombstone_as(doc, None, meta)
+}
+
+/// [`tombstone`], signed by `actor` when one is given.
+pub fn tombstone_as(
+    doc: &mut AutoCommit,
+    actor: Option<&ActorId>,
+    meta: &ChangeMeta<'_>,
+) -> Result<Applied, CrdtError> {
+    let own = doc.get_actor().clone();
+    if let Some(a) = actor {
+        doc.set_actor(a.clone());
+    }
+    let put = doc.put(ROOT, TOMBSTONE, true);
+    let hash = put.map(|_| doc.commit_with(meta.options()));
+    if actor.is_some() {
+        doc.set_actor(own);
+    }
+    finish(doc, hash?, Some(vec![TOMBSTONE.to_string()]))
 }
 
 /// The last-writer-wins view of a field: the value Automerge picks as winner.
@@ -186,31 +282,120 @@ pub fn materialize(doc: &AutoCommit, table: &Table) -> Fields {
         .collect()
 }
 
-/// Fields that hold more than one concurrent value, with every value, the winner first.
-pub fn conflicts(doc: &AutoCommit) -> Vec<(String, Vec<Value>)> {
-    let mut out = Vec::new();
+/// One concurrent value of a conflicting field: who wrote it, when, with which actor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub value: Value,
+    /// The actor (hex) that signed the change: the hub's, a device's, or a fork's.
+    pub actor: String,
+    /// The user who made the change (from its message).
+    pub author: Option<String>,
+    /// Seconds since the epoch, from the change.
+    pub unix_time: i64,
+    pub change_hash: String,
+}
+
+/// A field holding concurrent different values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldConflict {
+    pub field: String,
+    /// The value Automerge's deterministic rule picks (and the row holds).
+    pub winner: Value,
+    /// Every concurrent value, the winner's first.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Fields holding concurrent *different* values, each with every candidate and
+/// who wrote it. Concurrent identical values are agreement: not listed.
+pub fn conflicts(doc: &mut AutoCommit) -> Vec<FieldConflict> {
+    /// A field, its winner, and each concurrent op: (value, actor, counter).
+    type Found = (String, Value, Vec<(Value, ActorId, u64)>);
+    let mut found: Vec<Found> = Vec::new();
     for key in doc.keys(ROOT) {
         let Ok(all) = doc.get_all(ROOT, key.as_str()) else {
             continue;
         };
-        if all.len() > 1 {
-            let winner = get(doc, &key);
-            let mut values: Vec<Value> = all
-                .iter()
-                .filter_map(|(v, _)| match v {
-                    automerge::Value::Scalar(s) => Some(value(s)),
-                    _ => None,
+        if all.len() < 2 {
+            continue;
+        }
+        let values: Vec<(Value, ActorId, u64)> = all
+            .iter()
+            .filter_map(|(v, id)| match (v, id) {
+                (automerge::Value::Scalar(s), automerge::ObjId::Id(counter, actor, _)) => {
+                    Some((value(s), actor.clone(), *counter))
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(first) = values.first() else {
+            continue;
+        };
+        if values.iter().all(|(v, _, _)| *v == first.0) {
+            continue; // agreement, not a conflict
+        }
+        let Some(winner) = get(doc, &key) else {
+            continue;
+        };
+        found.push((key, winner, values));
+    }
+    if found.is_empty() {
+        return Vec::new();
+    }
+    // Which change made each op: the actor's change with the greatest start op
+    // not after the op's counter.
+    let metas: Vec<(ActorId, u64, i64, Option<String>, String)> = doc
+        .get_changes_meta(&[])
+        .into_iter()
+        .map(|m| {
+            (
+                m.actor.into_owned(),
+                m.start_op,
+                m.timestamp,
+                m.message.map(|c| c.into_owned()),
+                m.hash.to_string(),
+            )
+        })
+        .collect();
+    found
+        .into_iter()
+        .map(|(field, winner, values)| {
+            let mut candidates: Vec<Candidate> = values
+                .into_iter()
+                .map(|(value, actor, counter)| {
+                    let change = metas
+                        .iter()
+                        .filter(|m| m.0 == actor && m.1 <= counter)
+                        .max_by_key(|m| m.1);
+                    let (author, _) = change_message(change.and_then(|m| m.3.as_deref()));
+                    Candidate {
+                        value,
+                        actor: actor.to_hex_string(),
+                        author,
+                        unix_time: change.map_or(0, |m| m.2),
+                        change_hash: change.map(|m| m.4.clone()).unwrap_or_default(),
+                    }
                 })
                 .collect();
-            if let Some(w) = winner {
-                if let Some(pos) = values.iter().position(|v| *v == w) {
-                    values.swap(0, pos);
-                }
+            if let Some(pos) = candidates.iter().position(|c| c.value == winner) {
+                let w = candidates.remove(pos);
+                candidates.insert(0, w);
             }
-            out.push((key, values));
-        }
-    }
-    out
+            FieldConflict {
+                field,
+                winner,
+                candidates,
+            }
+        })
+        .collect()
+}
+
+/// Every field a saved document holds or ever held (its root map's keys, with
+/// their history: a field set once carries that value in the document).
+pub fn fields_in(bytes: &[u8]) -> Result<Vec<String>, CrdtError> {
+    let doc = AutoCommit::load(bytes)?;
+    let mut fields: Vec<String> = doc.keys(ROOT).collect();
+    fields.sort();
+    Ok(fields)
 }
 
 /// A change's author and operation, read back from its message.
@@ -254,17 +439,19 @@ mod tests {
         let mut b = Fields::new();
         b.insert("priority", Value::Text("urgent".into()));
         apply(&mut doc, &b, Some(&base), &meta("b")).expect("b");
-        assert!(conflicts(&doc).is_empty());
+        assert!(conflicts(&mut doc).is_empty());
         assert_eq!(get(&doc, "priority"), Some(Value::Text("urgent".into())));
         assert_eq!(get(&doc, "stage"), Some(Value::Text("paint_booth".into())));
 
         let mut c = Fields::new();
         c.insert("stage", Value::Text("detail".into()));
         apply(&mut doc, &c, Some(&base), &meta("c")).expect("c");
-        let found = conflicts(&doc);
+        let found = conflicts(&mut doc);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].0, "stage");
-        assert_eq!(found[0].1.len(), 2);
+        assert_eq!(found[0].field, "stage");
+        assert_eq!(found[0].candidates.len(), 2);
+        assert_eq!(found[0].candidates[0].value, found[0].winner);
+        assert_eq!(get(&doc, "stage"), Some(found[0].winner.clone()));
         assert_eq!(
             heads_hex(&mut doc).len(),
             3,
@@ -286,7 +473,7 @@ mod tests {
         let mut one_by_one = new_doc(&actor);
         put_all(&mut one_by_one, &f).expect("puts");
         let hash = one_by_one.commit_with(meta("a").options());
-        let b = finish(&mut one_by_one, hash).expect("finish");
+        let b = finish(&mut one_by_one, hash, None).expect("finish");
         assert_eq!(a.change_hash, b.change_hash);
         assert_eq!(a.change_bytes, b.change_bytes);
         assert_eq!(a.heads, b.heads);
@@ -350,5 +537,65 @@ mod tests {
             &meta("a"),
         );
         assert!(matches!(err, Err(CrdtError::UnknownBase(_))));
+    }
+
+    #[test]
+    fn the_same_value_written_concurrently_is_agreement_not_a_conflict() {
+        let mut doc = new_doc(&ActorId::random());
+        let mut f = Fields::new();
+        f.insert("stage", Value::Text("intake".into()));
+        apply(&mut doc, &f, None, &meta("a")).expect("create");
+        let base = heads_hex(&mut doc);
+        let (tab1, tab2) = (ActorId::random(), ActorId::random());
+        let mut g = Fields::new();
+        g.insert("stage", Value::Text("detail".into()));
+        let a = apply_as(&mut doc, &g, Some(&base), Some(&tab1), &meta("a")).expect("a");
+        let b = apply_as(&mut doc, &g, Some(&base), Some(&tab2), &meta("b")).expect("b");
+        assert_eq!(a.actor, tab1.to_hex_string());
+        assert_eq!(b.actor, tab2.to_hex_string());
+        assert_eq!(a.fields, ["stage"]);
+        assert_eq!(doc.get_all(ROOT, "stage").expect("all").len(), 2);
+        assert!(conflicts(&mut doc).is_empty(), "agreement");
+
+        let mut h = Fields::new();
+        h.insert("stage", Value::Text("paint_booth".into()));
+        apply_as(
+            &mut doc,
+            &h,
+            Some(&base),
+            Some(&ActorId::random()),
+            &meta("c"),
+        )
+        .expect("c");
+        let found = conflicts(&mut doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].candidates.len(), 3);
+        let authors: std::collections::BTreeSet<Option<String>> = found[0]
+            .candidates
+            .iter()
+            .map(|c| c.author.clone())
+            .collect();
+        assert_eq!(authors.len(), 3, "{found:?}");
+    }
+
+    #[test]
+    fn a_device_writing_twice_on_one_base_follows_its_own_first_write() {
+        let mut doc = new_doc(&ActorId::random());
+        let mut f = Fields::new();
+        f.insert("stage", Value::Text("intake".into()));
+        apply(&mut doc, &f, None, &meta("a")).expect("create");
+        let base = heads_hex(&mut doc);
+        let tablet = ActorId::random();
+        let mut g = Fields::new();
+        g.insert("stage", Value::Text("detail".into()));
+        apply_as(&mut doc, &g, Some(&base), Some(&tablet), &meta("t")).expect("first");
+        g.insert("stage", Value::Text("paint_booth".into()));
+        apply_as(&mut doc, &g, Some(&base), Some(&tablet), &meta("t")).expect("second");
+        assert!(conflicts(&mut doc).is_empty());
+        assert_eq!(get(&doc, "stage"), Some(Value::Text("paint_booth".into())));
+        // The document's own actor is back after a device's write.
+        let own = doc.get_actor().clone();
+        apply_as(&mut doc, &g, None, Some(&tablet), &meta("t")).ok();
+        assert_eq!(doc.get_actor(), &own);
     }
 }

@@ -4,6 +4,11 @@
 //! keeps each one's name and SHA-256 so an edited shipped migration is caught at
 //! start instead of silently diverging. A data dir whose version is newer than
 //! this build's is refused.
+//!
+//! A migration's version is the number its file name starts with (`0003_…` is
+//! version 3), not its place in the list: two branches may each add one, and a
+//! number not yet present (a gap) is applied whenever it arrives, while every
+//! version already applied is checked against its digest.
 
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
@@ -13,11 +18,26 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-/// Every migration, in order. Never edit or reorder one that has shipped: add a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_init.sql",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+/// Every migration, in order of version. Never edit or renumber one that has
+/// shipped: add a new one.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init.sql",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        name: "0003_devices.sql",
+        sql: include_str!("../../migrations/0003_devices.sql"),
+    },
+];
+
+impl Migration {
+    /// The number the file name starts with.
+    pub fn version(&self) -> i64 {
+        let digits: String = self.name.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -46,7 +66,7 @@ fn digest(sql: &str) -> String {
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
-    MIGRATIONS.len() as i64
+    MIGRATIONS.iter().map(Migration::version).max().unwrap_or(0)
 }
 
 /// Checks, without writing, that `conn`'s database can be opened by this build:
@@ -89,17 +109,18 @@ pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
              applied_at TEXT NOT NULL
          ) STRICT;",
     )?;
-    for (i, m) in MIGRATIONS.iter().enumerate() {
-        let version = i as i64 + 1;
-        if version <= found {
-            let applied: Option<String> = conn
-                .query_row(
-                    "SELECT sha256 FROM schema_migrations WHERE version = ?1",
-                    [version],
-                    |r| r.get(0),
-                )
-                .ok();
-            if applied.is_some_and(|h| h != digest(m.sql)) {
+    let mut at = found;
+    for m in MIGRATIONS {
+        let version = m.version();
+        let applied: Option<String> = conn
+            .query_row(
+                "SELECT sha256 FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .ok();
+        if let Some(hash) = applied {
+            if hash != digest(m.sql) {
                 return Err(MigrationError::Edited { name: m.name });
             }
             continue;
@@ -114,7 +135,8 @@ pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
             "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?1, ?2, ?3, ?4)",
             params![version, m.name, digest(m.sql), crate::domain::value::now_timestamp()],
         )?;
-        tx.pragma_update(None, "user_version", version)?;
+        at = at.max(version);
+        tx.pragma_update(None, "user_version", at)?;
         tx.commit()?;
         tracing::info!(migration = m.name, version, "applied migration");
     }
@@ -135,6 +157,34 @@ mod tests {
         let err = apply(&mut conn).expect_err("newer");
         assert!(matches!(err, MigrationError::NewerVersion { .. }));
         assert!(err.to_string().contains("newer collisionos"), "{err}");
+    }
+
+    #[test]
+    fn versions_come_from_file_names_in_order() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(Migration::version).collect();
+        assert!(versions.iter().all(|v| *v > 0), "{versions:?}");
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    }
+
+    #[test]
+    fn a_migration_missing_from_the_middle_is_applied_when_it_arrives() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        apply(&mut conn).expect("first");
+        // As if this data dir had been made before 0003 existed and a later
+        // build brings it: forget 0003 and its tables, then migrate again.
+        conn.execute_batch(
+            "DELETE FROM schema_migrations WHERE version = 3;
+             DROP TABLE devices; DROP TABLE device_ops;
+             ALTER TABLE change_log DROP COLUMN device_id;
+             ALTER TABLE change_log DROP COLUMN conflicts;
+             ALTER TABLE conflicts DROP COLUMN detail;",
+        )
+        .expect("undo 0003");
+        assert_eq!(apply(&mut conn).expect("again"), latest_version());
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM devices", [], |r| r.get(0))
+            .expect("devices exists again");
+        assert_eq!(n, 0);
     }
 
     #[test]

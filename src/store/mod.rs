@@ -12,9 +12,13 @@
 //! - [`records`]: SQL built from the catalog; rows to records.
 //! - [`queries`]: the reads (get, list, history, accounts).
 //! - [`schema`]: the live SQLite schema, for the parity tests.
+//! - [`devices`]: bay tablets' identities and applied operation ids.
+//! - [`feed`]: the change feed the tablets read.
 
 pub mod backup;
+pub mod devices;
 pub mod error;
+pub mod feed;
 pub mod migrations;
 pub mod queries;
 pub mod records;
@@ -24,7 +28,7 @@ pub mod writer;
 
 pub use error::StoreError;
 pub use records::Record;
-pub use writer::{WriteOp, WriteOutcome, WriteRequest};
+pub use writer::{DeviceWrite, WriteOp, WriteOutcome, WriteRequest};
 
 use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

@@ -24,6 +24,9 @@ pub struct HistoryEntry {
     pub change_hash: String,
     pub actor: String,
     pub author: Option<Author>,
+    /// The bay tablet that made the change (`None`: the hub or an HTTP client).
+    pub device: Option<String>,
+    /// Exactly the fields whose values the change set.
     pub fields: Vec<String>,
     pub at: String,
 }
@@ -108,7 +111,8 @@ impl Store {
         let (shop_id, id) = (shop_id.as_str().to_string(), id.to_string());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at
+                "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at,
+                        l.device_id
                  FROM change_log l LEFT JOIN users u ON u.id = l.author_id
                  WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3 AND l.seq > ?4
                  ORDER BY l.seq LIMIT ?5",
@@ -126,6 +130,7 @@ impl Store {
                         id,
                         display_name: r.get(5).ok().flatten(),
                     }),
+                    device: r.get(8)?,
                     fields: serde_json::from_str(&fields).unwrap_or_default(),
                     at: r.get(7)?,
                 })
@@ -232,6 +237,10 @@ pub struct ConflictRow {
     /// Every value, the current winner first.
     pub candidates: serde_json::Value,
     pub detected_at: String,
+    /// The value the row holds (Automerge's deterministic pick).
+    pub winner: serde_json::Value,
+    /// Every candidate with its value, author, device, actor and time.
+    pub details: serde_json::Value,
 }
 
 /// Where a page of conflicts ends: the sort key of its last row.
@@ -255,11 +264,17 @@ impl ConflictRow {
 }
 
 const CONFLICT_SELECT: &str =
-    "SELECT table_name, record_id, field, candidates, detected_at FROM conflicts";
+    "SELECT table_name, record_id, field, candidates, detected_at, detail FROM conflicts";
 
 fn conflict_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRow> {
     let candidates: String = r.get(3)?;
+    let detail: Option<String> = r.get(5)?;
+    let detail: serde_json::Value = detail
+        .and_then(|d| serde_json::from_str(&d).ok())
+        .unwrap_or_default();
     Ok(ConflictRow {
+        winner: detail["winner"].clone(),
+        details: detail["candidates"].clone(),
         table: r.get(0)?,
         record_id: r.get(1)?,
         field: r.get(2)?,

@@ -17,6 +17,8 @@ pub(super) struct Ctx<'a> {
     pub(super) req: &'a WriteRequest,
     pub(super) now: String,
     pub(super) unix: i64,
+    /// The device a tablet's write comes from (recorded in the change log).
+    pub(super) device: Option<String>,
 }
 
 impl Ctx<'_> {

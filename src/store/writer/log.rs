@@ -17,6 +17,7 @@ impl Ctx<'_> {
         applied: &Applied,
         changed: &[&str],
         queue_op: &str,
+        conflicts: Option<&serde_json::Value>,
     ) -> Result<i64, StoreError> {
         let who = &self.req.who;
         let table = self.req.table.name();
@@ -25,8 +26,9 @@ impl Ctx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO change_log
-                   (shop_id, table_name, record_id, op, change_hash, actor, author_id, fields, bytes, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq",
+                   (shop_id, table_name, record_id, op, change_hash, actor, author_id, fields, bytes,
+                    created_at, device_id, conflicts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
             )?
             .query_row(
                 params![
@@ -39,7 +41,9 @@ impl Ctx<'_> {
                     who.user_id,
                     fields,
                     applied.change_bytes,
-                    self.now
+                    self.now,
+                    self.device,
+                    conflicts.map(|c| c.to_string())
                 ],
                 |r| r.get(0),
             )?;

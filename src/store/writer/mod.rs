@@ -59,6 +59,30 @@ pub enum WriteOp {
         user_id: String,
         hash: String,
     },
+    /// A bay tablet's write (`op`: a create, an update or a delete), signed with
+    /// the device's actor and applied at most once per operation id: a replay of
+    /// the same id answers the first outcome (`WriteOutcome::replayed`) and
+    /// applies nothing.
+    Device {
+        device: DeviceWrite,
+        op: Box<WriteOp>,
+    },
+    /// Registers a device on its first hello (a new actor) or notes it seen
+    /// again; answers it in `WriteOutcome::device`. `table` is not used.
+    RegisterDevice {
+        device_id: String,
+    },
+    /// Revokes a device (owner or admin). `table` is not used.
+    RevokeDevice {
+        device_id: String,
+    },
+}
+
+/// Which device a write comes from, and its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceWrite {
+    pub device_id: String,
+    pub op_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +103,22 @@ pub struct WriteOutcome {
     /// The change-log sequence of the last change written (0 when none was:
     /// SetPassword, or an update that changed nothing).
     pub seq: i64,
+    /// A device's operation id that had been applied already: its first answer
+    /// (and nothing was applied again).
+    pub replayed: Option<crate::store::devices::AppliedOp>,
+    /// The device registered or revoked.
+    pub device: Option<crate::store::devices::Device>,
+}
+
+impl WriteOutcome {
+    pub(super) fn of(records: Vec<Record>, seq: i64) -> WriteOutcome {
+        WriteOutcome {
+            records,
+            seq,
+            replayed: None,
+            device: None,
+        }
+    }
 }
 
 pub(super) struct Job {

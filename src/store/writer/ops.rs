@@ -3,13 +3,15 @@
 //! change-log and sync-queue entries.
 
 use super::checks::{constraint_error, Ctx};
-use super::{DocKey, WriteOp, WriteOutcome, WriteRequest, Writer};
+use super::{DeviceWrite, DocKey, WriteOp, WriteOutcome, WriteRequest, Writer};
 use crate::crdt::{self, Applied, Doc};
 use crate::domain::catalog::ColType;
 use crate::domain::policy::Verb;
 use crate::domain::value::{format_timestamp, Fields, Value};
+use crate::store::devices::{self, AppliedOp};
 use crate::store::error::StoreError;
 use crate::store::records::{row_params, sql, Record};
+use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension};
 
 impl Writer {
@@ -25,24 +27,22 @@ impl Writer {
             req,
             now: format_timestamp(now),
             unix: now.unix_timestamp(),
+            device: None,
         };
         match &req.op {
             WriteOp::Create { id, fields } => {
-                let (rec, seq) = self.create(&ctx, *id, fields.clone(), "CREATE", keys)?;
+                let (rec, seq) = self.create(&ctx, *id, fields.clone(), "CREATE", None, keys)?;
                 if let Some(hash) = &req.password_hash {
                     set_password(conn, &rec.id, hash, &ctx.now)?;
                 }
-                Ok(WriteOutcome {
-                    records: vec![rec],
-                    seq,
-                })
+                Ok(WriteOutcome::of(vec![rec], seq))
             }
             WriteOp::BulkCreate(items) => {
                 let mut records = Vec::with_capacity(items.len());
                 let mut seq = 0;
                 for (i, (id, fields)) in items.iter().enumerate() {
                     let (rec, s) = self
-                        .create(&ctx, *id, fields.clone(), "BULK_CREATE", keys)
+                        .create(&ctx, *id, fields.clone(), "BULK_CREATE", None, keys)
                         .map_err(|e| match e {
                             StoreError::Invalid(f) => StoreError::Invalid(f.at_index(i)),
                             StoreError::Conflict(m) => {
@@ -56,24 +56,43 @@ impl Writer {
                     records.push(rec);
                     seq = s;
                 }
-                Ok(WriteOutcome { records, seq })
+                Ok(WriteOutcome::of(records, seq))
             }
             WriteOp::Update { id, fields, base } => {
-                let (rec, seq) = self.update(&ctx, id, fields, base.as_deref(), keys)?;
+                let (rec, seq) = self.update(&ctx, id, fields, base.as_deref(), None, keys)?;
                 // A user's fields and a new password: one write, all or nothing.
                 if let Some(hash) = &req.password_hash {
                     set_password(conn, id, hash, &ctx.now)?;
                 }
-                Ok(WriteOutcome {
-                    records: vec![rec],
-                    seq,
-                })
+                Ok(WriteOutcome::of(vec![rec], seq))
             }
             WriteOp::Delete { id } => {
-                let (rec, seq) = self.delete(&ctx, id, keys)?;
+                let (rec, seq) = self.delete(&ctx, id, None, keys)?;
+                Ok(WriteOutcome::of(vec![rec], seq))
+            }
+            WriteOp::Device { device, op } => self.device_write(ctx, device, op, keys),
+            WriteOp::RegisterDevice { device_id } => {
+                let user = req.who.user_id.as_deref().ok_or_else(|| {
+                    StoreError::Forbidden("a device is paired by a signed-in user".into())
+                })?;
+                let d = devices::register(conn, &req.who.shop_id, user, device_id, now)?;
                 Ok(WriteOutcome {
-                    records: vec![rec],
-                    seq,
+                    device: Some(d),
+                    ..WriteOutcome::of(vec![], 0)
+                })
+            }
+            WriteOp::RevokeDevice { device_id } => {
+                use crate::domain::Role;
+                if req.who.user_id.is_some() && !matches!(req.who.role, Role::Owner | Role::Admin) {
+                    return Err(StoreError::Forbidden(format!(
+                        "a {} may not revoke a device",
+                        req.who.role
+                    )));
+                }
+                let d = devices::revoke(conn, &req.who.shop_id, device_id, &ctx.now)?;
+                Ok(WriteOutcome {
+                    device: Some(d),
+                    ..WriteOutcome::of(vec![], 0)
                 })
             }
             WriteOp::SetPassword { user_id, hash } => {
@@ -82,12 +101,76 @@ impl Writer {
                 let current = ctx.current(user_id)?;
                 ctx.check(Verb::Update, user_id, Some(&current.fields), &Fields::new())?;
                 set_password(conn, user_id, hash, &ctx.now)?;
-                Ok(WriteOutcome {
-                    records: vec![],
-                    seq: 0,
-                })
+                Ok(WriteOutcome::of(vec![], 0))
             }
         }
+    }
+
+    /// A tablet's write: once per operation id, signed with the device's actor,
+    /// the id recorded in the same transaction as the write.
+    fn device_write(
+        &mut self,
+        mut ctx: Ctx<'_>,
+        device: &DeviceWrite,
+        op: &WriteOp,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let who = &ctx.req.who;
+        let dev = devices::writer_device(
+            ctx.conn,
+            &who.shop_id,
+            who.user_id.as_deref(),
+            &device.device_id,
+        )?;
+        if !devices::valid_id(&device.op_id) {
+            return Err(crate::domain::value::FieldError::new(
+                "op_id",
+                format!(
+                    "must be 1 to {} letters, digits or - _ . :",
+                    devices::MAX_ID_CHARS
+                ),
+            )
+            .into());
+        }
+        if let Some(prev) = devices::applied_op(ctx.conn, &device.device_id, &device.op_id)? {
+            return Ok(WriteOutcome {
+                seq: prev.seq,
+                replayed: Some(prev),
+                ..WriteOutcome::of(vec![], 0)
+            });
+        }
+        let actor = crdt::actor_from_hex(&dev.actor)
+            .ok_or_else(|| StoreError::Internal(format!("device {} has a bad actor", dev.id)))?;
+        ctx.device = Some(dev.id);
+        let (rec, seq) = match op {
+            WriteOp::Create { id, fields } => {
+                self.create(&ctx, *id, fields.clone(), "CREATE", Some(&actor), keys)?
+            }
+            WriteOp::Update { id, fields, base } => {
+                self.update(&ctx, id, fields, base.as_deref(), Some(&actor), keys)?
+            }
+            WriteOp::Delete { id } => self.delete(&ctx, id, Some(&actor), keys)?,
+            _ => {
+                return Err(StoreError::Internal(
+                    "a device writes one record at a time".into(),
+                ))
+            }
+        };
+        let applied = AppliedOp {
+            table: ctx.req.table.name().to_string(),
+            record_id: rec.id.clone(),
+            seq,
+            heads: rec.heads.clone(),
+        };
+        devices::record_op(
+            ctx.conn,
+            &device.device_id,
+            &device.op_id,
+            &ctx.req.who.shop_id,
+            &applied,
+            &ctx.now,
+        )?;
+        Ok(WriteOutcome::of(vec![rec], seq))
     }
 
     fn create(
@@ -96,6 +179,7 @@ impl Writer {
         id: Option<uuid::Uuid>,
         mut fields: Fields,
         queue_op: &str,
+        actor: Option<&ActorId>,
         keys: &mut Vec<DocKey>,
     ) -> Result<(Record, i64), StoreError> {
         let table = ctx.req.table;
@@ -115,7 +199,7 @@ impl Writer {
         }
         ctx.check_values(&fields)?;
 
-        let mut doc = crdt::new_doc(&self.actor);
+        let mut doc = crdt::new_doc(actor.unwrap_or(&self.actor));
         let mut all = fields.clone();
         // The id makes every record's first change unique: without it, two records
         // with the same fields created together (a bulk) made byte-identical changes
@@ -149,7 +233,7 @@ impl Writer {
             .filter(|(_, v)| **v != Value::Null)
             .map(|(k, _)| *k)
             .collect();
-        let seq = ctx.log(&id, "create", &applied, &changed, queue_op)?;
+        let seq = ctx.log(&id, "create", &applied, &changed, queue_op, None)?;
         // A new document is not cached: caching each one costs an eviction (a
         // cold document dropped) per create and, for a bulk create, flushes the
         // documents being edited. Its first update loads it from crdt_docs.
@@ -176,6 +260,7 @@ impl Writer {
         id: &str,
         fields: &Fields,
         base: Option<&[String]>,
+        actor: Option<&ActorId>,
         keys: &mut Vec<DocKey>,
     ) -> Result<(Record, i64), StoreError> {
         let table = ctx.req.table;
@@ -187,7 +272,7 @@ impl Writer {
         let key = (table, id.to_string());
         let mut doc = self.load_doc(ctx.conn, &key)?;
         keys.push(key.clone());
-        let applied = match crdt::apply(&mut doc, fields, base, &ctx.meta("update")) {
+        let applied = match crdt::apply_as(&mut doc, fields, base, actor, &ctx.meta("update")) {
             // Every field already held the value written (Automerge skips such
             // puts): nothing changed, so nothing is logged or queued.
             Err(crdt::CrdtError::Empty) => {
@@ -209,9 +294,18 @@ impl Writer {
             .map_err(|e| constraint_error(e, def.name))?;
         ctx.keep_an_owner()?;
         self.save_doc(ctx, &key, &mut doc, &applied, false)?;
-        let changed: Vec<&str> = fields.keys().copied().collect();
-        let seq = ctx.log(id, "update", &applied, &changed, "UPDATE")?;
-        self.record_conflicts(ctx, id, &doc)?;
+        // Exactly the fields whose values the change set (a put of the value a
+        // field already held is not in the change).
+        let changed: Vec<&str> = applied.fields.iter().map(String::as_str).collect();
+        let conflicts = self.record_conflicts(ctx, id, &mut doc)?;
+        let seq = ctx.log(
+            id,
+            "update",
+            &applied,
+            &changed,
+            "UPDATE",
+            conflicts.as_ref(),
+        )?;
         self.docs.insert(key, doc);
         Ok((rec, seq))
     }
@@ -220,6 +314,7 @@ impl Writer {
         &mut self,
         ctx: &Ctx<'_>,
         id: &str,
+        actor: Option<&ActorId>,
         keys: &mut Vec<DocKey>,
     ) -> Result<(Record, i64), StoreError> {
         let table = ctx.req.table;
@@ -234,9 +329,9 @@ impl Writer {
         let key = (table, id.to_string());
         let mut doc = self.load_doc(ctx.conn, &key)?;
         keys.push(key.clone());
-        let applied = crdt::tombstone(&mut doc, &ctx.meta("delete"))?;
+        let applied = crdt::tombstone_as(&mut doc, actor, &ctx.meta("delete"))?;
         self.save_doc(ctx, &key, &mut doc, &applied, true)?;
-        let seq = ctx.log(id, "delete", &applied, &[], "DELETE")?;
+        let seq = ctx.log(id, "delete", &applied, &[], "DELETE", None)?;
         ctx.conn
             .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
             .execute(params![def.name, id])?;
@@ -268,37 +363,107 @@ impl Writer {
         Ok(())
     }
 
-    fn record_conflicts(&self, ctx: &Ctx<'_>, id: &str, doc: &Doc) -> Result<(), StoreError> {
+    /// Lists the record's conflicts (concurrent different values of one field)
+    /// with every candidate's author, device and time. Answers the new list when
+    /// it differs from the one stored (a conflict appeared, changed or was
+    /// resolved), for the change log's `conflicts` (the tablets' event).
+    fn record_conflicts(
+        &self,
+        ctx: &Ctx<'_>,
+        id: &str,
+        doc: &mut Doc,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        use crate::domain::value::to_json;
         let table = ctx.req.table.name();
-        ctx.conn
-            .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
-            .execute(params![table, id])?;
-        for (field, values) in crdt::conflicts(doc) {
+        let found = crdt::conflicts(doc);
+        let mut all_actors: Vec<String> = found
+            .iter()
+            .flat_map(|c| c.candidates.iter().map(|k| k.actor.clone()))
+            .collect();
+        all_actors.sort();
+        all_actors.dedup();
+        let actor_refs: Vec<&str> = all_actors.iter().map(String::as_str).collect();
+        let device_of: std::collections::HashMap<String, String> =
+            devices::devices_of_actors(ctx.conn, &actor_refs)?
+                .into_iter()
+                .collect();
+        let mut details: Vec<(String, Vec<serde_json::Value>, serde_json::Value)> = Vec::new();
+        for c in &found {
             let col_ty = ctx
                 .req
                 .table
                 .def()
-                .column(&field)
-                .map_or(ColType::Text, |c| c.ty);
-            let candidates: Vec<serde_json::Value> = values
+                .column(&c.field)
+                .map_or(ColType::Text, |col| col.ty);
+            let mut values: Vec<serde_json::Value> = Vec::new();
+            for k in &c.candidates {
+                let v = to_json(col_ty, &k.value);
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            let candidates: Vec<serde_json::Value> = c
+                .candidates
                 .iter()
-                .map(|v| crate::domain::value::to_json(col_ty, v))
+                .map(|k| {
+                    let at = time::OffsetDateTime::from_unix_timestamp(k.unix_time)
+                        .map(format_timestamp)
+                        .unwrap_or_default();
+                    serde_json::json!({
+                        "value": to_json(col_ty, &k.value),
+                        "author": k.author,
+                        "device": device_of.get(&k.actor),
+                        "actor": k.actor,
+                        "at": at,
+                        "change_hash": k.change_hash,
+                    })
+                })
                 .collect();
+            let detail = serde_json::json!({
+                "field": c.field,
+                "winner": to_json(col_ty, &c.winner),
+                "candidates": candidates,
+            });
+            details.push((c.field.clone(), values, detail));
+        }
+        let before: Vec<(String, Option<String>)> = {
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT field, detail FROM conflicts WHERE table_name = ?1 AND record_id = ?2
+                 ORDER BY field",
+            )?;
+            let rows = stmt.query_map(params![table, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        details.sort_by(|a, b| a.0.cmp(&b.0));
+        let after: Vec<(String, Option<String>)> = details
+            .iter()
+            .map(|(f, _, d)| (f.clone(), Some(d.to_string())))
+            .collect();
+        if before == after {
+            return Ok(None);
+        }
+        ctx.conn
+            .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
+            .execute(params![table, id])?;
+        for (field, values, detail) in &details {
             ctx.conn
                 .prepare_cached(
-                    "INSERT INTO conflicts (shop_id, table_name, record_id, field, candidates, detected_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO conflicts (shop_id, table_name, record_id, field, candidates, detected_at, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
                 .execute(params![
                     ctx.req.who.shop_id,
                     table,
                     id,
                     field,
-                    serde_json::Value::Array(candidates).to_string(),
-                    ctx.now
+                    serde_json::Value::Array(values.clone()).to_string(),
+                    ctx.now,
+                    detail.to_string()
                 ])?;
         }
-        Ok(())
+        Ok(Some(serde_json::Value::Array(
+            details.into_iter().map(|(_, _, d)| d).collect(),
+        )))
     }
 }
 
