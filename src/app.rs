@@ -26,12 +26,14 @@ impl App {
             Ok((store, secret))
         })
         .await??;
+        let sync = crate::sync::worker::Engine::open(store.clone(), config.sync.clone()).await?;
         Ok(App {
             state: AppState {
                 store,
                 secret,
                 token_ttl: config.token_ttl,
                 accounts: Default::default(),
+                sync,
             },
         })
     }
@@ -52,15 +54,25 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// The sync worker's loop runs beside the server and stops with it.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        axum::serve(listener, router)
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(self.state.sync.clone().run(async {
+            let _ = stopped.await;
+        }));
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        let _ = stop.send(());
+        if let Err(e) = worker.await {
+            tracing::error!(error = %e, "the sync worker ended abnormally");
+        }
+        served?;
         Ok(())
     }
 }

@@ -15,6 +15,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How long a login token is valid.
     pub token_ttl: Duration,
+    /// Cloud sync settings and credentials from the environment (`main` reads
+    /// them; the default is sync off with nothing configured).
+    pub sync: crate::sync::config::EnvConfig,
 }
 
 impl Config {
@@ -23,6 +26,7 @@ impl Config {
             listen,
             data_dir,
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_HOURS * 3600),
+            sync: Default::default(),
         }
     }
 }

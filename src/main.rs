@@ -43,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut config = Config::new(listen, data.data_dir);
             config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
+            config.sync = collisionos::sync::config::EnvConfig::from_process_env()?;
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();

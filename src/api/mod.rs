@@ -4,11 +4,13 @@
 //! - [`extract`]: the caller (JWT → account) and the capped JSON body.
 //! - [`records`]: CRUD, bulk, list with filters and cursor, history, conflicts.
 //! - [`accounts`]: health, login, me, password change.
+//! - [`sync`]: the 13 cloud-sync endpoints.
 
 pub mod accounts;
 pub mod error;
 pub mod extract;
 pub mod records;
+pub mod sync;
 
 use crate::auth::JwtSecret;
 use crate::store::Store;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub secret: JwtSecret,
     pub token_ttl: Duration,
     pub accounts: extract::AccountCache,
+    /// The cloud sync engine (its loop runs beside the server).
+    pub sync: crate::sync::worker::Engine,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -43,6 +47,18 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(accounts::login))
         .route("/auth/me", get(accounts::me))
         .route("/auth/password", post(accounts::change_password))
+        .route("/sync/status", get(sync::status))
+        .route("/sync/config", get(sync::get_config).put(sync::put_config))
+        .route("/sync/queue", get(sync::queue))
+        .route("/sync/trigger", post(sync::trigger))
+        .route("/sync/queue/clear", post(sync::clear))
+        .route("/sync/history", get(sync::history))
+        .route("/sync/test-connection", post(sync::test_connection))
+        .route("/sync/force-sync-record", post(sync::force_sync_record))
+        .route("/sync/cost-estimate", get(sync::cost))
+        .route("/sync/stats", get(sync::stats))
+        .route("/sync/enable", post(sync::enable))
+        .route("/sync/disable", post(sync::disable))
         .route("/conflicts", get(records::conflicts))
         .route(
             "/conflicts/{table}/{id}/resolve",

@@ -14,10 +14,16 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Never edit or reorder one that has shipped: add a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_init.sql",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_init.sql",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        name: "0002_sync.sql",
+        sql: include_str!("../../migrations/0002_sync.sql"),
+    },
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {

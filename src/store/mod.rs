@@ -16,6 +16,7 @@
 pub mod error;
 pub mod migrations;
 pub mod queries;
+pub mod queue;
 pub mod records;
 pub mod schema;
 pub mod writer;
@@ -86,9 +87,10 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         let actor_id = crate::crdt::actor_from_hex(&actor)
             .ok_or_else(|| anyhow::anyhow!("the hub's actor id in meta is not hex"))?;
-        let last_seq: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
-            r.get(0)
-        })?;
+        let last_seq: i64 =
+            conn.query_row("SELECT coalesce(max(seq), 0) FROM change_log", [], |r| {
+                r.get(0)
+            })?;
         let (committed, commits) = watch::channel(last_seq);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
