@@ -9,3 +9,5 @@ mod matrix;
 mod matrix_file;
 mod pg;
 mod rls;
+mod sync_e2e;
+mod sync_support;
