@@ -473,6 +473,8 @@ impl Queue {
                         tx.commit()?;
                         break;
                     };
+                    let mut first_id = None;
+                    let mut n_chunk = 0i64;
                     for (id, shop) in &ids {
                         let seq: i64 = tx
                             .prepare_cached(
@@ -480,7 +482,7 @@ impl Queue {
                                   WHERE table_name = ?1 AND record_id = ?2",
                             )?
                             .query_row(params![table.name(), id], |r| r.get(0))?;
-                        queued += tx
+                        let n = tx
                             .prepare_cached(
                                 "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
                                    status, change_seq, created_at, updated_at)
@@ -490,8 +492,23 @@ impl Queue {
                             )?
                             .execute(params![shop, table.name(), id, seq, now])?
                             as i64;
+                        n_chunk += n;
+                        if first_id.is_none() && n > 0 {
+                            first_id = Some(tx.last_insert_rowid());
+                        }
                     }
-                    add_state(&tx, "initial_upload_total", ids.len() as i64)?;
+                    if let Some(first) = first_id {
+                        if get_state_tx(&tx, "initial_upload_first_id")?.is_none() {
+                            set_state_tx(&tx, "initial_upload_first_id", &first.to_string())?;
+                        }
+                        set_state_tx(
+                            &tx,
+                            "initial_upload_last_id",
+                            &tx.last_insert_rowid().to_string(),
+                        )?;
+                    }
+                    add_state(&tx, "initial_upload_total", n_chunk)?;
+                    queued += n_chunk;
                     set_state_tx(&tx, &key, &last)?;
                     tx.commit()?;
                 }
@@ -561,14 +578,19 @@ impl Queue {
         .await
     }
 
-    /// Items of the first upload (BULK_CREATE) not yet completed.
-    pub async fn open_bulk_creates(&self) -> Result<i64, StoreError> {
+    /// Items of the first upload (the id range it queued) not yet completed.
+    pub async fn initial_upload_left(&self) -> Result<i64, StoreError> {
         self.with(|c| {
+            let first = get_state_tx(c, "initial_upload_first_id")?;
+            let last = get_state_tx(c, "initial_upload_last_id")?;
+            let (Some(first), Some(last)) = (first, last) else {
+                return Ok(0);
+            };
             Ok(c.prepare_cached(
-                "SELECT count(*) FROM sync_queue WHERE status IN ('PENDING', 'RETRY', 'FAILED')
-                   AND operation = 'BULK_CREATE'",
+                "SELECT count(*) FROM sync_queue WHERE id BETWEEN CAST(?1 AS INTEGER) AND CAST(?2 AS INTEGER)
+                   AND status IN ('PENDING', 'RETRY', 'FAILED')",
             )?
-            .query_row([], |r| r.get(0))?)
+            .query_row(params![first, last], |r| r.get(0))?)
         })
         .await
     }

@@ -93,7 +93,7 @@ impl Engine {
 
     /// Records of the first upload not yet in the cloud.
     async fn initial_upload_left(&self) -> Result<i64, ControlError> {
-        Ok(self.queue().open_bulk_creates().await?)
+        Ok(self.queue().initial_upload_left().await?)
     }
 
     /// `GET /api/sync/config`: settings, credentials shown as set, the transport.

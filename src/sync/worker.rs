@@ -6,7 +6,8 @@
 //! - A batch is up to `batchSize` records (their items coalesced), pushed as one
 //!   `push_rows` and one `push_changes` call. If the cloud refuses the batch
 //!   permanently, it is split in halves until the refused records are alone, so
-//!   every other record still arrives.
+//!   every other record still arrives (the same for a transient refusal, so one
+//!   record's trouble never spends its neighbours' attempts).
 //! - Unreachable (no connection, no answer): nothing is marked and no attempt
 //!   is spent; the loop backs off and tries again.
 //! - Transient (the cloud answered "try later"): RETRY with exponential backoff
@@ -523,8 +524,9 @@ pub fn backoff(delay_ms: u64, attempts: i64) -> time::Duration {
     time::Duration::milliseconds(ms as i64)
 }
 
-/// Pushes `recs` (rows, then change bytes); on a permanent refusal of several,
-/// splits them in halves so only the refused records fail. `Err` only when the
+/// Pushes `recs` (rows, then change bytes); when the cloud refuses several
+/// (for good or for now), splits them in halves so only the records at fault
+/// fail and spend an attempt. `Err` only when the
 /// cloud was unreachable.
 fn push_split<'a>(
     sink: &'a dyn CloudSink,
@@ -535,9 +537,7 @@ fn push_split<'a>(
         match push_group(sink, claims, recs).await {
             Ok(()) => Ok(recs.iter().map(|_| Ok(())).collect()),
             Err(e) if e.kind == FailureKind::Unreachable => Err(e),
-            Err(e) if e.kind == FailureKind::Transient || recs.len() == 1 => {
-                Ok(recs.iter().map(|_| Err(e.clone())).collect())
-            }
+            Err(e) if recs.len() == 1 => Ok(vec![Err(e)]),
             Err(_) => {
                 let (a, b) = recs.split_at(recs.len() / 2);
                 let mut out = push_split(sink, claims, a).await?;

@@ -10,4 +10,5 @@ mod matrix_file;
 mod pg;
 mod rls;
 mod sync_e2e;
+mod sync_failures;
 mod sync_support;
