@@ -473,7 +473,6 @@ impl Queue {
                         tx.commit()?;
                         break;
                     };
-                    let mut first_id = None;
                     let mut n_chunk = 0i64;
                     for (id, shop) in &ids {
                         let seq: i64 = tx
@@ -493,21 +492,7 @@ impl Queue {
                             .execute(params![shop, table.name(), id, seq, now])?
                             as i64;
                         n_chunk += n;
-                        if first_id.is_none() && n > 0 {
-                            first_id = Some(tx.last_insert_rowid());
-                        }
                     }
-                    if let Some(first) = first_id {
-                        if get_state_tx(&tx, "initial_upload_first_id")?.is_none() {
-                            set_state_tx(&tx, "initial_upload_first_id", &first.to_string())?;
-                        }
-                        set_state_tx(
-                            &tx,
-                            "initial_upload_last_id",
-                            &tx.last_insert_rowid().to_string(),
-                        )?;
-                    }
-                    add_state(&tx, "initial_upload_total", n_chunk)?;
                     queued += n_chunk;
                     set_state_tx(&tx, &key, &last)?;
                     tx.commit()?;
@@ -578,19 +563,30 @@ impl Queue {
         .await
     }
 
-    /// Items of the first upload (the id range it queued) not yet completed.
-    pub async fn initial_upload_left(&self) -> Result<i64, StoreError> {
+    /// Marks the end of the first upload's scope: every item queued so far (the
+    /// records that existed, and earlier writes not yet pushed). Its total is
+    /// the number of those items still open now.
+    pub async fn seal_initial_upload(&self) -> Result<i64, StoreError> {
         self.with(|c| {
-            let first = get_state_tx(c, "initial_upload_first_id")?;
-            let last = get_state_tx(c, "initial_upload_last_id")?;
-            let (Some(first), Some(last)) = (first, last) else {
-                return Ok(0);
-            };
-            Ok(c.prepare_cached(
-                "SELECT count(*) FROM sync_queue WHERE id BETWEEN CAST(?1 AS INTEGER) AND CAST(?2 AS INTEGER)
-                   AND status IN ('PENDING', 'RETRY', 'FAILED')",
-            )?
-            .query_row(params![first, last], |r| r.get(0))?)
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let last: i64 =
+                tx.query_row("SELECT coalesce(max(id), 0) FROM sync_queue", [], |r| {
+                    r.get(0)
+                })?;
+            let total = open_up_to(&tx, last)?;
+            set_state_tx(&tx, "initial_upload_last_id", &last.to_string())?;
+            set_state_tx(&tx, "initial_upload_total", &total.to_string())?;
+            tx.commit()?;
+            Ok(total)
+        })
+        .await
+    }
+
+    /// Items of the first upload's scope not yet in the cloud.
+    pub async fn initial_upload_left(&self) -> Result<i64, StoreError> {
+        self.with(|c| match get_state_tx(c, "initial_upload_last_id")? {
+            Some(last) => Ok(open_up_to(c, last.parse().unwrap_or(0))?),
+            None => Ok(0),
         })
         .await
     }
@@ -685,6 +681,13 @@ impl Queue {
         })
         .await
     }
+}
+
+fn open_up_to(c: &Connection, last: i64) -> rusqlite::Result<i64> {
+    c.prepare_cached(
+        "SELECT count(*) FROM sync_queue WHERE id <= ?1 AND status IN ('PENDING', 'RETRY', 'FAILED')",
+    )?
+    .query_row([last], |r| r.get(0))
 }
 
 fn get_state_tx(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

@@ -303,15 +303,18 @@ impl Engine {
         }
         q.set_state("shop_id".into(), Some(who.shop_id.clone()))
             .await?;
-        self.store_settings(who, &settings).await?;
+        // The first upload is queued before sync is switched on: a restart in
+        // between leaves sync off, and enabling again resumes where it stopped.
         if state.get("initial_upload").map(String::as_str) != Some("queued") {
             q.set_state("initial_upload".into(), Some("queuing".into()))
                 .await?;
             q.enqueue_existing(2000, format_timestamp(self.clock().now()))
                 .await?;
+            q.seal_initial_upload().await?;
             q.set_state("initial_upload".into(), Some("queued".into()))
                 .await?;
         }
+        self.store_settings(who, &settings).await?;
         self.reload().await?;
         Ok(json!({ "syncEnabled": true, "check": check, "status": self.status().await? }))
     }

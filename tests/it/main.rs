@@ -9,6 +9,7 @@ mod matrix;
 mod matrix_file;
 mod pg;
 mod rls;
+mod sync_api;
 mod sync_e2e;
 mod sync_failures;
 mod sync_support;
