@@ -12,4 +12,5 @@ mod rls;
 mod sync_api;
 mod sync_e2e;
 mod sync_failures;
+mod sync_secrets;
 mod sync_support;
