@@ -6,9 +6,10 @@
 use crate::pg::fresh_db;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "correct horse battery";
@@ -54,9 +55,8 @@ impl Drop for Served {
 }
 
 fn serve(data: &Path, log: &Path, db_url: &str) -> Served {
-    let out = std::fs::File::create(log).expect("log file");
-    let err = out.try_clone().expect("clone");
-    let child = Command::new(BIN)
+    let err = std::fs::File::create(log).expect("log file");
+    let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .env("RUST_LOG", "trace")
@@ -68,25 +68,21 @@ fn serve(data: &Path, log: &Path, db_url: &str) -> Served {
         .env("SUPABASE_JWT_SECRET", JWT_SECRET)
         .env("SUPABASE_JWT_PRIVATE_KEY", PRIVATE_KEY)
         .stdin(Stdio::null())
-        .stdout(out)
+        .stdout(Stdio::piped())
         .stderr(err)
         .spawn()
         .expect("start collisionos serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(line) = text
-            .lines()
-            .find(|l| l.starts_with("collisionos listening on "))
-        {
-            let base = line
-                .trim_start_matches("collisionos listening on ")
-                .to_string();
-            return Served { child, base };
-        }
-        assert!(Instant::now() < deadline, "the hub did not start:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("collisionos listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
+        .to_string();
+    Served { child, base }
 }
 
 #[tokio::test]
