@@ -12,5 +12,6 @@ mod rls;
 mod sync_api;
 mod sync_e2e;
 mod sync_failures;
+mod sync_restart;
 mod sync_secrets;
 mod sync_support;
