@@ -284,7 +284,17 @@ impl CloudSink for PgSink {
                     return CheckOutcome::from_steps(steps);
                 }
             }
-            match crate::cloud::check::check_client(&client).await {
+            // In a transaction, so a transaction-mode pooler keeps the check's
+            // statements (prepared by the schema reader) on one server connection.
+            let report = match client.batch_execute("BEGIN READ ONLY").await {
+                Ok(()) => {
+                    let r = crate::cloud::check::check_client(&client).await;
+                    let _ = client.batch_execute("COMMIT").await;
+                    r
+                }
+                Err(e) => Err(anyhow::anyhow!("{}", classify(&e, ""))),
+            };
+            match report {
                 Ok(report) if report.is_ok() => steps.push(CheckStep {
                     name: "schema",
                     ok: true,

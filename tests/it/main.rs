@@ -12,6 +12,7 @@ mod rls;
 mod sync_api;
 mod sync_e2e;
 mod sync_failures;
+mod sync_pooler;
 mod sync_restart;
 mod sync_secrets;
 mod sync_support;

@@ -6,7 +6,9 @@
 
 use crate::common::{api_id, patch_for, table_names, TestHub};
 use crate::pg::fresh_db;
-use crate::sync_support::{cloud_count, cloud_row, differences, drain, enable_sync};
+use crate::sync_support::{
+    all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_sync,
+};
 use collisionos::domain::TableId;
 use collisionos::store::queue::ChangeEntry;
 use collisionos::sync::config::Secret;
@@ -15,50 +17,34 @@ use collisionos::sync::sink::{Claims, CloudSink, RowBatch};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Every table's record as the hub serves it equals the cloud's row.
-async fn assert_same_everywhere(hub: &TestHub, db: &crate::pg::TestDb, refs: &[(String, String)]) {
-    let mut diffs = Vec::new();
-    for (table, id) in refs {
-        let (s, rec) = hub.read_as_owner(table, id).await;
-        assert_eq!(s, StatusCode::OK, "{table} {id}: {rec}");
-        match cloud_row(db, table, id).await {
-            Some(row) => diffs.extend(differences(table, &rec, &row)),
-            None => diffs.push(format!("{table} {id} is not in the cloud")),
-        }
-    }
-    assert!(
-        diffs.is_empty(),
-        "hub and cloud differ:\n{}",
-        diffs.join("\n")
-    );
-}
-
-fn all_refs(hub: &TestHub, refs: &crate::common::Refs) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = refs
-        .ids()
-        .map(|(t, id)| (t.to_string(), id.clone()))
-        .collect();
-    out.push(("users".into(), hub.owner.id.clone()));
-    out
-}
-
 #[tokio::test]
 async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follow() {
     let db = fresh_db("sync_e2e").await;
     let hub = TestHub::spawn().await;
-    enable_sync(&hub, &db.url).await;
+    writes_arrive_and_updates_and_deletes_follow(&hub, &db, &db.url).await;
+    db.drop_db().await;
+}
+
+/// The end-to-end body, shared with the pooler test: `hub` syncs to `db`
+/// through `url`.
+pub async fn writes_arrive_and_updates_and_deletes_follow(
+    hub: &TestHub,
+    db: &crate::pg::TestDb,
+    url: &str,
+) {
+    enable_sync(hub, url).await;
     let owner = hub.owner.clone();
     let refs = hub.fixtures(&owner, &hub.shop_id).await;
-    let out = drain(&hub).await;
+    let out = drain(hub).await;
     assert_eq!((out.failed, out.retried), (0, 0), "{out:?}");
     assert!(out.unreachable.is_none(), "{out:?}");
-    let every = all_refs(&hub, &refs);
+    let every = all_refs(hub, &refs);
     assert_eq!(
         every.len(),
         table_names().len() + 1,
         "one record of every table"
     );
-    assert_same_everywhere(&hub, &db, &every).await;
+    assert_same_everywhere(hub, db, &every).await;
 
     // Updates: every table's patch field.
     for table in table_names() {
@@ -77,9 +63,9 @@ async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follo
             "patch {table}: {b}"
         );
     }
-    let out = drain(&hub).await;
+    let out = drain(hub).await;
     assert_eq!((out.failed, out.retried), (0, 0), "{out:?}");
-    assert_same_everywhere(&hub, &db, &every).await;
+    assert_same_everywhere(hub, db, &every).await;
 
     // A delete propagates.
     let gone = hub
@@ -90,16 +76,16 @@ async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follo
         )
         .await;
     let gone_id = gone["id"].as_str().expect("id").to_string();
-    drain(&hub).await;
-    assert!(cloud_row(&db, "customers", &gone_id).await.is_some());
+    drain(hub).await;
+    assert!(cloud_row(db, "customers", &gone_id).await.is_some());
     let (s, b) = hub
         .delete(&api_id("customers", &gone_id), hub.owner_token())
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let out = drain(&hub).await;
+    let out = drain(hub).await;
     assert_eq!(out.failed, 0, "{out:?}");
     assert!(
-        cloud_row(&db, "customers", &gone_id).await.is_none(),
+        cloud_row(db, "customers", &gone_id).await.is_none(),
         "the deleted customer is still in the cloud"
     );
 
@@ -115,7 +101,6 @@ async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follo
         "{st}"
     );
     assert!(st["lastSync"].is_string(), "{st}");
-    db.drop_db().await;
 }
 
 #[tokio::test]

@@ -177,3 +177,34 @@ pub fn with_port(url: &str, port: u16) -> String {
     u.set_port(Some(port)).expect("set the port");
     u.to_string()
 }
+
+/// Every table's record as the hub serves it equals the cloud's row.
+pub async fn assert_same_everywhere(
+    hub: &TestHub,
+    db: &crate::pg::TestDb,
+    refs: &[(String, String)],
+) {
+    let mut diffs = Vec::new();
+    for (table, id) in refs {
+        let (s, rec) = hub.read_as_owner(table, id).await;
+        assert_eq!(s, StatusCode::OK, "{table} {id}: {rec}");
+        match cloud_row(db, table, id).await {
+            Some(row) => diffs.extend(differences(table, &rec, &row)),
+            None => diffs.push(format!("{table} {id} is not in the cloud")),
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "hub and cloud differ:\n{}",
+        diffs.join("\n")
+    );
+}
+
+pub fn all_refs(hub: &TestHub, refs: &crate::common::Refs) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = refs
+        .ids()
+        .map(|(t, id)| (t.to_string(), id.clone()))
+        .collect();
+    out.push(("users".into(), hub.owner.id.clone()));
+    out
+}
