@@ -237,13 +237,20 @@ impl Queue {
     ) -> Result<Option<DueRecord>, StoreError> {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let items: Vec<Open> = tx
-                .prepare_cached(&format!(
-                    "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
-                       AND status IN ('PENDING', 'RETRY', 'FAILED', 'PROCESSING') ORDER BY id"
-                ))?
-                .query_map(params![table.name(), record_id], open_row)?
-                .collect::<rusqlite::Result<_>>()?;
+            // One query per status, so each uses an index (the PENDING one the
+            // partial unique index; the others the status index, few rows).
+            let mut items: Vec<Open> = Vec::new();
+            for status in ["PENDING", "RETRY", "FAILED", "PROCESSING"] {
+                items.extend(
+                    tx.prepare_cached(&format!(
+                        "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+                           AND status = '{status}'"
+                    ))?
+                    .query_map(params![table.name(), record_id], open_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+            }
+            items.sort_by_key(|i| i.id);
             let row = load_row(&tx, table, &record_id)?;
             let shop_id = match (&row, items.first()) {
                 (Some(r), _) => r.shop_id.clone(),
@@ -487,7 +494,11 @@ impl Queue {
                                    status, change_seq, created_at, updated_at)
                                  SELECT ?1, ?2, ?3, 'BULK_CREATE', 'PENDING', ?4, ?5, ?5
                                   WHERE NOT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?2
-                                    AND record_id = ?3 AND status IN ('PENDING', 'RETRY', 'FAILED'))",
+                                          AND record_id = ?3 AND status = 'PENDING')
+                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'RETRY'
+                                          AND table_name = ?2 AND record_id = ?3)
+                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED'
+                                          AND table_name = ?2 AND record_id = ?3)",
                             )?
                             .execute(params![shop, table.name(), id, seq, now])?
                             as i64;

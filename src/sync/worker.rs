@@ -290,6 +290,8 @@ impl Engine {
         if due.is_empty() {
             return Ok(Outcome::default());
         }
+        let mut due = due;
+        compress_changes(&mut due);
         let refs: Vec<&DueRecord> = due.iter().collect();
         let results = match push_split(sink.as_ref(), &claims, &refs).await {
             Ok(r) => r,
@@ -510,6 +512,23 @@ impl Engine {
         Duration::try_from(left)
             .unwrap_or(Duration::ZERO)
             .min(interval)
+    }
+}
+
+/// Replaces each change's bytes with Automerge's compressed encoding of the
+/// same change (same hash; any Automerge reader loads it). Changes of 256 bytes
+/// or less stay as they are. Done here, off the write path: the hub stores raw
+/// bytes, the cloud (where the shop pays for storage) gets them compressed.
+pub fn compress_changes(due: &mut [DueRecord]) {
+    for rec in due {
+        for c in &mut rec.changes {
+            if let Ok(mut change) = automerge::Change::try_from(&c.bytes[..]) {
+                let packed = change.bytes();
+                if packed.len() < c.bytes.len() {
+                    c.bytes = packed.into_owned();
+                }
+            }
+        }
     }
 }
 

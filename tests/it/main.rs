@@ -16,3 +16,4 @@ mod sync_pooler;
 mod sync_restart;
 mod sync_secrets;
 mod sync_support;
+mod sync_upload;
