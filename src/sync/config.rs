@@ -68,6 +68,9 @@ pub struct Settings {
     pub batch_size: usize,
     /// The project's URL (`https://<ref>.supabase.co`), for the REST transport.
     pub supabase_url: Option<String>,
+    /// A PEM file of the CA that signs a self-hosted database's certificate
+    /// (else Mozilla's roots are trusted).
+    pub db_ca_file: Option<String>,
 }
 
 impl Default for Settings {
@@ -80,6 +83,7 @@ impl Default for Settings {
             retry_delay_ms: DEFAULT_RETRY_DELAY_MS,
             batch_size: DEFAULT_BATCH_SIZE,
             supabase_url: None,
+            db_ca_file: None,
         }
     }
 }
@@ -230,6 +234,7 @@ impl EnvConfig {
             s.retry_delay_ms = env_num("SYNC_RETRY_DELAY_MS", &v)?;
         }
         s.supabase_url = var("SUPABASE_URL").filter(|u| !u.trim().is_empty());
+        s.db_ca_file = var("SUPABASE_DB_CA_FILE").filter(|u| !u.trim().is_empty());
         let mut c = Credentials::default();
         for (name, env) in CREDENTIALS {
             let v = var(env).or_else(|| match *name {
@@ -259,6 +264,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "retryDelayMs",
     "batchSize",
     "supabaseUrl",
+    "dbCaFile",
 ];
 const FEATURE_KEYS: &[&str] = &[
     "bmsIngestion",
@@ -320,6 +326,14 @@ impl Settings {
                 "batchSize" => {
                     s.batch_size = usize::try_from(as_u64(k, v)?)
                         .map_err(|_| ConfigError::new(k, "is too large"))?
+                }
+                "dbCaFile" => {
+                    s.db_ca_file = match v {
+                        Value::Null => None,
+                        Value::String(u) if u.trim().is_empty() => None,
+                        Value::String(u) => Some(u.trim().to_string()),
+                        _ => return Err(ConfigError::new(k, "must be a file path or null")),
+                    }
                 }
                 "supabaseUrl" => {
                     s.supabase_url = match v {
@@ -522,6 +536,51 @@ pub fn check_credential(name: &str, value: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The TLS the database URL needs: always outside this machine (a URL that
+/// disables it there is refused), on loopback only when the URL asks
+/// (`sslmode=require`). Roots: the CA file if set, else Mozilla's.
+pub fn db_tls(
+    s: &Settings,
+    c: &Credentials,
+) -> Result<Option<super::tls::RustlsConnect>, ConfigError> {
+    let field = "credentials.dbUrl";
+    let Some(db) = &c.db_url else {
+        return Ok(None);
+    };
+    let u = url::Url::parse(db.expose()).map_err(|_| ConfigError::new(field, "is not a URL"))?;
+    let host = u.host_str().unwrap_or("").to_string();
+    let mode = u
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.to_string());
+    let wanted = matches!(
+        mode.as_deref(),
+        Some("require") | Some("verify-ca") | Some("verify-full")
+    );
+    if !is_loopback(&host) && matches!(mode.as_deref(), Some("disable") | Some("allow")) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "{host} is not this machine: the connection must use TLS (remove sslmode={})",
+                mode.unwrap_or_default()
+            ),
+        ));
+    }
+    if is_loopback(&host) && !wanted {
+        return Ok(None);
+    }
+    let ca = match &s.db_ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| ConfigError::new("dbCaFile", format!("cannot read {path}: {e}")))?,
+        ),
+        None => None,
+    };
+    super::tls::RustlsConnect::new(ca.as_deref())
+        .map(Some)
+        .map_err(|m| ConfigError::new("dbCaFile", m))
+}
+
 /// The transport the credentials select.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -539,20 +598,8 @@ pub fn ready(s: &Settings, c: &Credentials) -> Result<Transport, ConfigError> {
             check_credential(name, v.expose())?;
         }
     }
-    if let Some(db) = &c.db_url {
-        // Loopback may go without TLS; others need TLS, which this build has not yet.
-        let u = url::Url::parse(db.expose())
-            .map_err(|_| ConfigError::new("credentials.dbUrl", "is not a URL"))?;
-        let host = u.host_str().unwrap_or("");
-        if !is_loopback(host) {
-            return Err(ConfigError::new(
-                "credentials.dbUrl",
-                format!(
-                    "{host} is not this machine and needs TLS, which this build does not speak \
-                     yet; use a database on localhost or the REST transport"
-                ),
-            ));
-        }
+    if c.db_url.is_some() {
+        db_tls(s, c)?;
         return Ok(Transport::Postgres);
     }
     if s.supabase_url.is_some() {
@@ -726,7 +773,32 @@ mod tests {
         c.db_url = Some(Secret::new("postgres://postgres:pw@127.0.0.1:5432/x"));
         assert_eq!(ready(&s, &c), Ok(Transport::Postgres));
         c.db_url = Some(Secret::new("postgres://postgres:pw@db.example.com:5432/x"));
-        assert_eq!(ready(&s, &c).expect_err("tls").field, "credentials.dbUrl");
+        assert_eq!(
+            ready(&s, &c),
+            Ok(Transport::Postgres),
+            "TLS outside loopback"
+        );
+        assert!(db_tls(&s, &c).expect("tls").is_some());
+        c.db_url = Some(Secret::new(
+            "postgres://postgres:pw@db.example.com:5432/x?sslmode=disable",
+        ));
+        assert_eq!(
+            ready(&s, &c).expect_err("no TLS").field,
+            "credentials.dbUrl"
+        );
+        c.db_url = Some(Secret::new("postgres://postgres:pw@localhost:5432/x"));
+        assert!(db_tls(&s, &c).expect("plain on loopback").is_none());
+        let with_ca = Settings {
+            db_ca_file: Some("/nonexistent/ca.pem".into()),
+            ..s.clone()
+        };
+        c.db_url = Some(Secret::new(
+            "postgres://postgres:pw@localhost:5432/x?sslmode=require",
+        ));
+        assert_eq!(
+            ready(&with_ca, &c).expect_err("no CA file").field,
+            "dbCaFile"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - [`config`]: defaults, environment, per-shop settings, credentials, validation.
 //! - [`cost`]: the monthly cost estimate per feature.
 //! - [`sink`]: the [`sink::CloudSink`] trait every transport implements.
-//! - [`pg`]: transport 1, the Postgres wire.
+//! - [`pg`]: transport 1, the Postgres wire; [`tls`]: its rustls connector.
 //! - [`worker`]: the step function ([`worker::Engine::run_once`]) and its loop.
 
 pub mod config;
@@ -13,4 +13,5 @@ pub mod control;
 pub mod cost;
 pub mod pg;
 pub mod sink;
+pub mod tls;
 pub mod worker;

@@ -11,6 +11,7 @@
 
 use super::config::Secret;
 use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, SinkError};
+use super::tls::RustlsConnect;
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
 use serde_json::{json, Value};
@@ -32,13 +33,21 @@ enum Param {
 
 pub struct PgSink {
     url: Secret,
+    /// TLS for the connection (`None`: plain, only to this machine).
+    tls: Option<RustlsConnect>,
     client: Mutex<Option<Client>>,
 }
 
 impl PgSink {
+    /// A sink to `url`, without TLS (a database on this machine).
     pub fn new(url: Secret) -> PgSink {
+        PgSink::with_tls(url, None)
+    }
+
+    pub fn with_tls(url: Secret, tls: Option<RustlsConnect>) -> PgSink {
         PgSink {
             url,
+            tls,
             client: Mutex::new(None),
         }
     }
@@ -48,16 +57,34 @@ impl PgSink {
             .map_err(|_| SinkError::permanent("the database URL is not a valid postgres:// URL"))?;
         cfg.connect_timeout(CONNECT_TIMEOUT);
         cfg.application_name("collisionos-hub");
-        let (client, connection) = cfg
-            .connect(NoTls)
-            .await
-            .map_err(|e| classify(&e, "connecting to the cloud database"))?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "cloud connection ended");
+        let context = "connecting to the cloud database";
+        match &self.tls {
+            None => {
+                let (client, connection) = cfg
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| classify(&e, context))?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "cloud connection ended");
+                    }
+                });
+                Ok(client)
             }
-        });
-        Ok(client)
+            Some(tls) => {
+                cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let (client, connection) = cfg
+                    .connect(tls.clone())
+                    .await
+                    .map_err(|e| classify(&e, context))?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "cloud connection ended");
+                    }
+                });
+                Ok(client)
+            }
+        }
     }
 
     /// Runs `statements` in one transaction with the hub's claims, on the kept
@@ -115,11 +142,21 @@ impl PgSink {
 /// The SQLSTATE classes that mean "not reached" and "try again later".
 pub fn classify(e: &tokio_postgres::Error, context: &str) -> SinkError {
     let Some(db) = e.as_db_error() else {
-        // No answer from the server: refused, reset, closed, timed out.
+        // No answer from the server: refused, reset, closed, timed out, or a
+        // TLS handshake that failed. The causes say which.
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            let c_text = c.to_string();
+            if !text.contains(&c_text) {
+                text.push_str(&format!(": {c_text}"));
+            }
+            cause = c.source();
+        }
         let m = if context.is_empty() {
-            format!("the cloud database did not answer: {e}")
+            format!("the cloud database did not answer: {text}")
         } else {
-            format!("{context}: {e}")
+            format!("{context}: {text}")
         };
         return SinkError::unreachable(m);
     };

@@ -225,14 +225,24 @@ impl Engine {
     /// Reads the configuration again and remakes the transport.
     pub async fn reload(&self) -> anyhow::Result<()> {
         let (shop_id, settings, credentials) = self.load().await?;
-        let transport = config::ready(&settings, &credentials);
+        let mut transport = config::ready(&settings, &credentials);
         let old = self.live();
-        let same_cloud = old.credentials == credentials && old.transport == transport;
+        let same_cloud = old.credentials == credentials
+            && old.transport == transport
+            && old.settings.db_ca_file == settings.db_ca_file;
         let sink: Option<Arc<dyn CloudSink>> = if same_cloud && old.sink.is_some() {
             old.sink.clone()
         } else {
             match (&transport, &credentials.db_url) {
-                (Ok(Transport::Postgres), Some(url)) => Some(Arc::new(PgSink::new(url.clone()))),
+                (Ok(Transport::Postgres), Some(url)) => {
+                    match config::db_tls(&settings, &credentials) {
+                        Ok(tls) => Some(Arc::new(PgSink::with_tls(url.clone(), tls))),
+                        Err(e) => {
+                            transport = Err(e);
+                            None
+                        }
+                    }
+                }
                 _ => None,
             }
         };

@@ -16,4 +16,5 @@ mod sync_pooler;
 mod sync_restart;
 mod sync_secrets;
 mod sync_support;
+mod sync_tls;
 mod sync_upload;
