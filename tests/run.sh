@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of CollisionOS Hub, starting what the tests need first:
 #   - a throwaway PostgreSQL 15 cluster (from the machine's packages; installed with
-#     apt-get if missing) for the cloud-schema and RLS tests.
+#     apt-get if missing) for the cloud-schema, RLS and sync tests;
+#   - pgbouncer and openssl for the sync tests (installed with apt-get if missing).
 # Fails loudly when a part cannot be had: no test skips because a part is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,17 @@ command -v cargo >/dev/null || {
     echo "tests/run.sh: cargo is not installed; install Rust from rustup first" >&2
     exit 1
 }
+
+# The sync tests also need Debian's pgbouncer (the transaction-mode pooler test)
+# and openssl (the TLS test makes its certificates with it).
+need=()
+[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "tests/run.sh: installing ${need[*]} with apt-get" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
 
 pgdir=$(mktemp -d /tmp/collisionos-pg.XXXXXX)
 cleanup() { bash install/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }

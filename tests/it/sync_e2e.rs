@@ -9,6 +9,7 @@ use crate::pg::fresh_db;
 use crate::sync_support::{
     all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_sync,
 };
+use collisionos::domain::catalog::ColType;
 use collisionos::domain::TableId;
 use collisionos::store::queue::ChangeEntry;
 use collisionos::sync::config::Secret;
@@ -16,6 +17,7 @@ use collisionos::sync::pg::PgSink;
 use collisionos::sync::sink::{Claims, CloudSink, RowBatch};
 use reqwest::StatusCode;
 use serde_json::json;
+use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follow() {
@@ -45,6 +47,31 @@ pub async fn writes_arrive_and_updates_and_deletes_follow(
         "one record of every table"
     );
     assert_same_everywhere(hub, db, &every).await;
+    // The comparison saw a value of every column type (not only nulls).
+    let kind = |ty: ColType| {
+        format!("{ty:?}")
+            .split('(')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let all: BTreeSet<String> = TableId::all()
+        .flat_map(|t| t.def().columns.iter().map(move |c| kind(c.ty)))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for (table, id) in &every {
+        let (_, rec) = hub.read_as_owner(table, id).await;
+        let t = TableId::by_name(table).expect("table");
+        for c in t.def().columns {
+            if !rec[c.name].is_null() {
+                seen.insert(kind(c.ty));
+            }
+        }
+    }
+    assert_eq!(
+        seen, all,
+        "a non-null value of every column type was compared"
+    );
 
     // Updates: every table's patch field.
     for table in table_names() {
