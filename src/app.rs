@@ -69,8 +69,15 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(());
-        if let Err(e) = worker.await {
-            tracing::error!(error = %e, "the sync worker ended abnormally");
+        // A push in flight may wait on a slow cloud: give it a moment, then stop
+        // it (every push is idempotent and every mark its own transaction).
+        let abort = worker.abort_handle();
+        match tokio::time::timeout(std::time::Duration::from_secs(5), worker).await {
+            Ok(Err(e)) if !e.is_cancelled() => {
+                tracing::error!(error = %e, "the sync worker ended abnormally")
+            }
+            Ok(_) => {}
+            Err(_) => abort.abort(),
         }
         served?;
         Ok(())
