@@ -71,6 +71,9 @@ pub struct Settings {
     /// A PEM file of the CA that signs a self-hosted database's certificate
     /// (else Mozilla's roots are trusted).
     pub db_ca_file: Option<String>,
+    /// The REST API's base URL when it is not `<supabaseUrl>/rest/v1` (a
+    /// self-hosted PostgREST serves at its root).
+    pub rest_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             batch_size: DEFAULT_BATCH_SIZE,
             supabase_url: None,
             db_ca_file: None,
+            rest_url: None,
         }
     }
 }
@@ -235,6 +239,7 @@ impl EnvConfig {
         }
         s.supabase_url = var("SUPABASE_URL").filter(|u| !u.trim().is_empty());
         s.db_ca_file = var("SUPABASE_DB_CA_FILE").filter(|u| !u.trim().is_empty());
+        s.rest_url = var("SUPABASE_REST_URL").filter(|u| !u.trim().is_empty());
         let mut c = Credentials::default();
         for (name, env) in CREDENTIALS {
             let v = var(env).or_else(|| match *name {
@@ -265,6 +270,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "batchSize",
     "supabaseUrl",
     "dbCaFile",
+    "restUrl",
 ];
 const FEATURE_KEYS: &[&str] = &[
     "bmsIngestion",
@@ -327,6 +333,14 @@ impl Settings {
                     s.batch_size = usize::try_from(as_u64(k, v)?)
                         .map_err(|_| ConfigError::new(k, "is too large"))?
                 }
+                "restUrl" => {
+                    s.rest_url = match v {
+                        Value::Null => None,
+                        Value::String(u) if u.trim().is_empty() => None,
+                        Value::String(u) => Some(u.trim().to_string()),
+                        _ => return Err(ConfigError::new(k, "must be a URL string or null")),
+                    }
+                }
                 "dbCaFile" => {
                     s.db_ca_file = match v {
                         Value::Null => None,
@@ -353,6 +367,15 @@ impl Settings {
         }
         check_settings(&s)?;
         Ok(s)
+    }
+
+    /// The REST API's base: `restUrl`, else `<supabaseUrl>/rest/v1`.
+    pub fn rest_base(&self) -> Option<String> {
+        self.rest_url.clone().or_else(|| {
+            self.supabase_url
+                .as_ref()
+                .map(|u| format!("{}/rest/v1", u.trim_end_matches('/')))
+        })
     }
 
     /// The form kept in `shops.settings.sync` (no secret).
@@ -403,6 +426,9 @@ pub fn check_settings(s: &Settings) -> Result<(), ConfigError> {
     }
     if let Some(u) = &s.supabase_url {
         check_https("supabaseUrl", u, &["https", "http"])?;
+    }
+    if let Some(u) = &s.rest_url {
+        check_https("restUrl", u, &["https", "http"])?;
     }
     Ok(())
 }
@@ -602,7 +628,7 @@ pub fn ready(s: &Settings, c: &Credentials) -> Result<Transport, ConfigError> {
         db_tls(s, c)?;
         return Ok(Transport::Postgres);
     }
-    if s.supabase_url.is_some() {
+    if s.rest_base().is_some() {
         if c.anon_key.is_none() {
             if c.service_role_key.is_some() {
                 return Err(ConfigError::new(
@@ -616,14 +642,19 @@ pub fn ready(s: &Settings, c: &Credentials) -> Result<Transport, ConfigError> {
                 "is required for the REST transport (the project's publishable or anon key)",
             ));
         }
-        return Err(ConfigError::new(
-            "supabaseUrl",
-            "the REST transport is not in this build yet; set credentials.dbUrl (Postgres wire)",
-        ));
+        if c.jwt_secret.is_none() && c.jwt_private_key.is_none() {
+            return Err(ConfigError::new(
+                "credentials.jwtSecret",
+                "the REST transport signs the hub's token: set the project's JWT secret, or a \
+                 private key (credentials.jwtPrivateKey) and its key id",
+            ));
+        }
+        return Ok(Transport::Rest);
     }
     Err(ConfigError::new(
         "credentials.dbUrl",
-        "no cloud is configured: set credentials.dbUrl (the project's Postgres connection URL)",
+        "no cloud is configured: set credentials.dbUrl (the project's Postgres connection URL), \
+         or supabaseUrl with the anon key and the JWT secret (REST)",
     ))
 }
 

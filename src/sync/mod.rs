@@ -6,12 +6,14 @@
 //! - [`cost`]: the monthly cost estimate per feature.
 //! - [`sink`]: the [`sink::CloudSink`] trait every transport implements.
 //! - [`pg`]: transport 1, the Postgres wire; [`tls`]: its rustls connector.
+//! - [`rest`]: transport 2, Supabase REST (PostgREST).
 //! - [`worker`]: the step function ([`worker::Engine::run_once`]) and its loop.
 
 pub mod config;
 pub mod control;
 pub mod cost;
 pub mod pg;
+pub mod rest;
 pub mod sink;
 pub mod tls;
 pub mod worker;

@@ -102,6 +102,8 @@ pub struct SinkError {
     pub kind: FailureKind,
     /// The cloud's own error text (never a credential).
     pub message: String,
+    /// How long the cloud asked to wait (`Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl SinkError {
@@ -109,18 +111,21 @@ impl SinkError {
         SinkError {
             kind: FailureKind::Unreachable,
             message: m.into(),
+            retry_after: None,
         }
     }
     pub fn transient(m: impl Into<String>) -> SinkError {
         SinkError {
             kind: FailureKind::Transient,
             message: m.into(),
+            retry_after: None,
         }
     }
     pub fn permanent(m: impl Into<String>) -> SinkError {
         SinkError {
             kind: FailureKind::Permanent,
             message: m.into(),
+            retry_after: None,
         }
     }
 }

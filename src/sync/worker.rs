@@ -229,11 +229,24 @@ impl Engine {
         let old = self.live();
         let same_cloud = old.credentials == credentials
             && old.transport == transport
-            && old.settings.db_ca_file == settings.db_ca_file;
+            && old.settings.db_ca_file == settings.db_ca_file
+            && old.settings.rest_base() == settings.rest_base();
         let sink: Option<Arc<dyn CloudSink>> = if same_cloud && old.sink.is_some() {
             old.sink.clone()
         } else {
             match (&transport, &credentials.db_url) {
+                (Ok(Transport::Rest), _) => {
+                    match super::rest::RestSink::new(
+                        &settings.rest_base().unwrap_or_default(),
+                        &credentials,
+                    ) {
+                        Ok(sink) => Some(Arc::new(sink)),
+                        Err(e) => {
+                            transport = Err(e);
+                            None
+                        }
+                    }
+                }
                 (Ok(Transport::Postgres), Some(url)) => {
                     match config::db_tls(&settings, &credentials) {
                         Ok(tls) => Some(Arc::new(PgSink::with_tls(url.clone(), tls))),
@@ -404,9 +417,13 @@ impl Engine {
                     let permanent = e.kind == FailureKind::Permanent
                         || attempts >= i64::from(settings.retry_attempts);
                     let next = (!permanent).then(|| {
-                        format_timestamp(
-                            self.inner.clock.now() + backoff(settings.retry_delay_ms, attempts),
-                        )
+                        let mut wait = backoff(settings.retry_delay_ms, attempts);
+                        if let Some(asked) =
+                            e.retry_after.and_then(|d| time::Duration::try_from(d).ok())
+                        {
+                            wait = wait.max(asked);
+                        }
+                        format_timestamp(self.inner.clock.now() + wait)
                     });
                     if permanent {
                         out.failed += 1;
