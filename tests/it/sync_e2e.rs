@@ -7,7 +7,8 @@
 use crate::common::{api_id, patch_for, table_names, TestHub};
 use crate::pg::fresh_db;
 use crate::sync_support::{
-    all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_sync,
+    all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_sync, enable_with,
+    pg_config,
 };
 use collisionos::domain::catalog::ColType;
 use collisionos::domain::TableId;
@@ -16,25 +17,25 @@ use collisionos::sync::config::Secret;
 use collisionos::sync::pg::PgSink;
 use collisionos::sync::sink::{Claims, CloudSink, RowBatch};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn every_table_arrives_with_identical_values_and_updates_and_deletes_follow() {
     let db = fresh_db("sync_e2e").await;
     let hub = TestHub::spawn().await;
-    writes_arrive_and_updates_and_deletes_follow(&hub, &db, &db.url).await;
+    writes_arrive_and_updates_and_deletes_follow(&hub, &db, &pg_config(&db.url)).await;
     db.drop_db().await;
 }
 
-/// The end-to-end body, shared with the pooler test: `hub` syncs to `db`
-/// through `url`.
+/// The end-to-end body, shared by both transports and the pooler test: `hub`
+/// syncs to `db` configured with `config` (the body of `PUT /api/sync/config`).
 pub async fn writes_arrive_and_updates_and_deletes_follow(
     hub: &TestHub,
     db: &crate::pg::TestDb,
-    url: &str,
+    config: &Value,
 ) {
-    enable_sync(hub, url).await;
+    enable_with(hub, config).await;
     let owner = hub.owner.clone();
     let refs = hub.fixtures(&owner, &hub.shop_id).await;
     let out = drain(hub).await;
@@ -315,8 +316,18 @@ async fn replaying_a_batch_twice_leaves_the_cloud_unchanged() {
 async fn a_row_of_another_shop_fails_with_the_rls_error_and_the_rest_arrive() {
     let db = fresh_db("sync_rls").await;
     let hub = TestHub::spawn().await;
-    enable_sync(&hub, &db.url).await;
-    drain(&hub).await;
+    another_shops_rows_fail_with_the_rls_error(&hub, &db, &pg_config(&db.url)).await;
+    db.drop_db().await;
+}
+
+/// The RLS body, shared by both transports.
+pub async fn another_shops_rows_fail_with_the_rls_error(
+    hub: &TestHub,
+    db: &crate::pg::TestDb,
+    config: &Value,
+) {
+    enable_with(hub, config).await;
+    drain(hub).await;
     // A second shop in the same hub: its rows are not this hub's shop's.
     let other = hub.second_shop("Shop B Body Works").await;
     let b_cust = hub
@@ -338,19 +349,19 @@ async fn a_row_of_another_shop_fails_with_the_rls_error_and_the_rest_arrive() {
         mine.push(c["id"].as_str().expect("id").to_string());
     }
     // (The worker's own loop may take part of this: count in the queue.)
-    let out = drain(&hub).await;
+    let out = drain(hub).await;
     assert!(out.unreachable.is_none(), "{out:?}");
     for id in &mine {
         assert!(
-            cloud_row(&db, "customers", id).await.is_some(),
+            cloud_row(db, "customers", id).await.is_some(),
             "{id} arrived"
         );
     }
     let b_id = b_cust["id"].as_str().expect("id");
-    assert!(cloud_row(&db, "customers", b_id).await.is_none());
+    assert!(cloud_row(db, "customers", b_id).await.is_none());
     assert_eq!(
         cloud_count(
-            &db,
+            db,
             &format!(
                 "SELECT count(*) FROM public.shops WHERE id = '{}'",
                 other.shop_id
@@ -374,5 +385,4 @@ async fn a_row_of_another_shop_fails_with_the_rls_error_and_the_rest_arrive() {
             "the cloud's RLS error: {it}"
         );
     }
-    db.drop_db().await;
 }

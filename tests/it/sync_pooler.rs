@@ -7,7 +7,7 @@
 use crate::common::TestHub;
 use crate::pg::fresh_db;
 use crate::sync_e2e::writes_arrive_and_updates_and_deletes_follow;
-use crate::sync_support::host_port;
+use crate::sync_support::{host_port, pg_config};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -97,9 +97,10 @@ async fn two_hubs_sync_at_once_through_pgbouncer_in_transaction_mode() {
     let a = TestHub::spawn().await;
     let b = TestHub::spawn().await;
     assert_ne!(a.shop_id, b.shop_id);
+    let config = pg_config(&url);
     tokio::join!(
-        writes_arrive_and_updates_and_deletes_follow(&a, &db, &url),
-        writes_arrive_and_updates_and_deletes_follow(&b, &db, &url),
+        writes_arrive_and_updates_and_deletes_follow(&a, &db, &config),
+        writes_arrive_and_updates_and_deletes_follow(&b, &db, &config),
     );
     for hub in [&a, &b] {
         assert_eq!(

@@ -13,15 +13,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Configures `hub` to sync to `db_url` (with a short retry delay) and enables
-/// it; panics unless both succeed.
-pub async fn enable_sync(hub: &TestHub, db_url: &str) {
+/// The configuration that syncs to `db_url` over the Postgres wire.
+pub fn pg_config(db_url: &str) -> Value {
+    json!({ "credentials": { "dbUrl": db_url }, "retryDelayMs": 1000 })
+}
+
+/// Configures `hub` with `config` (the body of `PUT /api/sync/config`) and
+/// enables sync; panics unless both succeed.
+pub async fn enable_with(hub: &TestHub, config: &Value) {
     let (s, b) = hub
         .request(
             Method::PUT,
             "/api/sync/config",
             Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": db_url }, "retryDelayMs": 1000 })),
+            Some(config),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "PUT /api/sync/config: {b}");
@@ -30,6 +35,11 @@ pub async fn enable_sync(hub: &TestHub, db_url: &str) {
         .await;
     assert_eq!(s, StatusCode::OK, "POST /api/sync/enable: {b}");
     assert_eq!(b["syncEnabled"], true, "{b}");
+}
+
+/// Syncs `hub` to `db_url` over the Postgres wire (short retry delay).
+pub async fn enable_sync(hub: &TestHub, db_url: &str) {
+    enable_with(hub, &pg_config(db_url)).await;
 }
 
 /// Runs the worker until nothing more is due.
