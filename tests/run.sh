@@ -2,7 +2,8 @@
 # Runs every test of CollisionOS Hub, starting what the tests need first:
 #   - a throwaway PostgreSQL 15 cluster (from the machine's packages; installed with
 #     apt-get if missing) for the cloud-schema, RLS and sync tests;
-#   - pgbouncer and openssl for the sync tests (installed with apt-get if missing).
+#   - pgbouncer and openssl for the sync tests (installed with apt-get if missing);
+#   - postrust-server for the REST transport's tests (cargo install, cached).
 # Fails loudly when a part cannot be had: no test skips because a part is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,17 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
 fi
+
+# The REST transport's tests run against postrust-server (a PostgREST-compatible
+# server from crates.io). It takes minutes to build, so it is installed once into
+# a cache folder and reused; `cargo install --locked` fails for it, so unlocked.
+cache="${COLLISIONOS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/collisionos}"
+postrust="$cache/postrust/bin/postrust"
+if [ ! -x "$postrust" ]; then
+    echo "tests/run.sh: installing postrust-server into $cache/postrust (once; several minutes)" >&2
+    cargo install postrust-server --version 3.1.0 --root "$cache/postrust" >&2
+fi
+export COLLISIONOS_POSTRUST="$postrust"
 
 pgdir=$(mktemp -d /tmp/collisionos-pg.XXXXXX)
 cleanup() { bash install/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }

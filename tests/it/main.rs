@@ -13,6 +13,7 @@ mod sync_api;
 mod sync_e2e;
 mod sync_failures;
 mod sync_pooler;
+mod sync_rest;
 mod sync_restart;
 mod sync_secrets;
 mod sync_support;
