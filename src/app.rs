@@ -29,6 +29,7 @@ impl App {
         .await??;
         let metrics = crate::api::metrics::Metrics::new(&store);
         let backups = crate::backups::Backups::new(config.backup_plan());
+        let sync = crate::sync::worker::Engine::open(store.clone(), config.sync.clone()).await?;
         Ok(App {
             state: AppState {
                 logins: Default::default(),
@@ -39,6 +40,7 @@ impl App {
                 token_ttl: config.token_ttl,
                 accounts: Default::default(),
                 tablets: Default::default(),
+                sync,
             },
             shutdown_timeout: config.shutdown_timeout,
         })
@@ -55,6 +57,7 @@ impl App {
     /// Serves until `shutdown` resolves; then stops accepting, lets the requests
     /// in flight finish, and stops the writer (every write sent is committed and
     /// the WAL checkpointed), all within the configured shutdown timeout.
+    /// The sync worker's loop runs beside the server and stops with it.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -64,6 +67,10 @@ impl App {
         let store = self.state.store.clone();
         let backups = tokio::spawn(self.state.backups.clone().run());
         let tablets = self.state.tablets.clone();
+        let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();
+        let worker = tokio::spawn(self.state.sync.clone().run(async {
+            let _ = sync_stopped.await;
+        }));
         let grace = self.shutdown_timeout;
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -94,6 +101,8 @@ impl App {
                 }
                 let left = grace.saturating_sub(started.elapsed());
                 backups.abort();
+                stop_worker(stop_sync, worker, left.min(std::time::Duration::from_secs(5))).await;
+                let left = grace.saturating_sub(started.elapsed());
                 if tokio::time::timeout(left, store.close()).await.is_err() {
                     tracing::warn!("the writer did not stop within the shutdown timeout");
                 }
@@ -102,8 +111,27 @@ impl App {
         }
         tablets.close();
         backups.abort();
+        stop_worker(stop_sync, worker, std::time::Duration::from_secs(5)).await;
         store.close().await;
         Ok(())
+    }
+}
+
+/// Tells the sync worker to stop and gives a push in flight `wait` to finish
+/// (every push is idempotent and every mark its own transaction), then stops it.
+async fn stop_worker(
+    stop: tokio::sync::oneshot::Sender<()>,
+    worker: tokio::task::JoinHandle<()>,
+    wait: std::time::Duration,
+) {
+    let _ = stop.send(());
+    let abort = worker.abort_handle();
+    match tokio::time::timeout(wait, worker).await {
+        Ok(Err(e)) if !e.is_cancelled() => {
+            tracing::error!(error = %e, "the sync worker ended abnormally")
+        }
+        Ok(_) => {}
+        Err(_) => abort.abort(),
     }
 }
 

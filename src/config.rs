@@ -26,6 +26,9 @@ pub struct Config {
     pub backup_dir: Option<PathBuf>,
     pub backup_every: Option<Duration>,
     pub backup_keep: usize,
+    /// Cloud sync settings and credentials from the environment (`main` reads
+    /// them; the default is sync off with nothing configured).
+    pub sync: crate::sync::config::EnvConfig,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
             backup_dir: None,
             backup_every: Some(Duration::from_secs(DEFAULT_BACKUP_INTERVAL_HOURS * 3600)),
             backup_keep: DEFAULT_BACKUP_KEEP,
+            sync: Default::default(),
         }
     }
 }

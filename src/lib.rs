@@ -5,6 +5,7 @@
 //! - [`store`]: SQLite (the source of truth): writer thread, reader pool, migrations.
 //! - [`crdt`]: one Automerge document per record: apply, fork/merge at base, conflicts.
 //! - [`auth`]: argon2 password hashing off the runtime, JWT issue/verify.
+//! - [`sync`]: the cloud sync engine: configuration, transports, the worker.
 //! - [`api`]: the HTTP API (axum); `api::error` maps errors to responses.
 //! - [`ws`]: bay tablets over WebSocket: live changes, offline writes, devices.
 //! - [`app`]: wires the parts; `App::serve` takes an injected listener and shutdown.
@@ -20,4 +21,5 @@ pub mod config;
 pub mod crdt;
 pub mod domain;
 pub mod store;
+pub mod sync;
 pub mod ws;

@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .then(|| Duration::from_secs(backup_interval_hours * 3600));
             config.backup_keep = backup_keep.max(1);
             config.backup_dir = backup_dir;
+            config.sync = collisionos::sync::config::EnvConfig::from_process_env()?;
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();

@@ -6,6 +6,7 @@
 //! - [`accounts`]: health, login, me, password change.
 //! - [`devices`]: bay tablets' devices (list, revoke); `/api/ws` is [`crate::ws`].
 //! - [`automerge`]: a record's Automerge document.
+//! - [`sync`]: the 13 cloud-sync endpoints.
 //!
 //! Every answer that is not a success is our error body, whoever made it: our
 //! handlers, axum's extractors (path, body), the router (no such route, method),
@@ -18,6 +19,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod records;
+pub mod sync;
 
 use crate::auth::JwtSecret;
 use crate::store::Store;
@@ -53,6 +55,8 @@ pub struct AppState {
     /// Login attempts per account and per address.
     pub logins: std::sync::Arc<crate::auth::limiter::LoginLimiter>,
     pub tablets: crate::ws::Tablets,
+    /// The cloud sync engine (its loop runs beside the server).
+    pub sync: crate::sync::worker::Engine,
 }
 
 /// A path's parameters, every rejection answered with our error body (a
@@ -67,6 +71,18 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(accounts::login))
         .route("/auth/me", get(accounts::me))
         .route("/auth/password", post(accounts::change_password))
+        .route("/sync/status", get(sync::status))
+        .route("/sync/config", get(sync::get_config).put(sync::put_config))
+        .route("/sync/queue", get(sync::queue))
+        .route("/sync/trigger", post(sync::trigger))
+        .route("/sync/queue/clear", post(sync::clear))
+        .route("/sync/history", get(sync::history))
+        .route("/sync/test-connection", post(sync::test_connection))
+        .route("/sync/force-sync-record", post(sync::force_sync_record))
+        .route("/sync/cost-estimate", get(sync::cost))
+        .route("/sync/stats", get(sync::stats))
+        .route("/sync/enable", post(sync::enable))
+        .route("/sync/disable", post(sync::disable))
         .route("/conflicts", get(records::conflicts))
         .route(
             "/conflicts/{table}/{id}/resolve",

@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0001_init.sql"),
     },
     Migration {
+        name: "0002_sync.sql",
+        sql: include_str!("../../migrations/0002_sync.sql"),
+    },
+    Migration {
         name: "0003_devices.sql",
         sql: include_str!("../../migrations/0003_devices.sql"),
     },

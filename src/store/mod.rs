@@ -21,6 +21,7 @@ pub mod error;
 pub mod feed;
 pub mod migrations;
 pub mod queries;
+pub mod queue;
 pub mod records;
 pub mod schema;
 pub mod stats;

@@ -1,0 +1,284 @@
+//! Reading a batch: the due records, each with its state and unpushed changes.
+
+use super::{ChangeEntry, DueRecord, ItemRef, Queue, RowState};
+use crate::domain::TableId;
+use crate::store::records::{read_row, sql, Record};
+use crate::store::StoreError;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+
+/// One open item while a batch is being gathered.
+struct Open {
+    id: i64,
+    shop_id: String,
+    table_name: String,
+    record_id: String,
+    operation: String,
+    status: String,
+    attempts: i64,
+    change_seq: i64,
+    next_attempt_at: Option<String>,
+}
+
+fn open_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Open> {
+    Ok(Open {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        table_name: r.get(2)?,
+        record_id: r.get(3)?,
+        operation: r.get(4)?,
+        status: r.get(5)?,
+        attempts: r.get(6)?,
+        change_seq: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+    })
+}
+
+const OPEN_COLUMNS: &str =
+    "id, shop_id, table_name, record_id, operation, status, attempts, change_seq, next_attempt_at";
+
+impl Queue {
+    // ------------------------------------------------------------ the batch
+
+    /// Up to `limit` records with items due at `now` (an instant as the store
+    /// writes them), oldest first, each with its state and unpushed changes.
+    pub async fn due(&self, now: String, limit: usize) -> Result<Vec<DueRecord>, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let out = gather_due(&tx, &now, limit)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The given record now, whatever its items' status (force-sync), or `None`
+    /// when the hub has neither the record nor any item of it.
+    pub async fn record(
+        &self,
+        table: TableId,
+        record_id: String,
+    ) -> Result<Option<DueRecord>, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            // One query per status, so each uses an index (the PENDING one the
+            // partial unique index; the others the status index, few rows).
+            let mut items: Vec<Open> = Vec::new();
+            for status in ["PENDING", "RETRY", "FAILED", "PROCESSING"] {
+                items.extend(
+                    tx.prepare_cached(&format!(
+                        "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+                           AND status = '{status}'"
+                    ))?
+                    .query_map(params![table.name(), record_id], open_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+            }
+            items.sort_by_key(|i| i.id);
+            let row = load_row(&tx, table, &record_id)?;
+            let shop_id = match (&row, items.first()) {
+                (Some(r), _) => r.shop_id.to_string(),
+                (None, Some(i)) => i.shop_id.clone(),
+                (None, None) => return Ok(None),
+            };
+            let last: i64 = tx
+                .prepare_cached(
+                    "SELECT coalesce(max(seq), 0) FROM change_log WHERE table_name = ?1 AND record_id = ?2",
+                )?
+                .query_row(params![table.name(), record_id], |r| r.get(0))?;
+            let rec = build(&tx, table, record_id, shop_id, items, Some(last), row)?;
+            tx.commit()?;
+            Ok(Some(rec))
+        })
+        .await
+    }
+}
+
+fn load_row(c: &Connection, table: TableId, id: &str) -> rusqlite::Result<Option<Record>> {
+    c.prepare_cached(&format!("{} WHERE t.id = ?1", sql(table).select))?
+        .query_row([id], |r| read_row(table, r))
+        .optional()
+}
+
+/// Builds the push of one record from its open items.
+fn build(
+    c: &Connection,
+    table: TableId,
+    record_id: String,
+    shop_id: String,
+    items: Vec<Open>,
+    seq_floor: Option<i64>,
+    row: Option<Record>,
+) -> Result<DueRecord, StoreError> {
+    let seq = items
+        .iter()
+        .map(|i| i.change_seq)
+        .chain(seq_floor)
+        .max()
+        .unwrap_or(0);
+    let pushed: i64 = c
+        .prepare_cached(
+            "SELECT change_seq FROM sync_pushed WHERE table_name = ?1 AND record_id = ?2",
+        )?
+        .query_row(params![table.name(), record_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let changes = c
+        .prepare_cached(
+            "SELECT seq, shop_id, table_name, record_id, change_hash, actor, author_id, bytes, created_at
+               FROM change_log WHERE table_name = ?1 AND record_id = ?2 AND seq > ?3 AND seq <= ?4
+              ORDER BY seq",
+        )?
+        .query_map(params![table.name(), record_id, pushed, seq], |r| {
+            Ok(ChangeEntry {
+                seq: r.get(0)?,
+                shop_id: r.get(1)?,
+                table_name: r.get(2)?,
+                record_id: r.get(3)?,
+                change_hash: r.get(4)?,
+                actor: r.get(5)?,
+                author_id: r.get(6)?,
+                bytes: r.get(7)?,
+                created_at: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let operation = items
+        .iter()
+        .max_by_key(|i| i.change_seq)
+        .map(|i| i.operation.clone())
+        .unwrap_or_else(|| if row.is_some() { "UPDATE" } else { "DELETE" }.into());
+    Ok(DueRecord {
+        table,
+        record_id,
+        shop_id,
+        operation,
+        items: items
+            .into_iter()
+            .map(|i| ItemRef {
+                id: i.id,
+                status: i.status,
+                change_seq: i.change_seq,
+                attempts: i.attempts,
+            })
+            .collect(),
+        seq,
+        state: match row {
+            Some(r) => RowState::Upsert(r),
+            None => RowState::Delete,
+        },
+        changes,
+    })
+}
+
+fn gather_due(c: &Connection, now: &str, limit: usize) -> Result<Vec<DueRecord>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    // Every RETRY item (few: only records whose push failed), by record.
+    let mut retries: HashMap<(String, String), Vec<Open>> = HashMap::new();
+    {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE status = 'RETRY' ORDER BY id"
+        ))?;
+        for o in stmt.query_map([], open_row)? {
+            let o = o?;
+            retries
+                .entry((o.table_name.clone(), o.record_id.clone()))
+                .or_default()
+                .push(o);
+        }
+    }
+    let is_due = |items: &[Open]| {
+        items
+            .iter()
+            .all(|i| i.next_attempt_at.as_deref().is_none_or(|t| t <= now))
+    };
+    // Candidates in queue order: PENDING items (by the status index) and due
+    // RETRY items, merged by id.
+    let mut picked: Vec<(String, String)> = Vec::new();
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    let mut retry_heads: Vec<(i64, (String, String))> = retries
+        .iter()
+        .filter(|(_, items)| is_due(items))
+        .filter_map(|(k, items)| items.iter().map(|i| i.id).min().map(|id| (id, k.clone())))
+        .collect();
+    retry_heads.sort();
+    let mut retry_heads = retry_heads.into_iter().peekable();
+    let mut after = 0i64;
+    let chunk = (limit * 2).max(64) as i64;
+    'outer: loop {
+        let pending: Vec<(i64, String, String)> = c
+            .prepare_cached(
+                "SELECT id, table_name, record_id FROM sync_queue
+                  WHERE status = 'PENDING' AND id > ?1 ORDER BY id LIMIT ?2",
+            )?
+            .query_map(params![after, chunk], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let exhausted = (pending.len() as i64) < chunk;
+        for (id, t, r) in pending {
+            after = id;
+            while let Some((rid, _)) = retry_heads.peek() {
+                if *rid > id {
+                    break;
+                }
+                if let Some((_, k)) = retry_heads.next() {
+                    if seen.insert(k.clone()) {
+                        picked.push(k);
+                    }
+                }
+                if picked.len() >= limit {
+                    break 'outer;
+                }
+            }
+            let k = (t, r);
+            if seen.contains(&k) {
+                continue;
+            }
+            if retries.get(&k).is_some_and(|items| !is_due(items)) {
+                continue; // held behind its own earlier, not yet due, item
+            }
+            seen.insert(k.clone());
+            picked.push(k);
+            if picked.len() >= limit {
+                break 'outer;
+            }
+        }
+        if exhausted {
+            for (_, k) in retry_heads.by_ref() {
+                if picked.len() >= limit {
+                    break;
+                }
+                if seen.insert(k.clone()) {
+                    picked.push(k);
+                }
+            }
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(picked.len());
+    for (t, r) in picked {
+        let Some(table) = TableId::by_name(&t) else {
+            continue; // not a table of this build: nothing to push
+        };
+        let mut items = retries.remove(&(t.clone(), r.clone())).unwrap_or_default();
+        if let Some(p) = c
+            .prepare_cached(&format!(
+                "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+                   AND status = 'PENDING'"
+            ))?
+            .query_row(params![t, r], open_row)
+            .optional()?
+        {
+            items.push(p);
+        }
+        let Some(shop_id) = items.first().map(|i| i.shop_id.clone()) else {
+            continue;
+        };
+        let row = load_row(c, table, &r)?;
+        out.push(build(c, table, r, shop_id, items, None, row)?);
+    }
+    Ok(out)
+}

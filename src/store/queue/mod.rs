@@ -1,0 +1,401 @@
+//! The store side of cloud sync: reading due `sync_queue` items with what to push
+//! (the record's current row, or its deletion, and the change bytes not yet
+//! pushed), marking them, history and counts, hub-only secrets and sync state.
+//!
+//! The sync worker owns its own read-write connection ([`Queue`]), separate from
+//! the writer thread's: its transactions are short (one per batch) and commit with
+//! `synchronous=NORMAL`. Losing a mark to a power cut only means the batch is
+//! pushed again, which the cloud's idempotent upserts absorb; the queue entries
+//! themselves are written by the writer thread with the row (invariant 2).
+//!
+//! Rules kept here:
+//! - Items are grouped per record: one push of the record's current state covers
+//!   every open item of it. A record whose RETRY item is not yet due is held
+//!   entirely, so a later write never overtakes an earlier one.
+//! - An item is completed only if its `change_seq` is still the one that was read:
+//!   a write that coalesced into it meanwhile keeps it PENDING.
+//! - Marking RETRY or FAILED folds the record's other read items into one; it
+//!   deletes an item only when another item of the same record covers it.
+//! - Completed history is bounded ([`HISTORY_KEEP`]); PENDING, RETRY and FAILED
+//!   items are never removed by marking or by the history bound.
+
+mod due;
+mod state;
+
+use super::records::Record;
+use super::{Store, StoreError};
+use crate::domain::TableId;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::sync::{Arc, Mutex};
+
+/// Completed items kept as history.
+pub const HISTORY_KEEP: i64 = 1000;
+
+/// What the cloud must hold for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowState {
+    /// The record's current row.
+    Upsert(Record),
+    /// The record no longer exists on the hub.
+    Delete,
+}
+
+/// One change-log entry whose bytes have not reached the cloud.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEntry {
+    pub seq: i64,
+    pub shop_id: String,
+    pub table_name: String,
+    pub record_id: String,
+    pub change_hash: String,
+    pub actor: String,
+    pub author_id: Option<String>,
+    pub bytes: Vec<u8>,
+    pub created_at: String,
+}
+
+/// An open queue item as it was read (for conditional marking).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRef {
+    pub id: i64,
+    pub status: String,
+    pub change_seq: i64,
+    pub attempts: i64,
+}
+
+/// A record to push: its open items, its state and its unpushed changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueRecord {
+    pub table: TableId,
+    pub record_id: String,
+    /// The shop of the queue item (the row's shop, as the hub wrote it).
+    pub shop_id: String,
+    pub operation: String,
+    pub items: Vec<ItemRef>,
+    /// The highest change seq this push covers.
+    pub seq: i64,
+    pub state: RowState,
+    pub changes: Vec<ChangeEntry>,
+}
+
+impl DueRecord {
+    /// The most failed attempts any of its items has spent.
+    pub fn attempts(&self) -> i64 {
+        self.items.iter().map(|i| i.attempts).max().unwrap_or(0)
+    }
+}
+
+/// A queue item as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueItem {
+    pub id: i64,
+    pub shop_id: String,
+    pub table_name: String,
+    pub record_id: String,
+    pub operation: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub change_seq: i64,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Item counts by status, and the age of the oldest open item.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub processing: i64,
+    pub retry: i64,
+    pub failed: i64,
+    pub completed: i64,
+    /// `created_at` of the oldest PENDING or RETRY item.
+    pub oldest_open: Option<String>,
+}
+
+/// Which items `clear` may remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clearable {
+    Completed,
+    Failed,
+}
+
+impl Clearable {
+    fn status(self) -> &'static str {
+        match self {
+            Clearable::Completed => "COMPLETED",
+            Clearable::Failed => "FAILED",
+        }
+    }
+}
+
+/// The sync worker's connection to the store.
+#[derive(Clone)]
+pub struct Queue {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Queue {
+    /// Opens the sync worker's connection to `store`'s database.
+    pub fn open(store: &Store) -> Result<Queue, StoreError> {
+        let conn = Connection::open(store.path())?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Queue {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Internal("sync connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("sync store task failed: {e}")))?
+    }
+
+    /// Marks records whose push reached the cloud: their read items COMPLETED (a
+    /// PENDING item only if no write coalesced into it meanwhile), older RETRY and
+    /// FAILED items of the record that the push covers too, and the record's
+    /// pushed watermark.
+    pub async fn complete(&self, done: Vec<DueRecord>, now: String) -> Result<(), StoreError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut n = 0i64;
+            for rec in &done {
+                for it in &rec.items {
+                    n += tx
+                        .prepare_cached(
+                            "UPDATE sync_queue SET status = 'COMPLETED', last_error = NULL,
+                                    next_attempt_at = NULL, updated_at = ?3
+                              WHERE id = ?1 AND change_seq = ?2 AND status <> 'COMPLETED'",
+                        )?
+                        .execute(params![it.id, it.change_seq, now])?
+                        as i64;
+                }
+                n += tx
+                    .prepare_cached(
+                        "UPDATE sync_queue SET status = 'COMPLETED', updated_at = ?4
+                          WHERE table_name = ?1 AND record_id = ?2 AND change_seq <= ?3
+                            AND status IN ('RETRY', 'FAILED')",
+                    )?
+                    .execute(params![rec.table.name(), rec.record_id, rec.seq, now])?
+                    as i64;
+                tx.prepare_cached(
+                    "INSERT INTO sync_pushed (table_name, record_id, change_seq) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (table_name, record_id) DO UPDATE
+                       SET change_seq = max(change_seq, excluded.change_seq)",
+                )?
+                .execute(params![rec.table.name(), rec.record_id, rec.seq])?;
+            }
+            add_state(&tx, "total_processed", n)?;
+            set_state_tx(&tx, "last_sync", &now)?;
+            prune_history(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks a record's push as failed: RETRY due at `next_attempt_at` with
+    /// `attempts` spent, or FAILED (`next_attempt_at` None) waiting for a person.
+    /// The record's read items fold into its oldest one.
+    pub async fn mark_failed(
+        &self,
+        rec: DueRecord,
+        attempts: i64,
+        next_attempt_at: Option<String>,
+        error: String,
+        now: String,
+    ) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let status = if next_attempt_at.is_some() {
+                "RETRY"
+            } else {
+                "FAILED"
+            };
+            let Some(keep) = rec.items.iter().map(|i| i.id).min() else {
+                // Force-sync of a record with no item: remember the failure as one.
+                tx.prepare_cached(
+                    "INSERT INTO sync_queue (shop_id, table_name, record_id, operation, status,
+                       attempts, last_error, change_seq, next_attempt_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                )?
+                .execute(params![
+                    rec.shop_id,
+                    rec.table.name(),
+                    rec.record_id,
+                    rec.operation,
+                    status,
+                    attempts,
+                    error,
+                    rec.seq,
+                    next_attempt_at,
+                    now
+                ])?;
+                if status == "FAILED" {
+                    add_state(&tx, "total_failed", 1)?;
+                }
+                tx.commit()?;
+                return Ok(());
+            };
+            for it in rec.items.iter().filter(|i| i.id != keep) {
+                // Covered by `keep` (which takes the highest seq): a PENDING item
+                // only if no write coalesced into it since it was read.
+                tx.prepare_cached(
+                    "DELETE FROM sync_queue WHERE id = ?1 AND change_seq = ?2
+                       AND status IN ('PENDING', 'RETRY', 'FAILED')",
+                )?
+                .execute(params![it.id, it.change_seq])?;
+            }
+            tx.prepare_cached(
+                "UPDATE sync_queue SET status = ?2, attempts = ?3, next_attempt_at = ?4,
+                        last_error = ?5, change_seq = max(change_seq, ?6), operation = ?7,
+                        updated_at = ?8
+                  WHERE id = ?1",
+            )?
+            .execute(params![
+                keep,
+                status,
+                attempts,
+                next_attempt_at,
+                error,
+                rec.seq,
+                rec.operation,
+                now
+            ])?;
+            if status == "FAILED" {
+                add_state(&tx, "total_failed", 1)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes FAILED items (all, or those of `ids`) due again with fresh attempts.
+    /// Returns how many.
+    pub async fn retry_failed(
+        &self,
+        ids: Option<Vec<i64>>,
+        now: String,
+    ) -> Result<usize, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let sql =
+                "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
+                              updated_at = ?1
+                        WHERE status = 'FAILED'";
+            let n = match ids {
+                None => tx.execute(sql, params![now])?,
+                Some(ids) => {
+                    let mut n = 0;
+                    for id in ids {
+                        n += tx.execute(&format!("{sql} AND id = ?2"), params![now, id])?;
+                    }
+                    n
+                }
+            };
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Removes COMPLETED or FAILED items (all of that status, or only those of
+    /// `ids` that have it). PENDING and RETRY items are never removed; the change
+    /// log and the records are never touched. Returns how many were removed.
+    pub async fn clear(
+        &self,
+        which: Clearable,
+        ids: Option<Vec<i64>>,
+    ) -> Result<usize, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = match ids {
+                None => tx.execute(
+                    "DELETE FROM sync_queue WHERE status = ?1",
+                    params![which.status()],
+                )?,
+                Some(ids) => {
+                    let mut n = 0;
+                    for id in ids {
+                        n += tx.execute(
+                            "DELETE FROM sync_queue WHERE status = ?1 AND id = ?2",
+                            params![which.status(), id],
+                        )?;
+                    }
+                    n
+                }
+            };
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+}
+
+fn open_up_to(c: &Connection, last: i64) -> rusqlite::Result<i64> {
+    c.prepare_cached(
+        "SELECT count(*) FROM sync_queue WHERE id <= ?1 AND status IN ('PENDING', 'RETRY', 'FAILED')",
+    )?
+    .query_row([last], |r| r.get(0))
+}
+
+fn get_state_tx(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    c.prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
+}
+
+fn set_state_tx(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+fn add_state(c: &Connection, key: &str, n: i64) -> rusqlite::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    c.prepare_cached(
+        "INSERT INTO sync_state (key, value) VALUES (?1, CAST(?2 AS TEXT))
+         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ?2 AS TEXT)",
+    )?
+    .execute(params![key, n])?;
+    Ok(())
+}
+
+/// Keeps the newest [`HISTORY_KEEP`] completed items.
+fn prune_history(c: &Connection) -> rusqlite::Result<()> {
+    let cutoff: Option<i64> = c
+        .prepare_cached(
+            "SELECT id FROM sync_queue WHERE status = 'COMPLETED' ORDER BY id DESC LIMIT 1 OFFSET ?1",
+        )?
+        .query_row([HISTORY_KEEP], |r| r.get(0))
+        .optional()?;
+    if let Some(cutoff) = cutoff {
+        c.prepare_cached("DELETE FROM sync_queue WHERE status = 'COMPLETED' AND id <= ?1")?
+            .execute([cutoff])?;
+    }
+    Ok(())
+}

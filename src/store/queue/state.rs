@@ -1,0 +1,269 @@
+//! The first upload's queuing, the API's reads, hub-only secrets and sync state.
+
+use super::{get_state_tx, open_up_to, set_state_tx, Queue, QueueCounts, QueueItem};
+use crate::domain::TableId;
+use crate::store::StoreError;
+use rusqlite::{params, TransactionBehavior};
+use std::collections::{BTreeMap, HashMap};
+
+const ITEM_COLUMNS: &str = "id, shop_id, table_name, record_id, operation, status, attempts, \
+     last_error, change_seq, next_attempt_at, created_at, updated_at";
+
+fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueItem> {
+    Ok(QueueItem {
+        id: r.get(0)?,
+        shop_id: r.get(1)?,
+        table_name: r.get(2)?,
+        record_id: r.get(3)?,
+        operation: r.get(4)?,
+        status: r.get(5)?,
+        attempts: r.get(6)?,
+        last_error: r.get(7)?,
+        change_seq: r.get(8)?,
+        next_attempt_at: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+    })
+}
+
+impl Queue {
+    /// Queues every record that exists now and has no open item, as BULK_CREATE
+    /// (the first upload), `chunk` records per transaction so the writer is never
+    /// held up long. Resumes from the position kept in `sync_state`. Returns the
+    /// number queued by this call.
+    pub async fn enqueue_existing(&self, chunk: usize, now: String) -> Result<i64, StoreError> {
+        self.with(move |c| {
+            let mut queued = 0i64;
+            for table in TableId::all() {
+                loop {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let key = format!("initial_upload_after:{}", table.name());
+                    let after = get_state_tx(&tx, &key)?.unwrap_or_default();
+                    if after == "done" {
+                        break;
+                    }
+                    let ids: Vec<(String, String)> = tx
+                        .prepare(&format!(
+                            "SELECT id, shop_id FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
+                            table.name()
+                        ))?
+                        .query_map(params![after, chunk as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let Some((last, _)) = ids.last().cloned() else {
+                        set_state_tx(&tx, &key, "done")?;
+                        tx.commit()?;
+                        break;
+                    };
+                    let mut n_chunk = 0i64;
+                    for (id, shop) in &ids {
+                        let seq: i64 = tx
+                            .prepare_cached(
+                                "SELECT coalesce(max(seq), 0) FROM change_log
+                                  WHERE table_name = ?1 AND record_id = ?2",
+                            )?
+                            .query_row(params![table.name(), id], |r| r.get(0))?;
+                        let n = tx
+                            .prepare_cached(
+                                "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
+                                   status, change_seq, created_at, updated_at)
+                                 SELECT ?1, ?2, ?3, 'BULK_CREATE', 'PENDING', ?4, ?5, ?5
+                                  WHERE NOT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?2
+                                          AND record_id = ?3 AND status = 'PENDING')
+                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'RETRY'
+                                          AND table_name = ?2 AND record_id = ?3)
+                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED'
+                                          AND table_name = ?2 AND record_id = ?3)",
+                            )?
+                            .execute(params![shop, table.name(), id, seq, now])?
+                            as i64;
+                        n_chunk += n;
+                    }
+                    queued += n_chunk;
+                    set_state_tx(&tx, &key, &last)?;
+                    tx.commit()?;
+                }
+            }
+            Ok(queued)
+        })
+        .await
+    }
+
+    // ------------------------------------------------------------ reads for the API
+
+    /// Items, newest first, optionally of one status.
+    pub async fn items(
+        &self,
+        status: Option<String>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        self.with(move |c| {
+            let rows = match status {
+                Some(s) => c
+                    .prepare_cached(&format!(
+                        "SELECT {ITEM_COLUMNS} FROM sync_queue WHERE status = ?1
+                          ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+                    ))?
+                    .query_map(params![s, limit as i64, offset as i64], item_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                None => c
+                    .prepare_cached(&format!(
+                        "SELECT {ITEM_COLUMNS} FROM sync_queue ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+                    ))?
+                    .query_map(params![limit as i64, offset as i64], item_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub async fn counts(&self) -> Result<QueueCounts, StoreError> {
+        self.with(|c| {
+            let mut out = QueueCounts::default();
+            let mut stmt = c.prepare_cached(
+                "SELECT status, count(*) FROM sync_queue INDEXED BY sync_queue_by_status GROUP BY status",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (status, n) = row?;
+                match status.as_str() {
+                    "PENDING" => out.pending = n,
+                    "PROCESSING" => out.processing = n,
+                    "RETRY" => out.retry = n,
+                    "FAILED" => out.failed = n,
+                    "COMPLETED" => out.completed = n,
+                    _ => {}
+                }
+            }
+            out.oldest_open = c
+                .prepare_cached(
+                    "SELECT min(created_at) FROM (
+                       SELECT created_at FROM sync_queue WHERE status = 'PENDING'
+                       UNION ALL SELECT created_at FROM sync_queue WHERE status = 'RETRY')",
+                )?
+                .query_row([], |r| r.get(0))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Marks the end of the first upload's scope: every item queued so far (the
+    /// records that existed, and earlier writes not yet pushed). Its total is
+    /// the number of those items still open now.
+    pub async fn seal_initial_upload(&self) -> Result<i64, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let last: i64 =
+                tx.query_row("SELECT coalesce(max(id), 0) FROM sync_queue", [], |r| {
+                    r.get(0)
+                })?;
+            let total = open_up_to(&tx, last)?;
+            set_state_tx(&tx, "initial_upload_last_id", &last.to_string())?;
+            set_state_tx(&tx, "initial_upload_total", &total.to_string())?;
+            tx.commit()?;
+            Ok(total)
+        })
+        .await
+    }
+
+    /// Items of the first upload's scope not yet in the cloud.
+    pub async fn initial_upload_left(&self) -> Result<i64, StoreError> {
+        self.with(|c| match get_state_tx(c, "initial_upload_last_id")? {
+            Some(last) => Ok(open_up_to(c, last.parse().unwrap_or(0))?),
+            None => Ok(0),
+        })
+        .await
+    }
+
+    /// When the earliest RETRY item comes due.
+    pub async fn next_retry(&self) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT min(coalesce(next_attempt_at, '')) FROM sync_queue WHERE status = 'RETRY'",
+            )?
+            .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    // ------------------------------------------------------------ secrets and state
+
+    pub async fn secrets(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached("SELECT name, value FROM hub_secrets")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<BTreeMap<String, String>>>()?)
+        })
+        .await
+    }
+
+    /// Sets (`Some`) or removes (`None`) each named secret, all in one transaction.
+    pub async fn set_secrets(
+        &self,
+        changes: Vec<(String, Option<String>)>,
+        now: String,
+    ) -> Result<(), StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (name, value) in changes {
+                match value {
+                    Some(v) => tx.execute(
+                        "INSERT INTO hub_secrets (name, value, updated_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                        params![name, v, now],
+                    )?,
+                    None => tx.execute("DELETE FROM hub_secrets WHERE name = ?1", params![name])?,
+                };
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn state(&self) -> Result<HashMap<String, String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached("SELECT key, value FROM sync_state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<HashMap<String, String>>>()?)
+        })
+        .await
+    }
+
+    /// Sets (`Some`) or removes (`None`) a sync-state value.
+    pub async fn set_state(&self, key: String, value: Option<String>) -> Result<(), StoreError> {
+        self.with(move |c| {
+            match value {
+                Some(v) => set_state_tx(c, &key, &v)?,
+                None => {
+                    c.execute("DELETE FROM sync_state WHERE key = ?1", params![key])?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The value of `key`, made and kept with `make` the first time.
+    pub async fn state_or_init(
+        &self,
+        key: String,
+        make: impl FnOnce() -> String + Send + 'static,
+    ) -> Result<String, StoreError> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let v = match get_state_tx(&tx, &key)? {
+                Some(v) => v,
+                None => {
+                    let v = make();
+                    set_state_tx(&tx, &key, &v)?;
+                    v
+                }
+            };
+            tx.commit()?;
+            Ok(v)
+        })
+        .await
+    }
+}

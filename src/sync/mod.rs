@@ -1,0 +1,19 @@
+//! Cloud sync: the durable `sync_queue` drained to the shop's Supabase (or any
+//! Postgres with the `supabase/` and `rls/` files applied), as the shop's hub,
+//! so the cloud's Row Level Security confines it to its shop.
+//!
+//! - [`config`]: defaults, environment, per-shop settings, credentials, validation.
+//! - [`cost`]: the monthly cost estimate per feature.
+//! - [`sink`]: the [`sink::CloudSink`] trait every transport implements.
+//! - [`pg`]: transport 1, the Postgres wire; [`tls`]: its rustls connector.
+//! - [`rest`]: transport 2, Supabase REST (PostgREST).
+//! - [`worker`]: the step function ([`worker::Engine::run_once`]) and its loop.
+
+pub mod config;
+pub mod control;
+pub mod cost;
+pub mod pg;
+pub mod rest;
+pub mod sink;
+pub mod tls;
+pub mod worker;

@@ -1,0 +1,361 @@
+//! Transport 1: the Postgres wire (`tokio-postgres`).
+//!
+//! Each push is one transaction that sets `role` to `authenticated` and
+//! `request.jwt.claims` to the hub's claims (as PostgREST does), so the cloud's
+//! RLS confines the hub to its shop. Rows go per table as one multi-row
+//! `INSERT … SELECT … FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE`,
+//! deletes as one `DELETE … WHERE id = ANY($1)`, change bytes as one insert with
+//! `ON CONFLICT (change_hash) DO NOTHING`. Every statement is sent unnamed
+//! (`execute_typed`, or the simple protocol), so no prepared statement outlives
+//! its transaction and a transaction-mode pooler (pgbouncer, Supavisor) works.
+
+use super::config::Secret;
+use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, SinkError};
+use super::tls::RustlsConnect;
+use crate::domain::TableId;
+use crate::store::queue::ChangeEntry;
+use serde_json::{json, Value};
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, NoTls};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A push that takes longer is abandoned as "no answer" (and retried, idempotently).
+const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The one parameter of a statement.
+enum Param {
+    Text(String),
+    TextArray(Vec<String>),
+}
+
+pub struct PgSink {
+    url: Secret,
+    /// TLS for the connection (`None`: plain, only to this machine).
+    tls: Option<RustlsConnect>,
+    client: Mutex<Option<Client>>,
+}
+
+impl PgSink {
+    /// A sink to `url`, without TLS (a database on this machine).
+    pub fn new(url: Secret) -> PgSink {
+        PgSink::with_tls(url, None)
+    }
+
+    pub fn with_tls(url: Secret, tls: Option<RustlsConnect>) -> PgSink {
+        PgSink {
+            url,
+            tls,
+            client: Mutex::new(None),
+        }
+    }
+
+    async fn connect(&self) -> Result<Client, SinkError> {
+        let mut cfg = tokio_postgres::Config::from_str(self.url.expose())
+            .map_err(|_| SinkError::permanent("the database URL is not a valid postgres:// URL"))?;
+        cfg.connect_timeout(CONNECT_TIMEOUT);
+        cfg.application_name("collisionos-hub");
+        let context = "connecting to the cloud database";
+        match &self.tls {
+            None => {
+                let (client, connection) = cfg
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| classify(&e, context))?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "cloud connection ended");
+                    }
+                });
+                Ok(client)
+            }
+            Some(tls) => {
+                cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let (client, connection) = cfg
+                    .connect(tls.clone())
+                    .await
+                    .map_err(|e| classify(&e, context))?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "cloud connection ended");
+                    }
+                });
+                Ok(client)
+            }
+        }
+    }
+
+    /// Runs `statements` in one transaction with the hub's claims, on the kept
+    /// connection (made again when it is gone).
+    async fn in_tx(
+        &self,
+        claims: &Claims,
+        statements: &[(String, Param)],
+    ) -> Result<(), SinkError> {
+        let mut guard = self.client.lock().await;
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            *guard = Some(self.connect().await?);
+        }
+        let Some(client) = guard.as_mut() else {
+            return Err(SinkError::unreachable("no connection to the cloud"));
+        };
+        let claims = claims.to_json_string();
+        let run = async {
+            let tx = client.transaction().await?;
+            tx.batch_execute("SET LOCAL ROLE authenticated; SET LOCAL statement_timeout = '30s'")
+                .await?;
+            tx.execute_typed(
+                "SELECT set_config('request.jwt.claims', $1, true)",
+                &[(&claims, Type::TEXT)],
+            )
+            .await?;
+            for (sql, param) in statements {
+                match param {
+                    Param::Text(t) => tx.execute_typed(sql, &[(t, Type::TEXT)]).await?,
+                    Param::TextArray(a) => tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await?,
+                };
+            }
+            tx.commit().await
+        };
+        let out = match tokio::time::timeout(PUSH_TIMEOUT, run).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(classify(&e, "")),
+            Err(_) => {
+                *guard = None;
+                return Err(SinkError::unreachable(
+                    "the cloud database did not answer within 60 s",
+                ));
+            }
+        };
+        if out
+            .as_ref()
+            .is_err_and(|e| e.kind == super::sink::FailureKind::Unreachable)
+        {
+            *guard = None;
+        }
+        out
+    }
+}
+
+/// The SQLSTATE classes that mean "not reached" and "try again later".
+pub fn classify(e: &tokio_postgres::Error, context: &str) -> SinkError {
+    let Some(db) = e.as_db_error() else {
+        // No answer from the server: refused, reset, closed, timed out, or a
+        // TLS handshake that failed. The causes say which.
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(e);
+        while let Some(c) = cause {
+            let c_text = c.to_string();
+            if !text.contains(&c_text) {
+                text.push_str(&format!(": {c_text}"));
+            }
+            cause = c.source();
+        }
+        let m = if context.is_empty() {
+            format!("the cloud database did not answer: {text}")
+        } else {
+            format!("{context}: {text}")
+        };
+        return SinkError::unreachable(m);
+    };
+    let code = db.code().code();
+    let mut message = format!("{} (SQLSTATE {code})", db.message());
+    if let Some(d) = db.detail() {
+        message.push_str(&format!(": {d}"));
+    }
+    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
+        SinkError::unreachable(message)
+    } else if code.starts_with("40") || code.starts_with("53") || matches!(code, "55P03" | "57014")
+    {
+        SinkError::transient(message)
+    } else {
+        SinkError::permanent(message)
+    }
+}
+
+fn upsert_sql(table: TableId) -> String {
+    let t = table.name();
+    let cols: Vec<&str> = table.def().all_column_names().collect();
+    let list = cols.join(", ");
+    let sets = cols
+        .iter()
+        .filter(|c| **c != "id")
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO public.{t} ({list}) SELECT {list} \
+         FROM jsonb_populate_recordset(NULL::public.{t}, $1::text::jsonb) \
+         ON CONFLICT (id) DO UPDATE SET {sets}"
+    )
+}
+
+const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
+    (change_hash, shop_id, table_name, record_id, seq, actor, author_id, bytes, created_at)
+  SELECT change_hash, shop_id, table_name, record_id, seq, actor, author_id,
+         decode(bytes_hex, 'hex'), created_at
+    FROM jsonb_to_recordset($1::text::jsonb) AS x(change_hash text, shop_id uuid,
+         table_name text, record_id uuid, seq bigint, actor text, author_id uuid,
+         bytes_hex text, created_at timestamptz)
+  ON CONFLICT (change_hash) DO NOTHING";
+
+impl CloudSink for PgSink {
+    fn push_rows<'a>(
+        &'a self,
+        claims: &'a Claims,
+        rows: &'a RowBatch,
+    ) -> BoxFut<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut statements: Vec<(String, Param)> = Vec::new();
+            for (table, ups) in &rows.upserts {
+                statements.push((
+                    upsert_sql(*table),
+                    Param::Text(Value::Array(ups.clone()).to_string()),
+                ));
+            }
+            for (table, ids) in &rows.deletes {
+                statements.push((
+                    format!(
+                        "DELETE FROM public.{} WHERE id = ANY($1::text[]::uuid[])",
+                        table.name()
+                    ),
+                    Param::TextArray(ids.clone()),
+                ));
+            }
+            self.in_tx(claims, &statements).await
+        })
+    }
+
+    fn push_changes<'a>(
+        &'a self,
+        claims: &'a Claims,
+        changes: &'a [&'a ChangeEntry],
+    ) -> BoxFut<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let payload = Value::Array(
+                changes
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "change_hash": c.change_hash,
+                            "shop_id": c.shop_id,
+                            "table_name": c.table_name,
+                            "record_id": c.record_id,
+                            "seq": c.seq,
+                            "actor": c.actor,
+                            "author_id": c.author_id,
+                            "bytes_hex": hex::encode(&c.bytes),
+                            "created_at": c.created_at,
+                        })
+                    })
+                    .collect(),
+            )
+            .to_string();
+            self.in_tx(claims, &[(CHANGES_SQL.to_string(), Param::Text(payload))])
+                .await
+        })
+    }
+
+    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome> {
+        Box::pin(async move {
+            let mut steps = Vec::new();
+            let client = match self.connect().await {
+                Ok(c) => {
+                    steps.push(CheckStep {
+                        name: "reachable",
+                        ok: true,
+                        message: "the cloud database answered".into(),
+                    });
+                    c
+                }
+                Err(e) => {
+                    steps.push(CheckStep {
+                        name: "reachable",
+                        ok: false,
+                        message: format!("could not reach the cloud database: {e}"),
+                    });
+                    return CheckOutcome::from_steps(steps);
+                }
+            };
+            let claims_json = claims.to_json_string();
+            let creds = async {
+                client
+                    .batch_execute("BEGIN; SET LOCAL ROLE authenticated")
+                    .await?;
+                client
+                    .execute_typed(
+                        "SELECT set_config('request.jwt.claims', $1, true)",
+                        &[(&claims_json, Type::TEXT)],
+                    )
+                    .await?;
+                let rows = client
+                    .query_typed("SELECT count(*) FROM public.shops", &[])
+                    .await;
+                client.batch_execute("ROLLBACK").await?;
+                rows
+            }
+            .await;
+            match creds {
+                Ok(_) => steps.push(CheckStep {
+                    name: "credentials",
+                    ok: true,
+                    message: "signed in, and may act as the shop's hub (role authenticated)".into(),
+                }),
+                Err(e) => {
+                    steps.push(CheckStep {
+                        name: "credentials",
+                        ok: false,
+                        message: format!(
+                            "connected, but could not act as the shop's hub: {}",
+                            classify(&e, "")
+                        ),
+                    });
+                    return CheckOutcome::from_steps(steps);
+                }
+            }
+            // In a transaction, so a transaction-mode pooler keeps the check's
+            // statements (prepared by the schema reader) on one server connection.
+            let report = match client.batch_execute("BEGIN READ ONLY").await {
+                Ok(()) => {
+                    let r = crate::cloud::check::check_client(&client).await;
+                    let _ = client.batch_execute("COMMIT").await;
+                    r
+                }
+                Err(e) => Err(anyhow::anyhow!("{}", classify(&e, ""))),
+            };
+            match report {
+                Ok(report) if report.is_ok() => steps.push(CheckStep {
+                    name: "schema",
+                    ok: true,
+                    message: format!(
+                        "the cloud has every table ({}) and policy ({}) this hub expects",
+                        report.tables_checked, report.policies_checked
+                    ),
+                }),
+                Ok(report) => steps.push(CheckStep {
+                    name: "schema",
+                    ok: false,
+                    message: format!(
+                        "the cloud's tables or policies differ from what this hub expects; apply \
+                         the supabase/ and rls/ files. {}",
+                        report.to_string().trim()
+                    ),
+                }),
+                Err(e) => steps.push(CheckStep {
+                    name: "schema",
+                    ok: false,
+                    message: format!("could not read the cloud's schema: {e:#}"),
+                }),
+            }
+            CheckOutcome::from_steps(steps)
+        })
+    }
+}

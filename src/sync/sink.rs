@@ -1,0 +1,182 @@
+//! The one trait every transport implements ([`CloudSink`]), what it is handed
+//! (rows per table, change bytes, the hub's claims), and how failures are
+//! classified.
+
+use crate::domain::TableId;
+use crate::store::queue::{ChangeEntry, DueRecord, RowState};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The claims every cloud write carries, exactly as PostgREST would set them
+/// from the hub's JWT: the cloud's RLS reads nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Claims {
+    pub role: &'static str,
+    pub aud: &'static str,
+    pub shop_id: String,
+    pub user_role: &'static str,
+    /// The hub's own id.
+    pub sub: String,
+}
+
+impl Claims {
+    pub fn hub(shop_id: &str, hub_id: &str) -> Claims {
+        Claims {
+            role: "authenticated",
+            aud: "authenticated",
+            shop_id: shop_id.to_string(),
+            user_role: "hub",
+            sub: hub_id.to_string(),
+        }
+    }
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// The rows of one push: upserts and deletes, per table in catalog order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowBatch {
+    /// Each row as JSON: `id`, `shop_id`, timestamps and every column.
+    pub upserts: Vec<(TableId, Vec<Value>)>,
+    pub deletes: Vec<(TableId, Vec<String>)>,
+}
+
+impl RowBatch {
+    pub fn of(records: &[&DueRecord]) -> RowBatch {
+        let mut b = RowBatch::default();
+        for t in TableId::all() {
+            let ups: Vec<Value> = records
+                .iter()
+                .filter(|r| r.table == t)
+                .filter_map(|r| match &r.state {
+                    RowState::Upsert(rec) => {
+                        let mut v = rec.to_json();
+                        if let Some(m) = v.as_object_mut() {
+                            m.remove("_heads");
+                        }
+                        Some(v)
+                    }
+                    RowState::Delete => None,
+                })
+                .collect();
+            if !ups.is_empty() {
+                b.upserts.push((t, ups));
+            }
+            let dels: Vec<String> = records
+                .iter()
+                .filter(|r| r.table == t && r.state == RowState::Delete)
+                .map(|r| r.record_id.clone())
+                .collect();
+            if !dels.is_empty() {
+                b.deletes.push((t, dels));
+            }
+        }
+        b.deletes.reverse();
+        b
+    }
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// How a failed push should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureKind {
+    /// The cloud was not reached (or did not answer): hold, spend no attempt.
+    Unreachable,
+    /// The cloud answered but may accept the same push later (deadlock,
+    /// serialization failure, lock or statement timeout): retry with backoff.
+    Transient,
+    /// The cloud refused the data (constraint, permission or RLS, schema): FAILED.
+    Permanent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    pub kind: FailureKind,
+    /// The cloud's own error text (never a credential).
+    pub message: String,
+    /// How long the cloud asked to wait (`Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl SinkError {
+    pub fn unreachable(m: impl Into<String>) -> SinkError {
+        SinkError {
+            kind: FailureKind::Unreachable,
+            message: m.into(),
+            retry_after: None,
+        }
+    }
+    pub fn transient(m: impl Into<String>) -> SinkError {
+        SinkError {
+            kind: FailureKind::Transient,
+            message: m.into(),
+            retry_after: None,
+        }
+    }
+    pub fn permanent(m: impl Into<String>) -> SinkError {
+        SinkError {
+            kind: FailureKind::Permanent,
+            message: m.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// One step of a connection test, in words an owner understands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckStep {
+    pub name: &'static str,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// The connection test: reachability, credentials, schema and policy parity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckOutcome {
+    pub ok: bool,
+    pub steps: Vec<CheckStep>,
+}
+
+impl CheckOutcome {
+    pub fn from_steps(steps: Vec<CheckStep>) -> CheckOutcome {
+        CheckOutcome {
+            ok: !steps.is_empty() && steps.iter().all(|s| s.ok),
+            steps,
+        }
+    }
+    /// The first failing step's message.
+    pub fn failure(&self) -> Option<String> {
+        self.steps
+            .iter()
+            .find(|s| !s.ok)
+            .map(|s| format!("{}: {}", s.name, s.message))
+    }
+}
+
+/// A cloud the worker pushes to. Each call is its own transaction (or request
+/// set): all of it lands, or none of it. Both calls must be idempotent: the
+/// worker may send the same rows and changes again after a lost answer.
+pub trait CloudSink: Send + Sync {
+    /// Upserts and deletes the rows, as the hub (RLS applies).
+    fn push_rows<'a>(
+        &'a self,
+        claims: &'a Claims,
+        rows: &'a RowBatch,
+    ) -> BoxFut<'a, Result<(), SinkError>>;
+    /// Inserts the change bytes, ignoring those already there (by change hash).
+    fn push_changes<'a>(
+        &'a self,
+        claims: &'a Claims,
+        changes: &'a [&'a ChangeEntry],
+    ) -> BoxFut<'a, Result<(), SinkError>>;
+    /// Reachability, credentials, schema and policies.
+    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
+}

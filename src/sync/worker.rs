@@ -1,0 +1,626 @@
+//! The sync worker: [`Engine::run_once`] pushes one batch and marks it (tests
+//! drive it directly, without sleeping); [`Engine::run`] is the thin loop that
+//! calls it when new queue entries commit (after a short debounce), on the
+//! interval, when a retry comes due, and when asked.
+//!
+//! - A batch is up to `batchSize` records (their items coalesced), pushed as one
+//!   `push_rows` and one `push_changes` call. If the cloud refuses the batch
+//!   permanently, it is split in halves until the refused records are alone, so
+//!   every other record still arrives (the same for a transient refusal, so one
+//!   record's trouble never spends its neighbours' attempts).
+//! - Unreachable (no connection, no answer): nothing is marked and no attempt
+//!   is spent; the loop backs off and tries again.
+//! - Transient (the cloud answered "try later"): RETRY with exponential backoff
+//!   and jitter from `retryDelay`; after `retryAttempts` such failures, FAILED.
+//! - Permanent (constraint, permission/RLS, schema): FAILED with the cloud's text.
+
+use super::config::{self, Credentials, EnvConfig, Secret, Settings, Transport};
+use super::pg::PgSink;
+use super::sink::{Claims, CloudSink, FailureKind, RowBatch, SinkError};
+use crate::domain::value::format_timestamp;
+use crate::store::queue::{ChangeEntry, DueRecord, Queue};
+use crate::store::{Store, StoreError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// New queue entries are gathered this long before a push.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+/// The longest wait between two retries of one record.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Change bytes per `push_changes` call.
+const CHANGES_PER_CALL: usize = 1000;
+
+/// The worker's clock: the system's, plus an offset tests may advance to make
+/// retries due without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+            + time::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+    pub fn advance(&self, d: Duration) {
+        self.offset_ms
+            .fetch_add(d.as_millis() as i64, Ordering::Relaxed);
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// Sync is off: nothing was read.
+    pub disabled: bool,
+    /// Sync is on but cannot run (the reason), e.g. no credentials.
+    pub not_ready: Option<String>,
+    /// Records pushed and marked COMPLETED.
+    pub pushed: usize,
+    /// Records marked RETRY.
+    pub retried: usize,
+    /// Records marked FAILED.
+    pub failed: usize,
+    /// The cloud was not reached: nothing marked, no attempt spent.
+    pub unreachable: Option<String>,
+    /// The batch was full: more may be due now.
+    pub more: bool,
+}
+
+impl Outcome {
+    pub fn is_idle(&self) -> bool {
+        self.pushed == 0 && self.retried == 0 && self.failed == 0 && !self.more
+    }
+}
+
+/// The live configuration and the transport made from it.
+pub(super) struct Live {
+    pub shop_id: Option<String>,
+    pub hub_id: String,
+    pub settings: Settings,
+    pub credentials: Credentials,
+    pub transport: Result<Transport, config::ConfigError>,
+    pub sink: Option<Arc<dyn CloudSink>>,
+}
+
+/// The sync engine: cheap to clone; one per hub.
+#[derive(Clone)]
+pub struct Engine {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub store: Store,
+    pub queue: Queue,
+    pub env: EnvConfig,
+    pub clock: Clock,
+    pub live: RwLock<Arc<Live>>,
+    /// One step at a time (the loop, "sync now" and tests share it).
+    pub step: tokio::sync::Mutex<()>,
+    pub wake: tokio::sync::Notify,
+}
+
+fn sync_error(e: StoreError) -> anyhow::Error {
+    anyhow::anyhow!("sync store: {e}")
+}
+
+impl Engine {
+    /// Opens the engine on `store` with the environment's configuration.
+    pub async fn open(store: Store, env: EnvConfig) -> anyhow::Result<Engine> {
+        let s2 = store.clone();
+        let queue = tokio::task::spawn_blocking(move || Queue::open(&s2))
+            .await?
+            .map_err(sync_error)?;
+        let hub_id = queue
+            .state_or_init("hub_id".into(), || {
+                uuid::Uuid::new_v4().hyphenated().to_string()
+            })
+            .await
+            .map_err(sync_error)?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                store,
+                queue,
+                env,
+                clock: Clock::default(),
+                live: RwLock::new(Arc::new(Live {
+                    shop_id: None,
+                    hub_id,
+                    settings: Settings::default(),
+                    credentials: Credentials::default(),
+                    transport: Err(config::ConfigError::new("sync", "not loaded")),
+                    sink: None,
+                })),
+                step: tokio::sync::Mutex::new(()),
+                wake: tokio::sync::Notify::new(),
+            }),
+        };
+        engine.reload().await?;
+        Ok(engine)
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub(super) fn live(&self) -> Arc<Live> {
+        match self.inner.live.read() {
+            Ok(l) => l.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The shop's stored `settings.sync` object (or null).
+    pub(super) async fn shop_sync_settings(
+        &self,
+        shop_id: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        let Some(shops) = crate::domain::TableId::by_name("shops") else {
+            return Ok(serde_json::Value::Null);
+        };
+        let rec = self
+            .inner
+            .store
+            .get(shops, &crate::domain::ShopId::new(shop_id), shop_id)
+            .await
+            .map_err(sync_error)?;
+        Ok(rec
+            .and_then(|r| {
+                r.to_json()
+                    .get("settings")
+                    .and_then(|s| s.get("sync"))
+                    .cloned()
+            })
+            .unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Settings and credentials as stored: environment, then the shop's
+    /// `settings.sync`, then the hub's secrets.
+    pub(super) async fn load(&self) -> anyhow::Result<(Option<String>, Settings, Credentials)> {
+        let q = &self.inner.queue;
+        let state = q.state().await.map_err(sync_error)?;
+        let shop_id = match state.get("shop_id") {
+            Some(s) => Some(s.clone()),
+            None => self
+                .inner
+                .store
+                .shop_ids()
+                .await
+                .map_err(sync_error)?
+                .into_iter()
+                .next(),
+        };
+        let mut settings = self.inner.env.settings.clone();
+        if let Some(shop) = &shop_id {
+            let stored = self.shop_sync_settings(shop).await?;
+            if stored.is_object() {
+                match settings.overridden(&stored) {
+                    Ok(s) => settings = s,
+                    Err(e) => tracing::warn!(
+                        field = %e.field,
+                        "the shop's stored sync settings are invalid; using the environment's: {}",
+                        e.message
+                    ),
+                }
+            }
+        }
+        let mut creds = self.inner.env.credentials.clone();
+        for (name, value) in q.secrets().await.map_err(sync_error)? {
+            creds.set(&name, Some(Secret::new(value)));
+        }
+        Ok((shop_id, settings, creds))
+    }
+
+    /// Reads the configuration again and remakes the transport.
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let (shop_id, settings, credentials) = self.load().await?;
+        let mut transport = config::ready(&settings, &credentials);
+        let old = self.live();
+        let same_cloud = old.credentials == credentials
+            && old.transport == transport
+            && old.settings.db_ca_file == settings.db_ca_file
+            && old.settings.rest_base() == settings.rest_base();
+        let sink: Option<Arc<dyn CloudSink>> = if same_cloud && old.sink.is_some() {
+            old.sink.clone()
+        } else {
+            match (&transport, &credentials.db_url) {
+                (Ok(Transport::Rest), _) => {
+                    match super::rest::RestSink::new(
+                        &settings.rest_base().unwrap_or_default(),
+                        &credentials,
+                    ) {
+                        Ok(sink) => Some(Arc::new(sink)),
+                        Err(e) => {
+                            transport = Err(e);
+                            None
+                        }
+                    }
+                }
+                (Ok(Transport::Postgres), Some(url)) => {
+                    match config::db_tls(&settings, &credentials) {
+                        Ok(tls) => Some(Arc::new(PgSink::with_tls(url.clone(), tls))),
+                        Err(e) => {
+                            transport = Err(e);
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            }
+        };
+        let live = Arc::new(Live {
+            shop_id,
+            hub_id: old.hub_id.clone(),
+            settings,
+            credentials,
+            transport,
+            sink,
+        });
+        match self.inner.live.write() {
+            Ok(mut l) => *l = live,
+            Err(p) => *p.into_inner() = live,
+        }
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// The claims of this hub for its shop.
+    pub(super) fn claims(live: &Live) -> Option<Claims> {
+        live.shop_id
+            .as_deref()
+            .map(|s| Claims::hub(s, &live.hub_id))
+    }
+
+    /// One step: reads a batch of due records, pushes it, marks it.
+    pub async fn run_once(&self) -> anyhow::Result<Outcome> {
+        let _step = self.inner.step.lock().await;
+        let live = self.live();
+        if !live.settings.enabled {
+            return Ok(Outcome {
+                disabled: true,
+                ..Outcome::default()
+            });
+        }
+        let (Some(sink), Some(claims)) = (live.sink.clone(), Self::claims(&live)) else {
+            let why = match &live.transport {
+                Err(e) => e.to_string(),
+                Ok(_) => "this hub has no shop yet".to_string(),
+            };
+            return Ok(Outcome {
+                not_ready: Some(why),
+                ..Outcome::default()
+            });
+        };
+        let now = format_timestamp(self.inner.clock.now());
+        let batch = live.settings.batch_size;
+        let due = self
+            .inner
+            .queue
+            .due(now.clone(), batch)
+            .await
+            .map_err(sync_error)?;
+        if due.is_empty() {
+            return Ok(Outcome::default());
+        }
+        let mut due = due;
+        compress_changes(&mut due);
+        let refs: Vec<&DueRecord> = due.iter().collect();
+        let results = match push_split(sink.as_ref(), &claims, &refs).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.note_error(&e.message).await;
+                tracing::warn!(reason = %e.message, "cloud unreachable: holding the queue");
+                return Ok(Outcome {
+                    unreachable: Some(e.message),
+                    ..Outcome::default()
+                });
+            }
+        };
+        let mut out = Outcome {
+            more: due.len() >= batch,
+            ..Outcome::default()
+        };
+        self.mark(&live.settings, due, results, &now, &mut out)
+            .await?;
+        Ok(out)
+    }
+
+    /// Pushes one record now, whatever its items' state (force-sync).
+    /// `None` when the record (of `shop_id`) is unknown to the hub.
+    pub async fn push_record(
+        &self,
+        shop_id: &str,
+        table: crate::domain::TableId,
+        id: String,
+    ) -> anyhow::Result<Option<Outcome>> {
+        let _step = self.inner.step.lock().await;
+        let live = self.live();
+        let (Some(sink), Some(claims)) = (live.sink.clone(), Self::claims(&live)) else {
+            let why = match &live.transport {
+                Err(e) => e.to_string(),
+                Ok(_) => "this hub has no shop yet".to_string(),
+            };
+            return Ok(Some(Outcome {
+                not_ready: Some(why),
+                ..Outcome::default()
+            }));
+        };
+        let Some(rec) = self
+            .inner
+            .queue
+            .record(table, id)
+            .await
+            .map_err(sync_error)?
+        else {
+            return Ok(None);
+        };
+        if rec.shop_id != shop_id {
+            return Ok(None);
+        }
+        let now = format_timestamp(self.inner.clock.now());
+        let mut out = Outcome::default();
+        match push_split(sink.as_ref(), &claims, &[&rec]).await {
+            Ok(results) => {
+                self.mark(&live.settings, vec![rec], results, &now, &mut out)
+                    .await?
+            }
+            Err(e) => {
+                self.note_error(&e.message).await;
+                out.unreachable = Some(e.message);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn note_error(&self, message: &str) {
+        let _ = self
+            .inner
+            .queue
+            .set_state("last_error".into(), Some(message.to_string()))
+            .await;
+        let _ = self
+            .inner
+            .queue
+            .set_state(
+                "last_error_at".into(),
+                Some(format_timestamp(self.inner.clock.now())),
+            )
+            .await;
+    }
+
+    async fn mark(
+        &self,
+        settings: &Settings,
+        due: Vec<DueRecord>,
+        results: Vec<Result<(), SinkError>>,
+        now: &str,
+        out: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        let mut done = Vec::new();
+        let mut last_error = None;
+        for (rec, res) in due.into_iter().zip(results) {
+            match res {
+                Ok(()) => done.push(rec),
+                Err(e) => {
+                    let attempts = rec.attempts() + 1;
+                    let permanent = e.kind == FailureKind::Permanent
+                        || attempts >= i64::from(settings.retry_attempts);
+                    let next = (!permanent).then(|| {
+                        let mut wait = backoff(settings.retry_delay_ms, attempts);
+                        if let Some(asked) =
+                            e.retry_after.and_then(|d| time::Duration::try_from(d).ok())
+                        {
+                            wait = wait.max(asked);
+                        }
+                        format_timestamp(self.inner.clock.now() + wait)
+                    });
+                    if permanent {
+                        out.failed += 1;
+                        tracing::warn!(table = %rec.table, "a sync item FAILED: {}", e.message);
+                    } else {
+                        out.retried += 1;
+                    }
+                    let msg = format!("{}/{}: {}", rec.table, rec.record_id, e.message);
+                    last_error = Some(msg);
+                    self.inner
+                        .queue
+                        .mark_failed(rec, attempts, next, e.message, now.to_string())
+                        .await
+                        .map_err(sync_error)?;
+                }
+            }
+        }
+        out.pushed = done.len();
+        self.inner
+            .queue
+            .complete(done, now.to_string())
+            .await
+            .map_err(sync_error)?;
+        if let Some(m) = last_error {
+            self.note_error(&m).await;
+        } else if out.pushed > 0 {
+            let _ = self.inner.queue.set_state("last_error".into(), None).await;
+        }
+        Ok(())
+    }
+
+    /// Steps until nothing more is due (at most `max_steps`); the totals.
+    pub async fn drain(&self, max_steps: usize) -> anyhow::Result<Outcome> {
+        let mut total = Outcome::default();
+        for _ in 0..max_steps {
+            let o = self.run_once().await?;
+            total.pushed += o.pushed;
+            total.retried += o.retried;
+            total.failed += o.failed;
+            total.disabled = o.disabled;
+            total.not_ready = o.not_ready.clone();
+            total.unreachable = o.unreachable.clone();
+            total.more = o.more;
+            if !o.more || o.unreachable.is_some() {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Wakes the loop now ("sync now").
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The loop: runs until `shutdown` resolves.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut commits = self.inner.store.commits();
+        let mut unreachable_for: u32 = 0;
+        loop {
+            let live = self.live();
+            let wait = match self.run_once().await {
+                Err(e) => {
+                    tracing::error!(error = %e, "sync step failed");
+                    Duration::from_millis(live.settings.retry_delay_ms.max(1000))
+                }
+                Ok(o) if o.unreachable.is_some() => {
+                    unreachable_for = unreachable_for.saturating_add(1);
+                    Duration::try_from(backoff(
+                        live.settings.retry_delay_ms,
+                        i64::from(unreachable_for),
+                    ))
+                    .unwrap_or(Duration::from_secs(30))
+                    .min(Duration::from_millis(live.settings.interval_ms))
+                }
+                Ok(o) if o.more => {
+                    unreachable_for = 0;
+                    continue;
+                }
+                Ok(_) => {
+                    unreachable_for = 0;
+                    self.until_next_retry(live.settings.interval_ms).await
+                }
+            };
+            let holding = unreachable_for > 0;
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.inner.wake.notified() => {}
+                changed = commits.changed(), if !holding => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(DEBOUNCE).await;
+                }
+            }
+        }
+    }
+
+    /// How long until the interval passes or the next RETRY item is due.
+    async fn until_next_retry(&self, interval_ms: u64) -> Duration {
+        let interval = Duration::from_millis(interval_ms);
+        let Ok(Some(next)) = self.inner.queue.next_retry().await else {
+            return interval;
+        };
+        let Ok(at) = OffsetDateTime::parse(&next, &time::format_description::well_known::Rfc3339)
+        else {
+            // A RETRY item without a time is due now (made due from the API).
+            return interval.min(Duration::from_secs(1));
+        };
+        let left = at - self.inner.clock.now();
+        Duration::try_from(left)
+            .unwrap_or(Duration::ZERO)
+            .min(interval)
+    }
+}
+
+/// Replaces each change's bytes with Automerge's compressed encoding of the
+/// same change (same hash; any Automerge reader loads it). Changes of 256 bytes
+/// or less stay as they are. Done here, off the write path: the hub stores raw
+/// bytes, the cloud (where the shop pays for storage) gets them compressed.
+pub fn compress_changes(due: &mut [DueRecord]) {
+    for rec in due {
+        for c in &mut rec.changes {
+            if let Ok(mut change) = automerge::Change::try_from(&c.bytes[..]) {
+                let packed = change.bytes();
+                if packed.len() < c.bytes.len() {
+                    c.bytes = packed.into_owned();
+                }
+            }
+        }
+    }
+}
+
+/// The wait before retry number `attempts` (1-based): `delay · 2^(attempts-1)`,
+/// with ±25% jitter, capped at [`MAX_BACKOFF`].
+pub fn backoff(delay_ms: u64, attempts: i64) -> time::Duration {
+    use rand::Rng;
+    let exp = attempts.clamp(1, 30) - 1;
+    let base = (delay_ms as f64) * 2f64.powi(exp as i32);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    let ms = (base * jitter).min(MAX_BACKOFF.as_millis() as f64);
+    time::Duration::milliseconds(ms as i64)
+}
+
+/// Pushes `recs` (rows, then change bytes); when the cloud refuses several
+/// (for good or for now), splits them in halves so only the records at fault
+/// fail and spend an attempt. `Err` only when the
+/// cloud was unreachable.
+fn push_split<'a>(
+    sink: &'a dyn CloudSink,
+    claims: &'a Claims,
+    recs: &'a [&'a DueRecord],
+) -> super::sink::BoxFut<'a, Result<Vec<Result<(), SinkError>>, SinkError>> {
+    Box::pin(async move {
+        match push_group(sink, claims, recs).await {
+            Ok(()) => Ok(recs.iter().map(|_| Ok(())).collect()),
+            Err(e) if e.kind == FailureKind::Unreachable => Err(e),
+            Err(e) if recs.len() == 1 => Ok(vec![Err(e)]),
+            Err(_) => {
+                let (a, b) = recs.split_at(recs.len() / 2);
+                let mut out = push_split(sink, claims, a).await?;
+                out.extend(push_split(sink, claims, b).await?);
+                Ok(out)
+            }
+        }
+    })
+}
+
+async fn push_group(
+    sink: &dyn CloudSink,
+    claims: &Claims,
+    recs: &[&DueRecord],
+) -> Result<(), SinkError> {
+    let rows = RowBatch::of(recs);
+    sink.push_rows(claims, &rows).await?;
+    let changes: Vec<&ChangeEntry> = recs.iter().flat_map(|r| r.changes.iter()).collect();
+    for chunk in changes.chunks(CHANGES_PER_CALL) {
+        sink.push_changes(claims, chunk).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        for _ in 0..50 {
+            let first = backoff(5000, 1).whole_milliseconds();
+            assert!((3750..=6250).contains(&first), "{first}");
+            let third = backoff(5000, 3).whole_milliseconds();
+            assert!((15_000..=25_000).contains(&third), "{third}");
+            let huge = backoff(5000, 40).whole_milliseconds();
+            assert_eq!(huge, 3_600_000);
+        }
+    }
+}

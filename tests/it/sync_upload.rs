@@ -1,0 +1,210 @@
+//! The first enable uploads everything that already exists: 100,000 records
+//! written while sync was off, enabled through the API, the hub killed with
+//! SIGKILL half-way through the upload and restarted; every record arrives,
+//! once, and the status reports the progress throughout.
+
+use crate::pg::fresh_db;
+use crate::sync_support::cloud_count;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
+const PASSWORD: &str = "correct horse battery";
+const RECORDS: usize = 100_000;
+
+fn start(data: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start collisionos serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line
+        .trim()
+        .strip_prefix("collisionos listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Client {
+    async fn login(url: &str) -> Client {
+        let http = reqwest::Client::new();
+        let res: Value = http
+            .post(format!("{url}/api/auth/login"))
+            .json(&json!({ "email": "owner@upload.test", "password": PASSWORD }))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("login body");
+        Client {
+            http,
+            url: url.to_string(),
+            token: res["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("the hub answers");
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn progress(&self) -> (i64, i64, Value) {
+        let (_, st) = self
+            .send(reqwest::Method::GET, "/api/sync/status", Value::Null)
+            .await;
+        (
+            st["initialUpload"]["done"].as_i64().expect("done"),
+            st["initialUpload"]["total"].as_i64().expect("total"),
+            st,
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_upload_of_100000_records_survives_a_restart_half_way() {
+    let db = fresh_db("sync_upload").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let init = Command::new(BIN)
+        .args([
+            "init",
+            "--shop-name",
+            "Upload Shop",
+            "--owner-email",
+            "owner@upload.test",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
+        .output()
+        .expect("run init");
+    assert!(init.status.success(), "init failed: {init:?}");
+
+    // Sync off: 100,000 records exist before the first enable.
+    let (mut hub, url) = start(&data);
+    let c = Client::login(&url).await;
+    for chunk in 0..RECORDS / 1000 {
+        let records: Vec<Value> = (0..1000)
+            .map(|i| json!({ "first_name": format!("U {chunk}-{i}"), "last_name": "Upload" }))
+            .collect();
+        let (s, b) = c
+            .send(
+                reqwest::Method::POST,
+                "/api/customers/bulk",
+                json!({ "records": records }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = c
+        .send(
+            reqwest::Method::PUT,
+            "/api/sync/config",
+            json!({ "credentials": { "dbUrl": db.url }, "batchSize": 500 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = c
+        .send(reqwest::Method::POST, "/api/sync/enable", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (done, total, st) = c.progress().await;
+    assert!(
+        total >= RECORDS as i64,
+        "every existing record is in the upload: {st}"
+    );
+    assert!(done < total, "{st}");
+
+    // Watch the progress; kill the hub half-way.
+    let mut seen = vec![done];
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let (done, t, st) = c.progress().await;
+        assert_eq!(t, total, "{st}");
+        assert!(
+            done >= *seen.last().unwrap_or(&0),
+            "progress went back: {seen:?} then {done}"
+        );
+        seen.push(done);
+        if done >= total / 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the upload stalled at {done}/{total}: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    hub.kill().expect("SIGKILL");
+    hub.wait().expect("reap");
+    let before_restart = *seen.last().unwrap_or(&0);
+
+    // Restarted: sync is still on, the upload resumes, progress keeps counting.
+    let (mut hub, url) = start(&data);
+    let c = Client::login(&url).await;
+    let (done, t, st) = c.progress().await;
+    assert_eq!(t, total, "{st}");
+    assert!(done >= before_restart, "{done} < {before_restart}: {st}");
+    assert_eq!(st["syncEnabled"], true, "{st}");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let (done, _, st) = c.progress().await;
+        assert!(
+            done >= *seen.last().unwrap_or(&0),
+            "progress went back: {done}"
+        );
+        seen.push(done);
+        if done == total {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the upload stalled at {done}/{total}: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, _, st) = c.progress().await;
+    assert_eq!(st["queue"]["failed"], 0, "{st}");
+    hub.kill().expect("stop");
+    hub.wait().expect("reap");
+    assert_eq!(
+        cloud_count(
+            &db,
+            "SELECT count(*) FROM public.customers WHERE last_name = 'Upload'"
+        )
+        .await,
+        RECORDS as i64,
+        "every record present once (progress seen: {} samples)",
+        seen.len()
+    );
+    db.drop_db().await;
+}
