@@ -48,6 +48,33 @@ pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
             ));
         }
     }
+    // The cloud, when sync is on: reachable unless its last attempt failed
+    // after its last success.
+    let cloud = match st.sync.status().await {
+        Ok(s) => {
+            let enabled = s["syncEnabled"].as_bool().unwrap_or(false);
+            let (last_sync, last_error_at) = (s["lastSync"].as_str(), s["lastErrorAt"].as_str());
+            let reachable = enabled.then(|| match (last_sync, last_error_at) {
+                (_, None) => true,
+                (Some(ok), Some(err)) => ok >= err,
+                (None, Some(_)) => false,
+            });
+            if reachable == Some(false) {
+                problems.push(format!(
+                    "the cloud did not take the last sync: {}",
+                    s["lastError"].as_str().unwrap_or("no answer")
+                ));
+            }
+            json!({
+                "mode": s["mode"],
+                "enabled": enabled,
+                "reachable": reachable,
+                "last_sync": s["lastSync"],
+                "last_error": s["lastError"],
+            })
+        }
+        Err(_) => Value::Null,
+    };
     let (status, code) = match (&writable, problems.is_empty()) {
         (Err(_), _) => ("failing", axum::http::StatusCode::SERVICE_UNAVAILABLE),
         (Ok(()), true) => ("ok", axum::http::StatusCode::OK),
@@ -67,6 +94,8 @@ pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
             "oldest_waiting_since": queue.oldest_waiting_since,
             "lag_seconds": lag,
         },
+        "cloud": cloud,
+        "tablets": *st.tablets.connections().borrow(),
         "backup": {
             "automatic": st.backups.plan().every.is_some(),
             "every_hours": st.backups.plan().every.map(|d| d.as_secs() / 3600),

@@ -147,6 +147,7 @@ pub async fn render(State(st): State<AppState>) -> Response {
         m.queue_lag
             .set(age_seconds(q.oldest_waiting_since.as_deref()).unwrap_or(0.0));
     }
+    m.websockets.set(*st.tablets.connections().borrow() as i64);
     let backup_age = st
         .backups
         .last()

@@ -106,6 +106,9 @@ async fn health_says_what_a_monitor_needs_and_backups_show_in_it() {
     );
     assert!(h["sync_queue"]["lag_seconds"].as_f64().is_some(), "{h}");
     assert_eq!(h["backup"]["automatic"], true);
+    assert_eq!(h["cloud"]["mode"], "local-only", "{h}");
+    assert!(h["cloud"]["reachable"].is_null(), "sync off: not asked");
+    assert_eq!(h["tablets"], 0);
     assert!(h["backup"]["last"].is_null(), "no backup yet: {h}");
 
     // A scheduled backup, run now: written, pruned to `keep`, shown by health
