@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_devices.sql",
         sql: include_str!("../../migrations/0003_devices.sql"),
     },
+    Migration {
+        name: "0004_doc_chunks.sql",
+        sql: include_str!("../../migrations/0004_doc_chunks.sql"),
+    },
 ];
 
 impl Migration {

@@ -14,6 +14,11 @@ use crate::store::records::{row_params, sql, Record};
 use automerge::ActorId;
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// Change chunks appended to a saved document before it is saved whole again.
+/// A long history then costs a write only its own change, and a load at most
+/// this many chunks after the snapshot.
+pub(super) const COMPACT_AFTER: i64 = 64;
+
 impl Writer {
     pub(super) fn apply(
         &mut self,
@@ -348,18 +353,36 @@ impl Writer {
         applied: &Applied,
         deleted: bool,
     ) -> Result<(), StoreError> {
-        ctx.conn
+        // The new change is appended to the stored chunks; once COMPACT_AFTER
+        // are waiting, the document is saved whole again (compacted).
+        let appended = ctx
+            .conn
             .prepare_cached(
-                "UPDATE crdt_docs SET heads = ?3, doc = ?4, deleted = ?5
-                 WHERE table_name = ?1 AND record_id = ?2",
+                "UPDATE crdt_docs SET heads = ?3, doc = CAST(doc || ?4 AS BLOB), deleted = ?5, chunks = chunks + 1
+                 WHERE table_name = ?1 AND record_id = ?2 AND chunks < ?6",
             )?
             .execute(params![
                 key.0.name(),
                 key.1,
                 applied.heads.join(","),
-                doc.save(),
-                deleted
+                applied.change_bytes,
+                deleted,
+                COMPACT_AFTER
             ])?;
+        if appended == 0 {
+            ctx.conn
+                .prepare_cached(
+                    "UPDATE crdt_docs SET heads = ?3, doc = ?4, deleted = ?5, chunks = 0
+                     WHERE table_name = ?1 AND record_id = ?2",
+                )?
+                .execute(params![
+                    key.0.name(),
+                    key.1,
+                    applied.heads.join(","),
+                    doc.save(),
+                    deleted
+                ])?;
+        }
         Ok(())
     }
 

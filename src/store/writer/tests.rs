@@ -262,3 +262,39 @@ fn a_group_is_bounded_by_rows_not_only_by_jobs() {
     }
     assert_eq!(count(&f, "SELECT count(*) FROM repair_orders"), 3000);
 }
+
+#[test]
+fn a_long_history_is_appended_in_chunks_and_compacted() {
+    let mut f = fixture();
+    let create = create_ro(&f, None);
+    let out = group(&mut f, vec![create]);
+    let id = out[0].as_ref().expect("created").records[0].id.clone();
+    let stages = ["paint_booth", "detail"];
+    let mut heads = Vec::new();
+    for i in 0..150 {
+        let update = set_stage(&f, &id, stages[i % 2]);
+        let out = group(&mut f, vec![update]);
+        heads = out[0].as_ref().expect("updated").records[0].heads.clone();
+        // Drop the cached document now and then: the next write loads the
+        // stored chunks.
+        if i % 7 == 0 {
+            f.w.docs.remove(&(table("repair_orders"), id.clone()));
+        }
+    }
+    let (bytes, chunks): (Vec<u8>, i64) = f
+        .conn
+        .query_row(
+            "SELECT doc, chunks FROM crdt_docs WHERE record_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("doc");
+    // 64 appended, compacted on the 65th, 64 more, compacted on the 130th, 20 more.
+    assert_eq!(super::ops::COMPACT_AFTER, 64);
+    assert_eq!(chunks, 20);
+    let mut doc = crdt::load(&bytes, &f.w.actor).expect("snapshot and chunks load as one");
+    assert_eq!(crdt::heads_hex(&mut doc), heads);
+    assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
+    // The stored form holds the whole history: 1 create and 150 updates.
+    assert_eq!(doc.get_changes(&[]).len(), 151);
+}
