@@ -54,15 +54,40 @@ impl App {
         api::router(self.state.clone())
     }
 
-    /// Serves until `shutdown` resolves; then stops accepting, lets the requests
-    /// in flight finish, and stops the writer (every write sent is committed and
-    /// the WAL checkpointed), all within the configured shutdown timeout.
-    /// The sync worker's loop runs beside the server and stops with it.
+    /// Serves plain HTTP on `listener` until `shutdown` resolves; see [`App::run`].
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        self.run(vec![Listening::Plain(listener)], shutdown).await
+    }
+
+    /// Serves HTTPS on `tls` and, when given, plain HTTP on `plain` (loopback by
+    /// default: the PC itself and monitors), until `shutdown` resolves.
+    pub async fn serve_tls(
+        self,
+        tls: crate::tls::TlsListener,
+        plain: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let mut on = vec![Listening::Tls(tls)];
+        on.extend(plain.map(Listening::Plain));
+        self.run(on, shutdown).await
+    }
+
+    /// Serves on every listener until `shutdown` resolves; then stops accepting,
+    /// closes the tablets' sockets with a reason, lets the requests in flight
+    /// finish, stops the sync worker (a push in flight may finish or is
+    /// abandoned: pushes are idempotent) and the writer (every write sent is
+    /// committed and the WAL checkpointed), all within the shutdown timeout.
+    async fn run(
+        self,
+        on: Vec<Listening>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        use axum::serve::ListenerExt;
+        use std::net::SocketAddr;
         let router = self.router();
         let store = self.state.store.clone();
         let backups = tokio::spawn(self.state.backups.clone().run());
@@ -72,27 +97,50 @@ impl App {
             let _ = sync_stopped.await;
         }));
         let grace = self.shutdown_timeout;
-        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("stopping: no new requests; finishing the ones in flight");
-            let _ = stopping.send(());
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>> = on
+            .into_iter()
+            .map(|l| {
+                let mut stopped = stop.subscribe();
+                let graceful = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                let app = router
+                    .clone()
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                match l {
+                    Listening::Plain(l) => tokio::spawn(
+                        axum::serve(l, app)
+                            .with_graceful_shutdown(graceful)
+                            .into_future(),
+                    ),
+                    // `tap_io` gives the TLS listener the peer address as connect info.
+                    Listening::Tls(l) => tokio::spawn(
+                        axum::serve(l.tap_io(|_| {}), app)
+                            .with_graceful_shutdown(graceful)
+                            .into_future(),
+                    ),
+                }
+            })
+            .collect();
+        let all = async move {
+            for s in servers {
+                s.await
+                    .map_err(|e| anyhow::anyhow!("a server task failed: {e}"))??;
+            }
+            anyhow::Ok(())
         };
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
-        tokio::pin!(server);
+        tokio::pin!(all);
         tokio::select! {
-            res = &mut server => res?,
-            _ = stopped => {
+            res = &mut all => res?,
+            _ = shutdown => {
+                tracing::info!("stopping: no new requests; finishing the ones in flight");
                 let started = tokio::time::Instant::now();
+                let _ = stop.send(true);
                 // Upgraded sockets outlive the server's graceful shutdown: the
                 // tablets are told the hub is stopping and their sockets close.
                 tablets.close();
-                match tokio::time::timeout(grace, &mut server).await {
+                match tokio::time::timeout(grace, &mut all).await {
                     Ok(res) => res?,
                     Err(_) => tracing::warn!(
                         seconds = grace.as_secs(),
@@ -115,6 +163,12 @@ impl App {
         store.close().await;
         Ok(())
     }
+}
+
+/// Where the hub listens.
+enum Listening {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
 }
 
 /// Tells the sync worker to stop and gives a push in flight `wait` to finish

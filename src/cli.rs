@@ -60,6 +60,18 @@ pub enum Command {
         /// Folder for automatic backups [default: `backups` in the data dir].
         #[arg(long, env = "COLLISIONOS_BACKUP_DIR")]
         backup_dir: Option<PathBuf>,
+        /// HTTPS for the tablets: the certificate chain (PEM). With --tls-key,
+        /// --listen serves HTTPS and plain HTTP moves to --http-listen.
+        #[arg(long, env = "COLLISIONOS_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "COLLISIONOS_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// With TLS on: where plain HTTP stays available [default: 127.0.0.1
+        /// and the port after --listen's, so only this PC reaches it]; `off`
+        /// for none.
+        #[arg(long, env = "COLLISIONOS_HTTP_LISTEN")]
+        http_listen: Option<String>,
     },
     /// Create the shop and its owner account (once). The owner's password is read
     /// from COLLISIONOS_OWNER_PASSWORD, or else from standard input; never from an

@@ -22,4 +22,5 @@ pub mod crdt;
 pub mod domain;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod ws;

@@ -55,6 +55,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             backup_interval_hours,
             backup_keep,
             backup_dir,
+            tls_cert,
+            tls_key,
+            http_listen,
         } => {
             let mut config = Config::new(listen, data.data_dir);
             config.token_ttl = Duration::from_secs(token_ttl_hours.max(1) * 3600);
@@ -64,12 +67,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.backup_keep = backup_keep.max(1);
             config.backup_dir = backup_dir;
             config.sync = collisionos::sync::config::EnvConfig::from_process_env()?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(collisionos::tls::server_config(cert, key)?),
+                _ => None,
+            };
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
             let initialized = !app.store().shop_ids().await?.is_empty();
             let addr = listener.local_addr()?;
+            let plain = match (&tls, http_listen.as_deref()) {
+                (None, _) | (Some(_), Some("off")) => None,
+                (Some(_), Some(a)) => Some(tokio::net::TcpListener::bind(a).await?),
+                (Some(_), None) => Some(
+                    tokio::net::TcpListener::bind((
+                        std::net::Ipv4Addr::LOCALHOST,
+                        addr.port().wrapping_add(1).max(1),
+                    ))
+                    .await?,
+                ),
+            };
             // One plain line on stdout for people and scripts: where the hub is.
-            println!("collisionos listening on http://{addr}");
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!("collisionos listening on {scheme}://{addr}");
+            if let Some(p) = &plain {
+                println!("collisionos also listening on http://{}", p.local_addr()?);
+            }
             tracing::info!(
                 %addr,
                 data_dir = %config.data_dir.display(),
@@ -80,7 +102,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "no shop yet: run `collisionos init --shop-name ... --owner-email ...` to create it"
                 );
             }
-            app.serve(listener, shutdown_signal()).await?;
+            match tls {
+                Some(config) => {
+                    let tls = collisionos::tls::TlsListener::new(listener, config)?;
+                    app.serve_tls(tls, plain, shutdown_signal()).await?
+                }
+                None => app.serve(listener, shutdown_signal()).await?,
+            }
             tracing::info!("stopped");
             Ok(ExitCode::SUCCESS)
         }

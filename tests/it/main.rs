@@ -13,6 +13,7 @@ mod crash;
 mod crud;
 mod hardening_api;
 mod history;
+mod https;
 mod install;
 mod invariants;
 mod logs;

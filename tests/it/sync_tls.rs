@@ -31,7 +31,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA and a certificate for `localhost` signed by it: (ca.pem, leaf, key).
-fn certificates(dir: &Path) {
+pub(crate) fn certificates(dir: &Path) {
     openssl(
         dir,
         &[
