@@ -21,6 +21,7 @@ mod matrix;
 mod matrix_file;
 mod ops;
 mod pg;
+mod restore_sync;
 mod rls;
 mod schema;
 mod sessions;
