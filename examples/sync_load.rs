@@ -1,0 +1,322 @@
+//! Measures the cloud sync over the Postgres wire against a local Postgres:
+//!
+//! 1. push rate: `--records` repair orders queued, then the worker drained step
+//!    by step (no other load), at `--batch` 50 and 500: rows/s into Postgres;
+//! 2. acknowledgement to cloud: 16 clients create repair orders over HTTP for
+//!    `--seconds` while the worker runs as it does in a shop; each created id
+//!    is looked for in Postgres every 20 ms: p50/p99 from the API's answer to
+//!    the row being visible (at most 20 ms late);
+//! 3. creates/s over HTTP with sync on against sync off (same clients).
+//!
+//! It needs a Postgres superuser URL (the test cluster: `eval "$(bash
+//! install/pg-test-cluster.sh start /tmp/pg)"`, then `--db-url
+//! "$COLLISIONOS_TEST_PG_URL"`); it creates a database of its own, applies the
+//! cloud schema with `supabase/apply.sh --bootstrap`, and drops it at the end.
+//!
+//!     cargo run --release --example sync_load -- --db-url postgres://postgres@127.0.0.1:PORT/postgres
+
+use anyhow::Context;
+use clap::Parser;
+use collisionos::app::{init_shop, App, NewShop};
+use collisionos::config::Config;
+use collisionos::domain::policy::Principal;
+use collisionos::domain::value::{parse_object, Mode};
+use collisionos::domain::{Role, ShopId, TableId};
+use collisionos::store::{WriteOp, WriteRequest};
+use collisionos::sync::config::EnvConfig;
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// A Postgres superuser URL (on this machine).
+    #[arg(long, env = "COLLISIONOS_TEST_PG_URL")]
+    db_url: String,
+    /// Repair orders pushed in the push-rate phase.
+    #[arg(long, default_value_t = 20_000)]
+    records: usize,
+    /// Seconds of 16-client writing in the latency and throughput phases.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+}
+
+const PASSWORD: &str = "sync load password";
+
+fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
+    let mut u = url::Url::parse(url)?;
+    u.set_path(&format!("/{db}"));
+    Ok(u.to_string())
+}
+
+async fn fresh_cloud(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let url = with_db(admin_url, name)?;
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/supabase/apply.sh"))
+        .arg("--bootstrap")
+        .arg(&url)
+        .output()
+        .context("run supabase/apply.sh")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "apply.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(url)
+}
+
+async fn drop_cloud(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    Ok(())
+}
+
+/// A hub in this process syncing to `cloud` (or not), with its shop and owner.
+async fn hub(
+    dir: &std::path::Path,
+    cloud: Option<&str>,
+    batch: usize,
+) -> anyhow::Result<(App, ShopId, String)> {
+    let mut config = Config::new("127.0.0.1:0".parse()?, dir.to_path_buf());
+    let mut env: HashMap<&str, String> = HashMap::new();
+    if let Some(url) = cloud {
+        env.insert("SYNC_ENABLED", "true".into());
+        env.insert("SUPABASE_DB_URL", url.into());
+        env.insert("SYNC_BATCH_SIZE", batch.to_string());
+        env.insert("SYNC_RETRY_DELAY_MS", "1000".into());
+    }
+    config.sync = EnvConfig::from_lookup(|k| env.get(k).cloned())?;
+    let app = App::build(&config).await?;
+    let (shop, owner) = init_shop(
+        app.store(),
+        NewShop {
+            shop_name: "Sync Load Collision",
+            owner_email: "owner@syncload.test",
+            owner_name: "Owner",
+            password: PASSWORD.into(),
+        },
+    )
+    .await?;
+    app.state.sync.reload().await?;
+    Ok((app, ShopId::new(shop), owner))
+}
+
+async fn push_rate(admin: &str, records: usize, batch: usize) -> anyhow::Result<()> {
+    let name = format!("collisionos_sync_load_{}", std::process::id());
+    let cloud = fresh_cloud(admin, &name).await?;
+    let dir = tempfile::tempdir()?;
+    let (app, shop, owner) = hub(dir.path(), Some(&cloud), batch).await?;
+    let ro = TableId::REPAIR_ORDERS;
+    let who = Principal {
+        shop_id: shop,
+        user_id: Some(owner),
+        role: Role::Owner,
+    };
+    for chunk in 0..records.div_ceil(1000) {
+        let n = (records - chunk * 1000).min(1000);
+        let items = (0..n)
+            .map(|i| {
+                let body = json!({ "stage": "intake", "notes": format!("load {chunk}-{i}") });
+                parse_object(ro.def(), &body, Mode::Create)
+                    .map(|(_, f)| (None, f))
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        app.store()
+            .write(WriteRequest {
+                who: who.clone(),
+                table: ro,
+                op: WriteOp::BulkCreate(items),
+                skip_sync: false,
+                password_hash: None,
+            })
+            .await?;
+    }
+    // The shop and its owner are queued too: pushed first, untimed.
+    app.state.sync.run_once().await?;
+    let start = Instant::now();
+    let mut pushed = 0;
+    loop {
+        let o = app.state.sync.run_once().await?;
+        anyhow::ensure!(o.unreachable.is_none(), "the cloud was unreachable");
+        anyhow::ensure!(o.failed == 0, "{} records failed", o.failed);
+        pushed += o.pushed;
+        if !o.more && o.pushed == 0 {
+            break;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "postgres wire, batch {batch}: {pushed} records (rows and their change bytes) in {secs:.2} s: {:.0} rows/s",
+        pushed as f64 / secs
+    );
+    drop(app);
+    drop_cloud(admin, &name).await
+}
+
+/// 16 clients create for `seconds` against `url`; returns the acknowledged ids
+/// with their acknowledgement instants, and the creates/s.
+async fn write_load(
+    url: &str,
+    seconds: u64,
+) -> anyhow::Result<(Arc<Mutex<Vec<(String, Instant)>>>, f64)> {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": "owner@syncload.test", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"].as_str().context("token")?.to_string();
+    let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..16 {
+        let (http, url, token, acked) =
+            (http.clone(), url.to_string(), token.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0;
+            while Instant::now() < until {
+                let res = http
+                    .post(format!("{url}/api/repair_orders"))
+                    .bearer_auth(&token)
+                    .json(&json!({"notes": format!("client {c} #{i}")}))
+                    .send()
+                    .await;
+                i += 1;
+                let Ok(res) = res else { continue };
+                let at = Instant::now();
+                if let Ok(rec) = res.json::<Value>().await {
+                    if let Some(id) = rec["id"].as_str() {
+                        if let Ok(mut a) = acked.lock() {
+                            a.push((id.to_string(), at));
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let n = acked.lock().map(|a| a.len()).unwrap_or(0);
+    Ok((acked, n as f64 / start.elapsed().as_secs_f64()))
+}
+
+async fn serve(app: App) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok((url, stop))
+}
+
+async fn latency_and_throughput(admin: &str, seconds: u64) -> anyhow::Result<()> {
+    // Sync off: the reference creates/s.
+    let dir = tempfile::tempdir()?;
+    let (app, _, _) = hub(dir.path(), None, 50).await?;
+    let (url, stop) = serve(app).await?;
+    let (_, off) = write_load(&url, seconds).await?;
+    let _ = stop.send(());
+
+    let name = format!("collisionos_sync_lag_{}", std::process::id());
+    let cloud = fresh_cloud(admin, &name).await?;
+    let dir = tempfile::tempdir()?;
+    let (app, _, _) = hub(dir.path(), Some(&cloud), 50).await?;
+    let (url, stop) = serve(app).await?;
+    let (pg, conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    // Look for acknowledged ids in the cloud every 20 ms while the clients write.
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (seen, watching) = (seen.clone(), watching.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            while watching.load(std::sync::atomic::Ordering::SeqCst) {
+                tick.tick().await;
+                let Ok(rows) = pg
+                    .query("SELECT id::text FROM public.repair_orders", &[])
+                    .await
+                else {
+                    continue;
+                };
+                let now = Instant::now();
+                if let Ok(mut s) = seen.lock() {
+                    for r in rows {
+                        s.entry(r.get::<_, String>(0)).or_insert(now);
+                    }
+                }
+            }
+        })
+    };
+    let (acked, on) = write_load(&url, seconds).await?;
+    // Give the last ones time to arrive (bounded), then stop looking.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let all = {
+            let a = acked.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            let s = seen.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+            a.iter().all(|(id, _)| s.contains_key(id))
+        };
+        if all || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    watching.store(false, std::sync::atomic::Ordering::SeqCst);
+    watcher.await?;
+    let mut h = Histogram::<u64>::new(3)?;
+    let (mut arrived, mut missing) = (0, 0);
+    {
+        let a = acked.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        let s = seen.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        for (id, at) in a.iter() {
+            match s.get(id) {
+                Some(v) => {
+                    arrived += 1;
+                    h.record(v.saturating_duration_since(*at).as_micros() as u64)?;
+                }
+                None => missing += 1,
+            }
+        }
+    }
+    println!(
+        "acknowledgement to cloud, 16 clients writing, sync on ({arrived} records, {missing} not seen in 30 s): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (seen by a 20 ms poll)",
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.max() as f64 / 1000.0
+    );
+    println!(
+        "creates/s over HTTP, 16 clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
+        (on / off - 1.0) * 100.0
+    );
+    let _ = stop.send(());
+    drop_cloud(admin, &name).await
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    for batch in [50, 500] {
+        push_rate(&args.db_url, args.records, batch).await?;
+    }
+    latency_and_throughput(&args.db_url, args.seconds).await
+}
