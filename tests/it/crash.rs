@@ -4,9 +4,8 @@
 use automerge::Change;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
@@ -15,25 +14,7 @@ const PASSWORD: &str = "crash-test-password";
 /// Starts `collisionos serve` on a free port and returns it with its base URL,
 /// read from the line the hub prints once it listens.
 pub fn start_hub(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start collisionos serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
-        .to_string();
-    (child, url)
+    crate::binary::start(crate::binary::serve_command(data))
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {

@@ -4,10 +4,9 @@
 
 use crate::cli::{run, text};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::BufRead;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "https test password";
 
 #[tokio::test]
@@ -27,33 +26,18 @@ async fn a_client_trusting_the_ca_logs_in_over_tls_and_plain_http_stays_on_loopb
         Some(PASSWORD),
     );
     assert!(init.status.success(), "{}", text(&init));
-    let mut hub = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
+    let mut cmd = crate::binary::serve_command(&data);
+    cmd.args(["--http-listen", "127.0.0.1:0"])
         .arg("--tls-cert")
         .arg(dir.path().join("leaf.pem"))
         .arg("--tls-key")
-        .arg(dir.path().join("leaf.key"))
-        .arg("--data-dir")
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut out = BufReader::new(hub.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("first line");
-    let https = line
-        .trim()
-        .strip_prefix("collisionos listening on https://")
-        .unwrap_or_else(|| panic!("{line:?}"))
+        .arg(dir.path().join("leaf.key"));
+    let (mut hub, url, mut out) = crate::binary::start_with(cmd);
+    let https = url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("{url:?}"))
         .to_string();
-    line.clear();
+    let mut line = String::new();
     out.read_line(&mut line).expect("second line");
     let plain = line
         .trim()

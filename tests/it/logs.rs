@@ -4,10 +4,8 @@
 
 use crate::cli::{run, text};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "logs test password one";
 const NEW_PASSWORD: &str = "logs test password two";
 
@@ -30,30 +28,11 @@ fn logged(format: &str) -> (String, Vec<String>) {
     assert!(init.status.success(), "{}", text(&init));
     let log_path = dir.path().join("hub.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let mut hub = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            format,
-            "--data-dir",
-        ])
-        .arg(&data)
+    let mut cmd = crate::binary::serve_command(&data);
+    cmd.args(["--log-format", format])
         .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("serve");
-    let mut line = String::new();
-    BufReader::new(hub.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
-    let url = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .expect("listening line")
-        .to_string();
+        .stderr(log);
+    let (mut hub, url) = crate::binary::start(cmd);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let secrets = rt.block_on(async {
         let http = reqwest::Client::new();

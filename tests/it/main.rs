@@ -1,5 +1,6 @@
 mod backup;
 mod bad_input;
+mod binary;
 mod cli;
 mod cloud;
 mod cloud_apply;

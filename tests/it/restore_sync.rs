@@ -9,11 +9,9 @@ use crate::pg::fresh_db;
 use crate::sync_support::cloud_count;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "restore sync password";
 
 struct Hub(Child, String);
@@ -26,25 +24,11 @@ impl Drop for Hub {
 }
 
 fn start(data: &Path, db_url: &str) -> Hub {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env("SYNC_ENABLED", "true")
+    let mut cmd = crate::binary::serve_command(data);
+    cmd.env("SYNC_ENABLED", "true")
         .env("SUPABASE_DB_URL", db_url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
-    let url = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .expect("listening line")
-        .to_string();
+        .stderr(Stdio::null());
+    let (child, url) = crate::binary::start(cmd);
     Hub(child, url)
 }
 

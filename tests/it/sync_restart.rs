@@ -7,7 +7,6 @@ use crate::pg::fresh_db;
 use crate::sync_support::cloud_count;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,29 +15,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "correct horse battery";
 
 fn start(data: &Path, db_url: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env("SYNC_ENABLED", "true")
+    let mut cmd = crate::binary::serve_command(data);
+    cmd.env("SYNC_ENABLED", "true")
         .env("SYNC_BATCH_SIZE", "25")
         .env("SUPABASE_DB_URL", db_url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start collisionos serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
-        .to_string();
-    (child, url)
+        .stderr(Stdio::null());
+    crate::binary::start(cmd)
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {

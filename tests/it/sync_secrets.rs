@@ -6,7 +6,6 @@
 use crate::pg::fresh_db;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -56,10 +55,8 @@ impl Drop for Served {
 
 fn serve(data: &Path, log: &Path, db_url: &str) -> Served {
     let err = std::fs::File::create(log).expect("log file");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "trace")
+    let mut cmd = crate::binary::serve_command(data);
+    cmd.env("RUST_LOG", "trace")
         .env("SYNC_ENABLED", "true")
         .env("SYNC_INTERVAL_MS", "1000")
         .env("SUPABASE_DB_URL", db_url)
@@ -67,21 +64,8 @@ fn serve(data: &Path, log: &Path, db_url: &str) -> Served {
         .env("SUPABASE_SERVICE_ROLE_KEY", SERVICE_KEY)
         .env("SUPABASE_JWT_SECRET", JWT_SECRET)
         .env("SUPABASE_JWT_PRIVATE_KEY", PRIVATE_KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .spawn()
-        .expect("start collisionos serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let base = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
-        .to_string();
+        .stderr(err);
+    let (child, base) = crate::binary::start(cmd);
     Served { child, base }
 }
 

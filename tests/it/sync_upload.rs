@@ -7,9 +7,8 @@ use crate::pg::fresh_db;
 use crate::sync_support::cloud_count;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
@@ -17,26 +16,9 @@ const PASSWORD: &str = "correct horse battery";
 const RECORDS: usize = 100_000;
 
 fn start(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start collisionos serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let url = line
-        .trim()
-        .strip_prefix("collisionos listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
-        .to_string();
-    (child, url)
+    let mut cmd = crate::binary::serve_command(data);
+    cmd.stderr(std::process::Stdio::null());
+    crate::binary::start(cmd)
 }
 
 struct Client {

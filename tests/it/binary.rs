@@ -1,0 +1,44 @@
+//! The real `collisionos` binary for the tests that need a process of its own
+//! (kill -9, SIGTERM, logs, restore, TLS): a `serve` command to adjust, and the
+//! start that reads the line the hub prints once it listens.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
+
+/// `collisionos serve` on a free loopback port over `data`, warnings only on
+/// stderr (inherited), stdout piped for the listening line. Add flags,
+/// environment or another stderr before [`start`].
+pub fn serve_command(data: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    cmd
+}
+
+/// Starts `cmd` and returns the process and its base URL, read from the first
+/// line it prints (`collisionos listening on URL`); the rest of stdout is
+/// handed back for hubs that print more.
+pub fn start_with(mut cmd: Command) -> (Child, String, BufReader<ChildStdout>) {
+    let mut child = cmd.spawn().expect("start collisionos serve");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("read the listening line");
+    let url = line
+        .trim()
+        .strip_prefix("collisionos listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from the hub: {line:?}"))
+        .to_string();
+    (child, url, out)
+}
+
+/// [`start_with`] without the rest of stdout.
+pub fn start(cmd: Command) -> (Child, String) {
+    let (child, url, _) = start_with(cmd);
+    (child, url)
+}
