@@ -1,4 +1,4 @@
-//! The HTTP API, all JSON, all under `/api` (DESIGN.md "Outside contracts").
+//! The HTTP API, all JSON, all under `/api` (the table in `README.md`).
 //!
 //! - [`error`]: the one error type and its JSON body.
 //! - [`extract`]: the caller (JWT → account) and the capped JSON body.

@@ -362,7 +362,7 @@ fn table_policies(t: &Table) -> String {
     sql
 }
 
-/// Every policy: the matrix of `DOMAIN.md` plus the hub.
+/// Every policy: the role matrix (`docs/roles.md`) plus the hub.
 pub fn rls_policies_sql() -> String {
     let mut sql = String::from(
         "-- RLS, part 3: the role matrix of DOMAIN.md (tests/matrix.tsv states it as data\n\

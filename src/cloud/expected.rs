@@ -15,7 +15,7 @@ pub const CHANGES_TABLE: &str = "crdt_changes";
 /// The private schema holding the RLS helper functions and guard triggers.
 pub const PRIVATE_SCHEMA: &str = "app_private";
 
-/// The app-role claim value of a shop's hub (the machine role of `DOMAIN.md`).
+/// The app-role claim value of a shop's hub (the machine role of `docs/roles.md`).
 pub const HUB_ROLE: &str = "hub";
 
 /// The JWT claims the policies read. `role` is the Postgres role (always

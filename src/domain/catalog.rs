@@ -1,5 +1,5 @@
 //! The schema catalog: every table, column, status list and business number of
-//! `DOMAIN.md`, as data. Table and column names that reach SQL come from here and
+//! `docs/roles.md` and the schema, as data. Table and column names that reach SQL come from here and
 //! nowhere else (invariant 6); the SQLite migrations and the Postgres mirror are
 //! checked against it by the parity tests.
 

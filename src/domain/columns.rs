@@ -1,4 +1,4 @@
-//! The column rules of `DOMAIN.md` ("Column rules"): the role matrix narrowed to
+//! The column rules (`docs/roles.md`): the role matrix narrowed to
 //! columns. The API asks [`hidden`] / [`redact`] before it answers with a record
 //! and [`may_filter`] before it filters a list; [`check_update`] runs inside the
 //! write transaction (from [`super::policy::check_row`]) with the stored row.

@@ -1,4 +1,4 @@
-//! The role matrix of `DOMAIN.md`, as one table. The API asks [`policy`] on every
+//! The role matrix (`docs/roles.md`), as one table. The API asks [`policy`] on every
 //! request and [`check_row`] inside the write transaction; the cloud's RLS policies
 //! implement the same table, and `tests/matrix.tsv` states it a third time,
 //! independently, for the tests that hold both enforcement points to it.

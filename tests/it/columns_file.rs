@@ -160,7 +160,7 @@ pub fn cases() -> Vec<ColumnCase> {
 #[test]
 fn the_column_cases_are_well_formed() {
     let cases = cases();
-    // Every rule of DOMAIN.md has cases: the rate, repair orders, parts.
+    // Every column rule (docs/roles.md) has cases: the rate, repair orders, parts.
     for (table, op_read) in [("users", true), ("repair_orders", false), ("parts", false)] {
         assert!(
             cases

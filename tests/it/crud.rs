@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Tables nobody may update or delete (append-only / immutable in DOMAIN.md).
+/// Tables nobody may update or delete (append-only / immutable in docs/roles.md).
 const IMMUTABLE: &[&str] = &["ro_stage_history", "signatures"];
 
 /// One change-log row: (op, length of the change bytes, author id, seq).
