@@ -38,9 +38,15 @@ struct Args {
     /// Repair orders pushed in the push-rate phase.
     #[arg(long, default_value_t = 20_000)]
     records: usize,
-    /// Seconds of 16-client writing in the latency and throughput phases.
+    /// Seconds of writing in the latency and throughput phases.
     #[arg(long, default_value_t = 8)]
     seconds: u64,
+    /// Clients writing in the latency and throughput phases.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Skip the push-rate phase.
+    #[arg(long)]
+    skip_push: bool,
 }
 
 const PASSWORD: &str = "sync load password";
@@ -172,6 +178,7 @@ async fn push_rate(admin: &str, records: usize, batch: usize) -> anyhow::Result<
 async fn write_load(
     url: &str,
     seconds: u64,
+    clients: usize,
 ) -> anyhow::Result<(Arc<Mutex<Vec<(String, Instant)>>>, f64)> {
     let http = reqwest::Client::new();
     let login: Value = http
@@ -186,7 +193,7 @@ async fn write_load(
     let until = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for c in 0..16 {
+    for c in 0..clients {
         let (http, url, token, acked) =
             (http.clone(), url.to_string(), token.clone(), acked.clone());
         tasks.push(tokio::spawn(async move {
@@ -228,12 +235,12 @@ async fn serve(app: App) -> anyhow::Result<(String, tokio::sync::oneshot::Sender
     Ok((url, stop))
 }
 
-async fn latency_and_throughput(admin: &str, seconds: u64) -> anyhow::Result<()> {
+async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> anyhow::Result<()> {
     // Sync off: the reference creates/s.
     let dir = tempfile::tempdir()?;
     let (app, _, _) = hub(dir.path(), None, 50).await?;
     let (url, stop) = serve(app).await?;
-    let (_, off) = write_load(&url, seconds).await?;
+    let (_, off) = write_load(&url, seconds, clients).await?;
     let _ = stop.send(());
 
     let name = format!("collisionos_sync_lag_{}", std::process::id());
@@ -267,7 +274,7 @@ async fn latency_and_throughput(admin: &str, seconds: u64) -> anyhow::Result<()>
             }
         })
     };
-    let (acked, on) = write_load(&url, seconds).await?;
+    let (acked, on) = write_load(&url, seconds, clients).await?;
     // Give the last ones time to arrive (bounded), then stop looking.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -299,13 +306,13 @@ async fn latency_and_throughput(admin: &str, seconds: u64) -> anyhow::Result<()>
         }
     }
     println!(
-        "acknowledgement to cloud, 16 clients writing, sync on ({arrived} records, {missing} not seen in 30 s): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (seen by a 20 ms poll)",
+        "acknowledgement to cloud, {clients} clients writing, sync on ({arrived} records, {missing} not seen in 30 s): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (seen by a 20 ms poll)",
         h.value_at_quantile(0.5) as f64 / 1000.0,
         h.value_at_quantile(0.99) as f64 / 1000.0,
         h.max() as f64 / 1000.0
     );
     println!(
-        "creates/s over HTTP, 16 clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
+        "creates/s over HTTP, {clients} clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
         (on / off - 1.0) * 100.0
     );
     let _ = stop.send(());
@@ -315,8 +322,10 @@ async fn latency_and_throughput(admin: &str, seconds: u64) -> anyhow::Result<()>
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    for batch in [50, 500] {
-        push_rate(&args.db_url, args.records, batch).await?;
+    if !args.skip_push {
+        for batch in [50, 500] {
+            push_rate(&args.db_url, args.records, batch).await?;
+        }
     }
-    latency_and_throughput(&args.db_url, args.seconds).await
+    latency_and_throughput(&args.db_url, args.seconds, args.clients).await
 }
