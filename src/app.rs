@@ -29,9 +29,15 @@ impl App {
         .await??;
         let metrics = crate::api::metrics::Metrics::new(&store);
         let backups = crate::backups::Backups::new(config.backup_plan());
+        let setup = if store.shop_ids().await?.is_empty() {
+            crate::api::setup::SetupCode::generate()
+        } else {
+            Default::default()
+        };
         let sync = crate::sync::worker::Engine::open(store.clone(), config.sync.clone()).await?;
         Ok(App {
             state: AppState {
+                setup,
                 logins: Default::default(),
                 backups,
                 metrics,

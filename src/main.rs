@@ -98,9 +98,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "collisionos hub listening"
             );
             if !initialized {
-                tracing::warn!(
-                    "no shop yet: run `collisionos init --shop-name ... --owner-email ...` to create it"
-                );
+                if let Some(code) = app.state.setup.peek() {
+                    // On the console only: whoever reads it may set the hub up.
+                    eprintln!(
+                        "\n  No shop yet. Open {scheme}://<this PC>:{} in a browser and enter the\n  one-time setup code {code}\n  (or run `collisionos init --shop-name ... --owner-email ...`).\n",
+                        addr.port()
+                    );
+                }
             }
             match tls {
                 Some(config) => {

@@ -19,7 +19,9 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod records;
+pub mod setup;
 pub mod sync;
+pub mod web;
 
 use crate::auth::JwtSecret;
 use crate::store::Store;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub backups: crate::backups::Backups,
     /// Login attempts per account and per address.
     pub logins: std::sync::Arc<crate::auth::limiter::LoginLimiter>,
+    /// The one-time first-run code, while the hub has no shop.
+    pub setup: setup::SetupCode,
     pub tablets: crate::ws::Tablets,
     /// The cloud sync engine (its loop runs beside the server).
     pub sync: crate::sync::worker::Engine,
@@ -68,6 +72,7 @@ pub struct ApiPath<T>(pub T);
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(accounts::health))
+        .route("/setup", get(setup::status).post(setup::create))
         .route("/auth/login", post(accounts::login))
         .route("/auth/me", get(accounts::me))
         .route("/auth/password", post(accounts::change_password))
@@ -119,7 +124,7 @@ pub fn router(state: AppState) -> Router {
         Router::new()
             .nest("/api", api)
             .route("/metrics", get(metrics::render).with_state(state))
-            .fallback(|| async { ApiError::NotFound("no such endpoint".into()) }),
+            .fallback(get(web::asset)),
     )
 }
 

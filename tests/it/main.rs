@@ -38,6 +38,7 @@ mod sync_secrets;
 mod sync_support;
 mod sync_tls;
 mod sync_upload;
+mod web;
 mod ws_automerge;
 mod ws_filter;
 mod ws_guard;
