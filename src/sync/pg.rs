@@ -14,7 +14,7 @@ use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, 
 use super::tls::RustlsConnect;
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -240,25 +240,7 @@ impl CloudSink for PgSink {
             if changes.is_empty() {
                 return Ok(());
             }
-            let payload = Value::Array(
-                changes
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "change_hash": c.change_hash,
-                            "shop_id": c.shop_id,
-                            "table_name": c.table_name,
-                            "record_id": c.record_id,
-                            "seq": c.seq,
-                            "actor": c.actor,
-                            "author_id": c.author_id,
-                            "bytes_hex": hex::encode(&c.bytes),
-                            "created_at": c.created_at,
-                        })
-                    })
-                    .collect(),
-            )
-            .to_string();
+            let payload = super::sink::changes_json(changes, "bytes_hex", |b| hex::encode(b));
             self.in_tx(claims, &[(CHANGES_SQL.to_string(), Param::Text(payload))])
                 .await
         })

@@ -254,25 +254,8 @@ impl CloudSink for RestSink {
             if changes.is_empty() {
                 return Ok(());
             }
-            let body = Value::Array(
-                changes
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "change_hash": c.change_hash,
-                            "shop_id": c.shop_id,
-                            "table_name": c.table_name,
-                            "record_id": c.record_id,
-                            "seq": c.seq,
-                            "actor": c.actor,
-                            "author_id": c.author_id,
-                            "bytes": format!("\\x{}", hex::encode(&c.bytes)),
-                            "created_at": c.created_at,
-                        })
-                    })
-                    .collect(),
-            )
-            .to_string();
+            let body =
+                super::sink::changes_json(changes, "bytes", |b| format!("\\x{}", hex::encode(b)));
             self.send(
                 claims,
                 reqwest::Method::POST,

@@ -180,3 +180,34 @@ pub trait CloudSink: Send + Sync {
     /// Reachability, credentials, schema and policies.
     fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
 }
+
+/// The cloud's `crdt_changes` rows for `changes`, as a JSON array: the same
+/// columns over either transport, the bytes under `bytes_key` in the form
+/// `bytes` gives them (hex for the Postgres wire's `json_populate_recordset`,
+/// `\\x…` for PostgREST's `bytea`).
+pub fn changes_json(
+    changes: &[&ChangeEntry],
+    bytes_key: &str,
+    bytes: impl Fn(&[u8]) -> String,
+) -> String {
+    Value::Array(
+        changes
+            .iter()
+            .map(|c| {
+                let mut row = serde_json::json!({
+                    "change_hash": c.change_hash,
+                    "shop_id": c.shop_id,
+                    "table_name": c.table_name,
+                    "record_id": c.record_id,
+                    "seq": c.seq,
+                    "actor": c.actor,
+                    "author_id": c.author_id,
+                    "created_at": c.created_at,
+                });
+                row[bytes_key] = Value::String(bytes(&c.bytes));
+                row
+            })
+            .collect(),
+    )
+    .to_string()
+}
