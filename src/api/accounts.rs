@@ -20,8 +20,8 @@ pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let schema = st.store.schema_version().await?;
     let shops = st.store.shop_ids().await?;
     let writable = st.store.writable(std::time::Duration::from_secs(5)).await;
-    let queue = st.store.queue_summary().await?;
-    let lag = super::metrics::age_seconds(queue.oldest_waiting_since.as_deref());
+    let queue = st.sync.queue().counts().await?;
+    let lag = super::metrics::age_seconds(queue.oldest_open.as_deref());
     let backup = st.backups.last();
     let backup_age = backup
         .as_ref()
@@ -89,9 +89,9 @@ pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
         "database": { "writable": writable.is_ok() },
         "durability": st.store.durability(),
         "sync_queue": {
-            "waiting": queue.waiting,
+            "waiting": queue.waiting(),
             "failed": queue.failed,
-            "oldest_waiting_since": queue.oldest_waiting_since,
+            "oldest_waiting_since": queue.oldest_open,
             "lag_seconds": lag,
         },
         "cloud": cloud,

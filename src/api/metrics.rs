@@ -141,11 +141,11 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
 /// `GET /metrics`.
 pub async fn render(State(st): State<AppState>) -> Response {
     let m = &st.metrics;
-    if let Ok(q) = st.store.queue_summary().await {
-        m.queue_waiting.set(q.waiting);
+    if let Ok(q) = st.sync.queue().counts().await {
+        m.queue_waiting.set(q.waiting());
         m.queue_failed.set(q.failed);
         m.queue_lag
-            .set(age_seconds(q.oldest_waiting_since.as_deref()).unwrap_or(0.0));
+            .set(age_seconds(q.oldest_open.as_deref()).unwrap_or(0.0));
     }
     m.websockets.set(*st.tablets.connections().borrow() as i64);
     let backup_age = st

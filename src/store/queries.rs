@@ -173,45 +173,11 @@ impl Store {
         .await
     }
 
-    /// The sync queue at a glance: items not yet in the cloud, items that need
-    /// a person, and when the oldest waiting item was queued.
-    pub async fn queue_summary(&self) -> Result<QueueSummary, StoreError> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT
-                   count(*) FILTER (WHERE status IN ('PENDING', 'PROCESSING', 'RETRY')),
-                   count(*) FILTER (WHERE status = 'FAILED'),
-                   min(created_at) FILTER (WHERE status IN ('PENDING', 'PROCESSING', 'RETRY'))
-                 FROM sync_queue",
-                [],
-                |r| {
-                    Ok(QueueSummary {
-                        waiting: r.get(0)?,
-                        failed: r.get(1)?,
-                        oldest_waiting_since: r.get(2)?,
-                    })
-                },
-            )?)
-        })
-        .await
-    }
-
     /// The schema version of the open database.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
             .await
     }
-}
-
-/// See [`Store::queue_summary`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueueSummary {
-    /// PENDING, PROCESSING and RETRY items: changes not yet in the cloud.
-    pub waiting: i64,
-    /// FAILED items, waiting for a person.
-    pub failed: i64,
-    /// When the oldest waiting item was queued (RFC 3339), if any.
-    pub oldest_waiting_since: Option<String>,
 }
 
 const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active, c.password_hash

@@ -60,7 +60,7 @@ impl Engine {
                 .map(|t| (now - t).whole_milliseconds().max(0) as i64)
         });
         let enabled = live.settings.enabled;
-        let pending = counts.pending + counts.retry + counts.processing;
+        let pending = counts.waiting();
         let upload_total = num("initial_upload_total");
         let upload_left = self.initial_upload_left().await?;
         Ok(json!({

@@ -116,6 +116,13 @@ pub struct QueueCounts {
     pub oldest_open: Option<String>,
 }
 
+impl QueueCounts {
+    /// Items not yet in the cloud: PENDING, PROCESSING and RETRY.
+    pub fn waiting(&self) -> i64 {
+        self.pending + self.processing + self.retry
+    }
+}
+
 /// Which items `clear` may remove.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clearable {
