@@ -137,8 +137,10 @@ impl App {
             anyhow::Ok(())
         };
         tokio::pin!(all);
-        tokio::select! {
-            res = &mut all => res?,
+        // Served until a server ended on its own (an error) or the signal came;
+        // either way the same stop follows, within the shutdown timeout.
+        let (served, started) = tokio::select! {
+            res = &mut all => (res, tokio::time::Instant::now()),
             _ = shutdown => {
                 tracing::info!("stopping: no new requests; finishing the ones in flight");
                 let started = tokio::time::Instant::now();
@@ -146,28 +148,33 @@ impl App {
                 // Upgraded sockets outlive the server's graceful shutdown: the
                 // tablets are told the hub is stopping and their sockets close.
                 tablets.close();
-                match tokio::time::timeout(grace, &mut all).await {
-                    Ok(res) => res?,
-                    Err(_) => tracing::warn!(
-                        seconds = grace.as_secs(),
-                        "requests still open after the shutdown timeout; closing them"
-                    ),
-                }
-                let left = grace.saturating_sub(started.elapsed());
-                backups.abort();
-                stop_worker(stop_sync, worker, left.min(std::time::Duration::from_secs(5))).await;
-                let left = grace.saturating_sub(started.elapsed());
-                if tokio::time::timeout(left, store.close()).await.is_err() {
-                    tracing::warn!("the writer did not stop within the shutdown timeout");
-                }
-                return Ok(());
+                let served = match tokio::time::timeout(grace, &mut all).await {
+                    Ok(res) => res,
+                    Err(_) => {
+                        tracing::warn!(
+                            seconds = grace.as_secs(),
+                            "requests still open after the shutdown timeout; closing them"
+                        );
+                        Ok(())
+                    }
+                };
+                (served, started)
             }
-        }
+        };
         tablets.close();
         backups.abort();
-        stop_worker(stop_sync, worker, std::time::Duration::from_secs(5)).await;
-        store.close().await;
-        Ok(())
+        let left = grace.saturating_sub(started.elapsed());
+        stop_worker(
+            stop_sync,
+            worker,
+            left.min(std::time::Duration::from_secs(5)),
+        )
+        .await;
+        let left = grace.saturating_sub(started.elapsed());
+        if tokio::time::timeout(left, store.close()).await.is_err() {
+            tracing::warn!("the writer did not stop within the shutdown timeout");
+        }
+        served
     }
 }
 
