@@ -27,16 +27,7 @@ fn init(data: &Path) {
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
-    let body: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": "b@b.test", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("body");
-    body["token"].as_str().expect("token").to_string()
+    crate::binary::login(http, url, "b@b.test", PASSWORD).await
 }
 
 async fn create(http: &reqwest::Client, url: &str, token: &str, name: String) -> Option<String> {

@@ -42,3 +42,20 @@ pub fn start(cmd: Command) -> (Child, String) {
     let (child, url, _) = start_with(cmd);
     (child, url)
 }
+
+/// Logs in to the hub at `url` and returns the bearer token.
+pub async fn login(http: &reqwest::Client, url: &str, email: &str, password: &str) -> String {
+    let res: serde_json::Value = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    res["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login of {email} gave no token: {res}"))
+        .to_string()
+}

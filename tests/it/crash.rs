@@ -18,16 +18,7 @@ pub fn start_hub(data: &Path) -> (Child, String) {
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
-    let res: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": "owner@crash.test", "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    res["token"].as_str().expect("token").to_string()
+    crate::binary::login(http, url, "owner@crash.test", PASSWORD).await
 }
 
 #[derive(Default)]

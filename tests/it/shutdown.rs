@@ -25,16 +25,7 @@ async fn sigterm_under_load_finishes_writes_and_checkpoints() {
     assert!(init.status.success(), "{}", crate::cli::text(&init));
     let (mut hub, url) = start_hub(&data);
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({"email": "t@t.test", "password": "shutdown test password"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("body");
-    let token = login["token"].as_str().expect("token").to_string();
+    let token = crate::binary::login(&http, &url, "t@t.test", "shutdown test password").await;
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<()>();

@@ -24,16 +24,7 @@ fn start(data: &Path, db_url: &str) -> (Child, String) {
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
-    let res: Value = http
-        .post(format!("{url}/api/auth/login"))
-        .json(&json!({ "email": "owner@restart.test", "password": PASSWORD }))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    res["token"].as_str().expect("token").to_string()
+    crate::binary::login(http, url, "owner@restart.test", PASSWORD).await
 }
 
 async fn status(http: &reqwest::Client, url: &str, token: &str) -> Value {
