@@ -165,7 +165,7 @@ impl Backups {
         let due_in = self
             .last()
             .and_then(|l| l.last_good_at)
-            .and_then(|at| crate::api::metrics::age_seconds(Some(&at)))
+            .and_then(|at| crate::domain::value::age_seconds(Some(&at)))
             .map(|age| every.saturating_sub(Duration::from_secs_f64(age)))
             .unwrap_or(every);
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + due_in, every);

@@ -21,12 +21,12 @@ pub async fn health(State(st): State<AppState>) -> Result<Response, ApiError> {
     let shops = st.store.shop_ids().await?;
     let writable = st.store.writable(std::time::Duration::from_secs(5)).await;
     let queue = st.sync.queue().counts().await?;
-    let lag = super::metrics::age_seconds(queue.oldest_open.as_deref());
+    let lag = crate::domain::value::age_seconds(queue.oldest_open.as_deref());
     let backup = st.backups.last();
     let backup_age = backup
         .as_ref()
         .and_then(|b| b.last_good_at.as_deref())
-        .and_then(|at| super::metrics::age_seconds(Some(at)));
+        .and_then(|at| crate::domain::value::age_seconds(Some(at)));
     let mut problems = Vec::new();
     if let Err(e) = &writable {
         problems.push(format!("the database does not take writes: {e}"));

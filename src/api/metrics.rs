@@ -4,6 +4,7 @@
 //! Counters move as traffic does; gauges are read when scraped.
 
 use super::AppState;
+use crate::domain::value::age_seconds;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
@@ -160,15 +161,4 @@ pub async fn render(State(st): State<AppState>) -> Response {
         Ok(()) => ([(CONTENT_TYPE, encoder.format_type().to_string())], out).into_response(),
         Err(e) => super::ApiError::Internal(anyhow::anyhow!("metrics: {e}")).into_response(),
     }
-}
-
-/// Seconds from an RFC 3339 instant to now.
-pub fn age_seconds(at: Option<&str>) -> Option<f64> {
-    let at =
-        time::OffsetDateTime::parse(at?, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(
-        (time::OffsetDateTime::now_utc() - at)
-            .as_seconds_f64()
-            .max(0.0),
-    )
 }

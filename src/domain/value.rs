@@ -70,6 +70,13 @@ pub fn now_timestamp() -> String {
     format_timestamp(OffsetDateTime::now_utc())
 }
 
+/// Seconds from an RFC 3339 instant (as the store writes them) to now; 0 for
+/// one in the future, `None` for none or one that does not parse.
+pub fn age_seconds(at: Option<&str>) -> Option<f64> {
+    let at = OffsetDateTime::parse(at?, &Rfc3339).ok()?;
+    Some((OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0))
+}
+
 pub fn parse_uuid(s: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::parse_str(s).ok().filter(|_| s.len() == 36)
 }
