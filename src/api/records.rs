@@ -233,11 +233,8 @@ async fn visible(
         .get(table, &caller.shop_id, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if a == Access::Own {
-        let owner = table.def().owner_column.unwrap_or("technician_id");
-        if rec.fields.get(owner) != Some(&Value::Text(caller.user_id.clone())) {
-            return Err(ApiError::not_found());
-        }
+    if a == Access::Own && !table.def().owned_by(&rec.fields, &caller.user_id) {
+        return Err(ApiError::not_found());
     }
     Ok(rec)
 }
@@ -319,7 +316,7 @@ pub async fn list(
         }
     }
     if a == Access::Own {
-        let owner = def.owner_column.unwrap_or("technician_id");
+        let owner = def.owner();
         q.filters.push((owner, Value::Text(caller.user_id.clone())));
     }
     let limit = q.limit;

@@ -278,7 +278,7 @@ fn staff_expr(t: &Table, a: &VerbAccess, side: Side) -> String {
         alts.push(format!("{APP_ROLE} IN ({})", role_list(&a.all)));
     }
     if !a.own.is_empty() {
-        let owner = t.owner_column.unwrap_or("technician_id");
+        let owner = t.owner();
         let mut conds = vec![
             format!("{APP_ROLE} IN ({})", role_list(&a.own)),
             format!("{owner} = {USER_ID}"),

@@ -82,6 +82,17 @@ pub struct Table {
 pub const SYSTEM_COLUMNS: [&str; 4] = ["id", "shop_id", "created_at", "updated_at"];
 
 impl Table {
+    /// The column naming whose row it is, for roles that see only their own
+    /// rows (labor entries, time clock): `technician_id` unless said otherwise.
+    pub fn owner(&self) -> &'static str {
+        self.owner_column.unwrap_or("technician_id")
+    }
+
+    /// Whether `fields` (a row of this table) belong to the user `user_id`.
+    pub fn owned_by(&self, fields: &super::value::Fields, user_id: &str) -> bool {
+        matches!(fields.get(self.owner()), Some(super::value::Value::Text(v)) if v == user_id)
+    }
+
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)
     }

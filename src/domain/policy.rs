@@ -424,7 +424,7 @@ pub fn check_row(
         }
         Access::All => {}
         Access::Own => {
-            let owner = def.owner_column.unwrap_or("technician_id");
+            let owner = def.owner();
             if let Some(row) = current {
                 if !is_me(row.get(owner)) {
                     return Err(Refusal::NotFound);

@@ -5,7 +5,6 @@
 
 use crate::api::extract::Caller;
 use crate::domain::policy::{access, Access, Verb};
-use crate::domain::value::Value;
 use crate::domain::{columns, TableId};
 use crate::store::Record;
 use serde_json::Value as Json;
@@ -22,10 +21,7 @@ pub fn may_read_row(caller: &Caller, rec: &Record) -> bool {
     match access(rec.table, Verb::Read, caller.role) {
         Access::All => true,
         Access::Denied => false,
-        Access::Own => {
-            let owner = rec.table.def().owner_column.unwrap_or("technician_id");
-            rec.fields.get(owner) == Some(&Value::Text(caller.user_id.clone()))
-        }
+        Access::Own => rec.table.def().owned_by(&rec.fields, &caller.user_id),
         Access::SelfProfile => rec.table == TableId::USERS && rec.id == caller.user_id,
     }
 }
