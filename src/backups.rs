@@ -102,7 +102,7 @@ impl Backups {
         let plan = self.plan.clone();
         let now = OffsetDateTime::now_utc();
         let outcome = tokio::task::spawn_blocking(move || -> Result<(PathBuf, u64), String> {
-            create_private_dir(&plan.dir).map_err(|e| format!("{}: {e}", plan.dir.display()))?;
+            crate::store::private_dir(&plan.dir).map_err(|e| format!("{}: {e}", plan.dir.display()))?;
             let stamp = format!(
                 "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
                 now.year(),
@@ -175,15 +175,4 @@ impl Backups {
             let _ = self.run_once().await;
         }
     }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
 }

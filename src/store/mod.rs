@@ -275,10 +275,10 @@ impl Durability {
     }
 }
 
-/// Creates the data dir readable by its owner only (it holds password hashes
-/// and the signing secret), and takes the group and others' access away from
-/// one that exists.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates a folder readable by its owner only (the data dir holds password
+/// hashes and the signing secret; backups hold the same), and takes the group
+/// and others' access away from one that exists.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
