@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod records;
 pub mod setup;
 pub mod sync;
+pub mod ui;
 pub mod web;
 
 use crate::auth::JwtSecret;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(accounts::login))
         .route("/auth/me", get(accounts::me))
         .route("/auth/password", post(accounts::change_password))
+        .route("/ui/catalog", get(ui::catalog))
         .route("/sync/status", get(sync::status))
         .route("/sync/config", get(sync::get_config).put(sync::put_config))
         .route("/sync/queue", get(sync::queue))

@@ -1,16 +1,59 @@
 //! The web UI, embedded in the binary from `web/` (rust-embed): every path
 //! outside `/api` and `/metrics` is a file of the UI, or, for a client-side
-//! route (a path without a file extension), the app's page. Answers carry the
-//! file's content type and an ETag (its SHA-256), and `no-cache`: a browser
-//! asks again each time and gets `304 Not Modified` until the hub is updated.
+//! route (a path without a file extension), the app's page.
+//!
+//! Versioned assets: the UI's version is a hash of every embedded file, and
+//! `index.html` and `sw.js` name it where they say `__V__`. A file asked for
+//! under `/v/<version>/…` (the page loads its scripts and styles there, and
+//! their relative imports follow) is cached by the browser for a year
+//! (`immutable`): a new hub has a new version, so new URLs. Everything else —
+//! the page, the service worker, unversioned paths and a version that is not
+//! this hub's — is `no-cache` with an ETag (its SHA-256), so a browser asks
+//! again each time and gets `304 Not Modified` until the hub is updated.
+//! `/assets.json` lists the files the service worker keeps for offline starts.
 
 use super::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "web/"]
 struct Assets;
+
+/// Files whose text names the version (`__V__`): never cached for long.
+const TEMPLATED: &[&str] = &["index.html", "sw.js"];
+const PLACEHOLDER: &str = "__V__";
+const YEAR: &str = "public, max-age=31536000, immutable";
+
+/// The UI's version: the first 12 hex digits of a hash over every file's path
+/// and hash. Computed once in a release build (the files are in the binary); in
+/// a debug build rust-embed reads `web/` from disk, so it is computed each time.
+fn version() -> String {
+    #[cfg(not(debug_assertions))]
+    {
+        static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        V.get_or_init(compute_version).clone()
+    }
+    #[cfg(debug_assertions)]
+    {
+        compute_version()
+    }
+}
+
+fn compute_version() -> String {
+    let mut names: Vec<Cow<'static, str>> = Assets::iter().collect();
+    names.sort();
+    let mut h = Sha256::new();
+    for n in names {
+        if let Some(f) = Assets::get(&n) {
+            h.update(n.as_bytes());
+            h.update(f.metadata.sha256_hash());
+        }
+    }
+    hex::encode(h.finalize())[..12].to_string()
+}
 
 /// `GET` of any path outside the API.
 pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
@@ -18,7 +61,17 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
         return ApiError::NotFound("no such page (the path is not valid UTF-8)".into())
             .into_response();
     };
-    let path = decoded.trim_start_matches('/');
+    let mut path = decoded.trim_start_matches('/');
+    // `/v/<version>/file`: the file, cached for a year when the version is ours.
+    let mut long_cache = false;
+    if let Some(rest) = path.strip_prefix("v/") {
+        let (v, file) = rest.split_once('/').unwrap_or((rest, ""));
+        long_cache = v == version();
+        path = file;
+    }
+    if path == "assets.json" {
+        return asset_list(&headers);
+    }
     let path = if path.is_empty() { "index.html" } else { path };
     let (name, file) = match Assets::get(path) {
         Some(f) => (path, f),
@@ -31,9 +84,44 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
         }
         None => return ApiError::NotFound(format!("no file /{path}")).into_response(),
     };
+    let mime = mime_type(name);
+    if TEMPLATED.contains(&name) {
+        let text = String::from_utf8_lossy(&file.data).replace(PLACEHOLDER, &version());
+        return answer(&headers, text.into_bytes(), mime, "no-cache");
+    }
+    let cache = if long_cache { YEAR } else { "no-cache" };
     let etag = format!("\"{}\"", hex::encode(file.metadata.sha256_hash()));
-    let cache = [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    respond(&headers, etag, file.data.into_owned(), mime, cache)
+}
+
+/// `/assets.json`: the version and every file under `/v/<version>/` (the
+/// service worker's list for offline starts).
+fn asset_list(headers: &HeaderMap) -> Response {
+    let v = version();
+    let mut files: Vec<String> = Assets::iter()
+        .filter(|n| !TEMPLATED.contains(&n.as_ref()))
+        .map(|n| format!("/v/{v}/{n}"))
+        .collect();
+    files.sort();
+    let body = serde_json::json!({ "version": v, "files": files }).to_string();
+    answer(headers, body.into_bytes(), "application/json", "no-cache")
+}
+
+/// An answer whose ETag is the hash of its bytes.
+fn answer(headers: &HeaderMap, body: Vec<u8>, mime: &'static str, cache: &'static str) -> Response {
+    let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
+    respond(headers, etag, body, mime, cache)
+}
+
+fn respond(
+    headers: &HeaderMap,
+    etag: String,
+    body: Vec<u8>,
+    mime: &'static str,
+    cache: &'static str,
+) -> Response {
+    let common = [
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         (
             header::ETAG,
             HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
@@ -44,20 +132,19 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if matches {
-        return (StatusCode::NOT_MODIFIED, cache).into_response();
+        return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    let mime = mime_guess_type(name);
     (
         StatusCode::OK,
-        cache,
+        common,
         [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
-        file.data.into_owned(),
+        body,
     )
         .into_response()
 }
 
 /// The content type of a UI file, by its extension.
-fn mime_guess_type(name: &str) -> &'static str {
+fn mime_type(name: &str) -> &'static str {
     match name.rsplit('.').next().unwrap_or_default() {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",

@@ -1,0 +1,74 @@
+// The JSON API (README, "The API"): one fetch wrapper with the session's
+// token, errors as ApiError (status, code, field), and paged reads.
+import { token, clearSession } from "./session.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = body?.error || {};
+    super(e.message || `the hub answered ${status}`);
+    this.status = status;
+    this.code = e.code || "error";
+    this.field = e.field || null;
+    this.body = body;
+  }
+}
+
+/** Called when the hub cannot be reached at all (the shell shows "offline"). */
+export const reachability = { onChange: () => {} };
+
+export async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const t = token();
+  if (t) headers.authorization = `Bearer ${t}`;
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (err) {
+    reachability.onChange(false);
+    const e = new ApiError(0, { error: { code: "offline", message: "the hub cannot be reached" } });
+    e.offline = true;
+    throw e;
+  }
+  reachability.onChange(true);
+  const data = await res.json().catch(() => ({}));
+  if (res.status === 401 && t && !path.startsWith("/api/auth/")) {
+    clearSession();
+    location.assign("/login");
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body ?? {});
+export const patch = (path, body) => api("PATCH", path, body);
+export const put = (path, body) => api("PUT", path, body);
+export const del = (path) => api("DELETE", path);
+
+/** A query string from an object, skipping empty values. */
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== "") p.set(k, v);
+  }
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+/** Every record of a table (500 a request), up to `max`. */
+export async function listAll(table, filters = {}, max = 5000) {
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await get(`/api/${table}${qs({ ...filters, limit: 500, cursor })}`);
+    out.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor && out.length < max);
+  return out;
+}
