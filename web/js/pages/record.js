@@ -1,0 +1,117 @@
+// One record: view and edit (or create, at /records/<table>/new, prefilled from
+// the query string), delete when the role may; below it what belongs to it
+// (parts, labor and stage history of a repair order, lines of an estimate, …)
+// and its change history.
+import { h, page, ready, toast, human } from "../dom.js";
+import { get, post, patch, del } from "../api.js";
+import { table, may } from "../session.js";
+import { buildForm } from "../form.js";
+import { label, forget } from "../labels.js";
+import { refMaps } from "./records.js";
+import { titles } from "../format.js";
+import { boardStages } from "../stages.js";
+import { navigate } from "../router.js";
+import { related, changes, roExtras } from "./related.js";
+import * as live from "../live.js";
+
+export async function render({ table: name, id, query }) {
+  const t = table(name);
+  const [plural, one] = titles(name);
+  if (!t) {
+    page("record", h("h1", plural), h("p.error", "Your role may not see these records."));
+    ready("record");
+    return;
+  }
+  const isNew = !id;
+  if (isNew && t.access.insert === "none") {
+    page("record", h("h1", `New ${one}`), h("p.error", `Your role may not add ${plural.toLowerCase()}.`));
+    ready("record");
+    return;
+  }
+  page("record", h("p", "Loading…"));
+  forget();
+  const refs = await refMaps(t.columns);
+  const stages = t.columns.some((c) => c.type === "stage") ? await boardStages() : [];
+  let rec = null;
+  if (!isNew) {
+    try {
+      rec = await get(`/api/${name}/${id}`);
+    } catch (err) {
+      page("record", h("h1", `No such ${one}`), h("p.error", err.message), h("a", { href: `/records/${name}` }, `All ${plural.toLowerCase()}`));
+      ready("record");
+      return;
+    }
+  }
+  const prefill = Object.fromEntries(query ? [...query.entries()] : []);
+  const extra = [];
+  if (name === "users" && isNew) {
+    extra.push(
+      h(
+        "div",
+        h("label", { for: "f-password" }, "Password (8 characters or more)",
+          h("input", { id: "f-password", name: "password", type: "password", autocomplete: "new-password", dataset: { extra: "1" } })),
+        h("p.field-error", { dataset: { errorFor: "password" } }),
+      ),
+    );
+  }
+  const f = buildForm({ name, t, rec, prefill, refs, stages, extra, submitText: isNew ? `Create ${one}` : "Save changes" });
+  f.form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    f.clearErrors();
+    const body = f.body();
+    const button = f.form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      if (isNew) {
+        const made = await post(`/api/${name}`, body);
+        navigate(`/records/${name}/${made.id}`);
+      } else {
+        if (!Object.keys(body).length) {
+          toast("Nothing changed.");
+          return;
+        }
+        await patch(`/api/${name}/${rec.id}`, { ...body, _base: rec._heads });
+        toast("Saved.");
+        navigate(location.pathname, { replace: true });
+      }
+    } catch (err) {
+      f.showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const title = isNew ? `New ${one}` : `${human(one)} ${label(name, rec)}`;
+  const actions = h("div.actions", h("a", { href: `/records/${name}` }, `All ${plural.toLowerCase()}`));
+  if (!isNew && may(name, "delete")) {
+    const b = h("button.danger", { type: "button" }, "Delete");
+    b.addEventListener("click", async () => {
+      if (!confirm(`Delete ${one} ${label(name, rec)}? This cannot be undone.`)) return;
+      try {
+        await del(`/api/${name}/${rec.id}`);
+        navigate(`/records/${name}`);
+      } catch (err) {
+        toast(err.message);
+      }
+    });
+    actions.append(b);
+  }
+  const sections = [];
+  if (!isNew) {
+    if (name === "repair_orders") sections.push(...roExtras(rec, stages));
+    sections.push(...related(name, rec));
+    sections.push(changes(name, rec));
+  }
+  page("record", h("div.toolbar", h("h1", title), actions), h("section.panel", f.form), sections.map((s) => s.el));
+  await Promise.all(sections.map((s) => s.load().catch((err) => s.fail?.(err))));
+  const off = live.on((m) => {
+    if (m.type !== "change" || isNew) return;
+    for (const s of sections) if (s.wants?.(m)) s.load().catch(() => {});
+    if (m.table === name && m.id === rec.id && m.fields && document.activeElement?.form !== f.form) {
+      rec = m.fields;
+    }
+  });
+  live.connect();
+  ready("record");
+  return off;
+}

@@ -1,0 +1,117 @@
+// A table's records: search (over what is shown) and pages of 25. Every record
+// the caller may read is loaded (500 a request) so search needs no round trip.
+import { h, page, ready, columnLabel } from "../dom.js";
+import { listAll } from "../api.js";
+import { table, may } from "../session.js";
+import { records, label } from "../labels.js";
+import { show, summaryColumns, titles } from "../format.js";
+import { navigate } from "../router.js";
+import * as live from "../live.js";
+
+const PAGE = 25;
+
+/** The label maps of every table the columns reference. */
+export async function refMaps(cols) {
+  const refs = new Map();
+  await Promise.all(
+    [...new Set(cols.filter((c) => c.type === "ref").map((c) => c.ref))].map(async (t) => {
+      const rows = await records(t).catch(() => []);
+      refs.set(t, new Map(rows.map((r) => [r.id, label(t, r)])));
+    }),
+  );
+  return refs;
+}
+
+export async function render({ table: name }) {
+  const t = table(name);
+  const [plural, one] = titles(name);
+  if (!t) {
+    page("records", h("h1", plural), h("p.error", "Your role may not see these records."));
+    ready("records");
+    return;
+  }
+  const cols = summaryColumns(name, t);
+  const search = h("input#search", { type: "search", autocomplete: "off", placeholder: "Type to filter" });
+  const tbody = h("tbody");
+  const prev = h("button.secondary#prev-page", { type: "button" }, "Previous");
+  const next = h("button.secondary#next-page", { type: "button" }, "Next");
+  const where = h("span.hint", { "aria-live": "polite" });
+  page(
+    "records",
+    h(
+      "div.toolbar",
+      h("h1", plural),
+      h("label.inline", "Search ", search),
+      may(name, "insert") ? h("a.button#new-record", { href: `/records/${name}/new` }, `New ${one}`) : null,
+    ),
+    h(
+      "table#records-list",
+      h("thead", h("tr", cols.map((c) => h("th", { scope: "col" }, columnLabel(c.name))))),
+      tbody,
+    ),
+    h("div.pager", prev, next, where),
+  );
+
+  let rows = await listAll(name);
+  const refs = await refMaps(cols);
+  let at = 0;
+  let text = new Map();
+  const textOf = (r) => {
+    if (!text.has(r.id)) text.set(r.id, cols.map((c) => show(c, r[c.name], refs)).join(" ").toLowerCase());
+    return text.get(r.id);
+  };
+
+  function draw() {
+    const q = search.value.trim().toLowerCase();
+    const hits = q ? rows.filter((r) => textOf(r).includes(q)) : rows;
+    if (at >= hits.length) at = Math.max(0, Math.floor((hits.length - 1) / PAGE) * PAGE);
+    const frag = document.createDocumentFragment();
+    for (const r of hits.slice(at, at + PAGE)) {
+      const tr = h(
+        "tr",
+        { dataset: { id: r.id } },
+        cols.map((c, i) =>
+          h("td", i === 0 ? h("a", { href: `/records/${name}/${r.id}` }, show(c, r[c.name], refs) || "(open)") : show(c, r[c.name], refs)),
+        ),
+      );
+      tr.addEventListener("click", (e) => {
+        if (!e.target.closest("a")) navigate(`/records/${name}/${r.id}`);
+      });
+      frag.append(tr);
+    }
+    if (!hits.length) frag.append(h("tr", h("td", { colspan: cols.length }, q ? "Nothing matches." : `No ${plural.toLowerCase()} yet.`)));
+    tbody.replaceChildren(frag);
+    prev.disabled = at === 0;
+    next.disabled = at + PAGE >= hits.length;
+    where.textContent = hits.length
+      ? `${at + 1}–${Math.min(at + PAGE, hits.length)} of ${hits.length}`
+      : "";
+  }
+
+  search.addEventListener("input", () => {
+    at = 0;
+    draw();
+  });
+  prev.addEventListener("click", () => {
+    at = Math.max(0, at - PAGE);
+    draw();
+  });
+  next.addEventListener("click", () => {
+    at += PAGE;
+    draw();
+  });
+  draw();
+  const off = live.on((m) => {
+    if (m.type !== "change" || m.table !== name) return;
+    text.delete(m.id);
+    const i = rows.findIndex((r) => r.id === m.id);
+    if (!m.fields) {
+      if (i >= 0) rows.splice(i, 1);
+    } else if (i >= 0) rows[i] = m.fields;
+    else rows.push(m.fields);
+    draw();
+  });
+  live.connect();
+  ready("records");
+  return off;
+}
