@@ -5,6 +5,8 @@
 #   - systemd's `systemd-analyze` (installed with apt-get if missing) for the
 #     install test;
 #   - pgbouncer and openssl for the sync tests (installed with apt-get if missing);
+#   - Debian's chromium and chromium-driver for the browser tests (tests/it/browser;
+#     installed with apt-get if missing; screenshots land in target/screenshots/);
 #   - postrust-server for the REST transport's tests (cargo install, cached).
 # Fails loudly when a part cannot be had: no test skips because a part is missing.
 set -euo pipefail
@@ -33,6 +35,10 @@ need systemd-analyze systemd   # the install test checks the unit with it
 # and openssl (the TLS test makes its certificates with it).
 need pgbouncer pgbouncer
 need openssl openssl
+# The browser tests drive headless Chromium through chromedriver (WebDriver).
+need chromium chromium
+need chromedriver chromium-driver
+export COLLISIONOS_CHROMEDRIVER="${COLLISIONOS_CHROMEDRIVER:-$(command -v chromedriver)}"
 
 # The REST transport's tests run against postrust-server (a PostgREST-compatible
 # server from crates.io). It takes minutes to build, so it is installed once into

@@ -1,6 +1,7 @@
 mod backup;
 mod bad_input;
 mod binary;
+mod browser;
 mod cli;
 mod cloud;
 mod cloud_apply;

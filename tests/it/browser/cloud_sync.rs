@@ -1,0 +1,196 @@
+//! Settings → Cloud Sync against the test Postgres, all through the page: a
+//! connection string that cannot work is saved (then shown only as set), the
+//! master switch is refused with the reason shown and stays off; the right one
+//! passes the connection test, the switch turns on and the queue drains to zero
+//! on screen; a record the cloud refuses for good is FAILED with the cloud's
+//! message, and after the cause is fixed the page's retry sends it.
+
+use super::harness::{Browser, Driver};
+use super::hub::{secret_env, Hub, DB_PASSWORD, OWNER_EMAIL, PASSWORD};
+use super::proxy::RecordingProxy;
+use crate::pg::fresh_db;
+use crate::sync_support::cloud_count;
+use serde_json::json;
+use std::time::Duration;
+
+const WRONG_PASSWORD: &str = "wrong-pw-browser-77kq";
+
+/// Types a connection string into the credentials form and saves it.
+async fn save_db_url(b: &Browser, url: &str) {
+    let input = "form#sync-credentials [name=\"dbUrl\"]";
+    b.fill("form#sync-credentials", "dbUrl", url).await;
+    b.click("#sync-save").await;
+    // Saved: shown as set, the value gone from the page.
+    b.wait_js(
+        "the connection string to show as set",
+        "const e = document.querySelector(arguments[0]);
+         const set = e.dataset.set === '1' || !!e.closest('[data-set=\"1\"]') ||
+           !!document.querySelector('form#sync-credentials [data-set=\"1\"][data-for=\"dbUrl\"]');
+         return set && e.value === ''",
+        vec![json!(input)],
+    )
+    .await;
+}
+
+async fn switch_on(b: &Browser) -> bool {
+    b.js("return document.querySelector('#sync-enabled').checked")
+        .await
+        == json!(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
+    let db = fresh_db("browser_sync").await;
+    db.client
+        .batch_execute(
+            "ALTER TABLE public.customers ADD CONSTRAINT no_zed CHECK (last_name IS DISTINCT FROM 'Zed')",
+        )
+        .await
+        .expect("a constraint the cloud enforces and the hub does not");
+    let (hub, owner) = Hub::start_with_shop(secret_env(None)).await;
+    for i in 0..20 {
+        hub.create(
+            &owner,
+            "customers",
+            json!({"first_name": format!("Cara {i}"), "last_name": "Cloud"}),
+        )
+        .await;
+    }
+    let zed = hub
+        .create(
+            &owner,
+            "customers",
+            json!({"first_name": "Zoe", "last_name": "Zed"}),
+        )
+        .await;
+    let zed_id = zed["id"].as_str().expect("id").to_string();
+
+    let proxy = RecordingProxy::start(&hub.addr).await;
+    let driver = Driver::start().await;
+    let b = driver.session(&proxy.url(), 1280, 800).await;
+    b.login(OWNER_EMAIL, PASSWORD).await;
+    b.goto("/settings/sync").await;
+    b.wait_ready().await;
+    b.wait_for("form#sync-credentials").await;
+    let unlabelled = b.unlabelled().await;
+    assert!(unlabelled.is_empty(), "{unlabelled:?}");
+    // The Supabase dashboard's own name for the connection string.
+    let labels = b.text_of("form#sync-credentials").await;
+    assert!(
+        labels.to_lowercase().contains("connection string"),
+        "the dashboard's words: {labels}"
+    );
+    b.wait_for("input#sync-enabled[type=checkbox][role=switch]")
+        .await;
+    assert!(!switch_on(&b).await, "sync starts off");
+
+    // A cloud that cannot be reached: refused, the reason shown, still off.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    save_db_url(
+        &b,
+        &format!("postgres://postgres:{WRONG_PASSWORD}@127.0.0.1:{closed}/nowhere"),
+    )
+    .await;
+    b.click("#sync-enabled").await;
+    let why = b.wait_some_text("#sync-error").await;
+    assert!(!why.is_empty());
+    // The request has been answered (the error is shown): the switch is off
+    // and the hub agrees.
+    assert!(
+        !switch_on(&b).await,
+        "the switch shows on after a refusal: {why}"
+    );
+    let st = hub.get(&owner, "/api/sync/status").await;
+    assert_eq!(st["syncEnabled"], false, "{st}");
+
+    // The real cloud, its password in the connection string.
+    let mut good = url::Url::parse(&db.url).expect("the database URL");
+    good.set_password(Some(DB_PASSWORD)).expect("a password");
+    save_db_url(&b, good.as_str()).await;
+    b.click("#sync-test").await;
+    let checks = b
+        .wait_js(
+            "the connection test's checks",
+            "const li = [...document.querySelectorAll('#sync-test-result li[data-check]')];
+             return li.length > 0 && li.map(l => [l.dataset.check, l.dataset.ok, l.textContent.trim()])",
+            vec![],
+        )
+        .await;
+    let checks = checks.as_array().expect("checks").clone();
+    assert!(
+        checks.iter().all(|c| c[1] == "1"),
+        "every check passes against the real cloud: {checks:?}"
+    );
+    b.click("#sync-enabled").await;
+    b.wait_js(
+        "the switch to stay on",
+        "return document.querySelector('#sync-enabled').checked && document.querySelector('#sync-mode').textContent.trim() !== ''",
+        vec![],
+    )
+    .await;
+    let st = hub.get(&owner, "/api/sync/status").await;
+    assert_eq!(st["syncEnabled"], true, "{st}");
+    assert!(b.text_of("#sync-error").await.is_empty(), "no error left");
+    b.wait_for("progress#sync-progress").await;
+
+    // The queue drains to zero on screen; the refused record is FAILED.
+    b.wait_js_within(
+        "#sync-pending to reach 0 and #sync-failed 1",
+        "const t = (s) => (document.querySelector(s) || {}).textContent;
+         return t('#sync-pending').trim() === '0' && t('#sync-failed').trim() === '1'",
+        vec![],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(
+        cloud_count(
+            &db,
+            "SELECT count(*) FROM public.customers WHERE last_name = 'Cloud'"
+        )
+        .await,
+        20,
+        "the other records are in the cloud"
+    );
+    let row = "#sync-queue tr[data-status=\"failed\" i]";
+    b.wait_for(row).await;
+    let text = b.text_of(row).await;
+    assert!(
+        text.contains("no_zed"),
+        "the FAILED item shows the cloud's message: {text}"
+    );
+
+    // Fixed in the cloud; retried from the page; it arrives.
+    db.client
+        .batch_execute("ALTER TABLE public.customers DROP CONSTRAINT no_zed")
+        .await
+        .expect("fix the cause");
+    b.click(&format!("{row} button[data-retry]")).await;
+    b.wait_js_within(
+        "#sync-failed to reach 0",
+        "const t = (s) => (document.querySelector(s) || {}).textContent;
+         return t('#sync-failed').trim() === '0' && t('#sync-pending').trim() === '0'
+           && !document.querySelector('#sync-queue tr[data-status=\"failed\" i]')",
+        vec![],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        cloud_count(
+            &db,
+            &format!("SELECT count(*) FROM public.customers WHERE id = '{zed_id}'")
+        )
+        .await,
+        1,
+        "the retried record is in the cloud"
+    );
+
+    let mut secrets = hub.secrets();
+    secrets.push(("the wrong password".into(), WRONG_PASSWORD.into()));
+    proxy.assert_no_secrets(&secrets, true);
+    b.close().await;
+    drop(hub);
+    db.drop_db().await;
+}

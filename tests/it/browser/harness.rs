@@ -1,0 +1,429 @@
+//! Headless Chromium driven through WebDriver: one `chromedriver` per test on a
+//! free loopback port, sessions of a given window size, waits on a selector or
+//! a condition with a deadline (polling the page is waiting on a condition, not
+//! sleeping and hoping), screenshots, and the label check every page must pass.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a page may take to show what a test waits for.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// `chromedriver`: `COLLISIONOS_CHROMEDRIVER`, else the one on PATH. The tests
+/// fail (never skip) without it; `tests/run.sh` installs Debian's.
+fn chromedriver_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("COLLISIONOS_CHROMEDRIVER").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("chromedriver"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromedriver is not installed (neither COLLISIONOS_CHROMEDRIVER nor PATH has it). \
+                 The browser tests need Debian's chromium and chromium-driver: run tests/run.sh, \
+                 or `apt-get install chromium chromium-driver`."
+            )
+        })
+}
+
+/// The Chromium binary for chromedriver: `COLLISIONOS_CHROMIUM`, else Debian's.
+fn chromium_path() -> Option<String> {
+    std::env::var("COLLISIONOS_CHROMIUM")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            std::path::Path::new("/usr/bin/chromium")
+                .exists()
+                .then(|| "/usr/bin/chromium".to_string())
+        })
+}
+
+/// A running chromedriver; killed when dropped.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    pub async fn start() -> Driver {
+        let exe = chromedriver_path();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port for chromedriver")
+            .port();
+        let child = Command::new(&exe)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await {
+                if let Ok(v) = r.json::<Value>().await {
+                    if v["value"]["ready"] == true {
+                        return driver;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver ({}) did not become ready on port {port}",
+                exe.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A new headless Chromium session whose viewport is `w`×`h` CSS pixels,
+    /// opening pages of `base` (the test's proxy in front of the hub).
+    pub async fn session(&self, base: &str, w: u32, h: u32) -> Browser {
+        let mut opts = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-extensions",
+                "--force-device-scale-factor=1",
+                format!("--window-size={w},{h}"),
+            ]
+        });
+        if let Some(bin) = chromium_path() {
+            opts["binary"] = json!(bin);
+        }
+        let caps = json!({ "browserName": "chrome", "goog:chromeOptions": opts });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("a Chromium session through chromedriver: {e}"));
+        let session = client
+            .session_id()
+            .await
+            .expect("the session id")
+            .expect("a session id");
+        let b = Browser {
+            c: client,
+            base: base.to_string(),
+            w,
+            h,
+            cdp: format!("{}/session/{session}/goog/cdp/execute", self.url),
+        };
+        // The window size is the viewport in new headless mode; make sure.
+        b.c.goto("about:blank").await.expect("a blank page");
+        let size = b.js("return [window.innerWidth, window.innerHeight]").await;
+        if size != json!([w, h]) {
+            b.c.set_window_size(w, h).await.expect("window size");
+            let size = b.js("return [window.innerWidth, window.innerHeight]").await;
+            assert_eq!(size, json!([w, h]), "the viewport is {w}x{h}");
+        }
+        b
+    }
+}
+
+/// One browser session (its own profile: storage, service worker, IndexedDB).
+pub struct Browser {
+    pub c: Client,
+    /// Base URL the pages are opened from (the recording proxy).
+    pub base: String,
+    pub w: u32,
+    pub h: u32,
+    /// Chromedriver's endpoint for Chrome DevTools commands of this session.
+    cdp: String,
+}
+
+impl Browser {
+    pub async fn goto(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    pub async fn path(&self) -> String {
+        self.c
+            .current_url()
+            .await
+            .expect("the current URL")
+            .path()
+            .to_string()
+    }
+
+    /// Runs `script` (a function body; `arguments[i]` are `args`).
+    pub async fn js_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.c
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.js_with(script, vec![]).await
+    }
+
+    /// A Chrome DevTools command through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let res = reqwest::Client::new()
+            .post(&self.cdp)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        let ok = res.status().is_success();
+        let v: Value = res.json().await.expect("a JSON answer");
+        assert!(ok, "{cmd}: {v}");
+        v["value"].clone()
+    }
+
+    /// What the page shows, for a failure message.
+    pub async fn describe(&self) -> String {
+        let url = self
+            .c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let text = self
+            .c
+            .execute(
+                "return document.body ? document.body.innerText.slice(0, 1500) : '(no body)'",
+                vec![],
+            )
+            .await
+            .unwrap_or(Value::Null);
+        let attrs = self
+            .c
+            .execute(
+                "return document.body ? JSON.stringify(document.body.dataset) : ''",
+                vec![],
+            )
+            .await
+            .unwrap_or(Value::Null);
+        format!(
+            "[{}x{}] at {url}, body data {attrs}, text:\n{}",
+            self.w,
+            self.h,
+            text.as_str().unwrap_or("")
+        )
+    }
+
+    /// Waits until `css` matches an element, and returns it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.wait_for_within(css, WAIT).await
+    }
+
+    pub async fn wait_for_within(&self, css: &str, within: Duration) -> Element {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no element matches {css} after {within:?}; {}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits until `script` (a function body) returns something truthy, and
+    /// returns it. `what` names the condition in the failure message.
+    pub async fn wait_js(&self, what: &str, script: &str, args: Vec<Value>) -> Value {
+        self.wait_js_within(what, script, args, WAIT).await
+    }
+
+    pub async fn wait_js_within(
+        &self,
+        what: &str,
+        script: &str,
+        args: Vec<Value>,
+        within: Duration,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        let mut last = Value::Null;
+        loop {
+            // A navigation under way makes a script fail: try again.
+            if let Ok(v) = self.c.execute(script, args.clone()).await {
+                let truthy = !matches!(&v, Value::Null | Value::Bool(false))
+                    && v != json!("")
+                    && v != json!(0);
+                if truthy {
+                    return v;
+                }
+                last = v;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "waited {within:?} for {what} (last {last}); {}",
+                    self.describe().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits for `page` to finish its first render (`body[data-ready="1"]`).
+    pub async fn wait_page(&self, page: &str) {
+        self.wait_for(&format!("body[data-ready=\"1\"][data-page=\"{page}\"]"))
+            .await;
+    }
+
+    /// Waits for any page to finish its first render; returns its name.
+    pub async fn wait_ready(&self) -> String {
+        self.wait_js(
+            "a page to be ready",
+            "return document.body && document.body.dataset.ready === '1' && document.body.dataset.page",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// The trimmed text of the first element matching `css` ("" when none).
+    pub async fn text_of(&self, css: &str) -> String {
+        self.js_with(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : ''",
+            vec![json!(css)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Waits until the trimmed text of `css` equals `want`.
+    pub async fn wait_text(&self, css: &str, want: &str) {
+        self.wait_js(
+            &format!("{css} to read {want:?}"),
+            "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim() === arguments[1]",
+            vec![json!(css), json!(want)],
+        )
+        .await;
+    }
+
+    /// Waits until `css` has some text; returns it.
+    pub async fn wait_some_text(&self, css: &str) -> String {
+        self.wait_js(
+            &format!("{css} to show some text"),
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : ''",
+            vec![json!(css)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Sets the field `name` of the form `form` (clears it, types `value`).
+    pub async fn fill(&self, form: &str, name: &str, value: &str) {
+        let e = self.wait_for(&format!("{form} [name=\"{name}\"]")).await;
+        e.clear().await.ok();
+        e.send_keys(value)
+            .await
+            .unwrap_or_else(|err| panic!("typing into {form} [name={name}]: {err}"));
+    }
+
+    /// Chooses `value` in the `<select name=name>` of `form`.
+    pub async fn choose(&self, form: &str, name: &str, value: &str) {
+        let css = format!("{form} select[name=\"{name}\"]");
+        // Options may arrive after the form (they are other records).
+        self.wait_for(&format!("{css} option[value=\"{value}\"]"))
+            .await;
+        let e = self.wait_for(&css).await;
+        e.select_by_value(value)
+            .await
+            .unwrap_or_else(|err| panic!("choosing {value} in {css}: {err}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.wait_for(css).await;
+        e.click()
+            .await
+            .unwrap_or_else(|err| panic!("clicking {css}: {err}"));
+    }
+
+    /// Signs in through the login page and waits for the board.
+    pub async fn login(&self, email: &str, password: &str) {
+        self.goto("/login").await;
+        self.wait_for("#login-form").await;
+        self.fill("#login-form", "email", email).await;
+        self.fill("#login-form", "password", password).await;
+        self.click("#login-form [type=submit]").await;
+        self.wait_page("board").await;
+    }
+
+    /// Writes the viewport to `target/screenshots/<name>-<w>x<h>.png` and checks
+    /// the image is the whole viewport.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.c.screenshot().await.expect("a screenshot");
+        assert_eq!(&png[1..4], b"PNG", "a PNG");
+        let (w, h) = (
+            u32::from_be_bytes(png[16..20].try_into().expect("width")),
+            u32::from_be_bytes(png[20..24].try_into().expect("height")),
+        );
+        assert_eq!((w, h), (self.w, self.h), "{name}: the viewport's size");
+        let dir = screenshots_dir();
+        std::fs::create_dir_all(&dir).expect("the screenshots folder");
+        let path = dir.join(format!("{name}-{}x{}.png", self.w, self.h));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// Form controls without a label, and buttons without a name, on this page.
+    pub async fn unlabelled(&self) -> Vec<String> {
+        let v = self
+            .js(r#"
+const bad = [];
+const named = (e) => (e.getAttribute('aria-label') || '').trim() !== '' ||
+  (e.getAttribute('aria-labelledby') || '').trim() !== '';
+const describe = (e) => e.outerHTML.slice(0, 160);
+for (const e of document.querySelectorAll('input, select, textarea')) {
+  if (e.type === 'hidden') continue;
+  if (!(e.labels && e.labels.length > 0) && !named(e)) bad.push('no label: ' + describe(e));
+}
+for (const b of document.querySelectorAll('button')) {
+  if (b.innerText.trim() === '' && !named(b) && (b.title || '').trim() === '')
+    bad.push('button without text: ' + describe(b));
+}
+return bad;"#)
+            .await;
+        serde_json::from_value(v).expect("a list")
+    }
+
+    pub async fn close(self) {
+        let _ = self.c.close().await;
+    }
+}
+
+/// Where the screenshots go: `target/screenshots/` of the repository.
+pub fn screenshots_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+}

@@ -1,0 +1,118 @@
+//! Bay-tablet mode through an outage: the technician's tablet shows their
+//! repair order with big touch targets; the hub (the real binary) is killed, the
+//! tablet says it is offline, a stage move made meanwhile waits in the local
+//! queue (`#pending-count` 1), and when the hub is back on the same port and
+//! data dir the move is replayed: the queue empties and the database has the
+//! move exactly once.
+
+use super::harness::Driver;
+use super::hub::{secret_env, Hub, PASSWORD};
+use super::proxy::RecordingProxy;
+use serde_json::json;
+use std::time::Duration;
+
+fn moves_to(hub: &Hub, ro: &str, to: &str) -> i64 {
+    hub.db()
+        .query_row(
+            "SELECT count(*) FROM ro_stage_history WHERE repair_order_id = ?1 AND to_stage = ?2",
+            [ro, to],
+            |r| r.get(0),
+        )
+        .expect("count the moves")
+}
+
+fn stage(hub: &Hub, ro: &str) -> String {
+    hub.db()
+        .query_row("SELECT stage FROM repair_orders WHERE id = ?1", [ro], |r| {
+            r.get(0)
+        })
+        .expect("the stage")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
+    let (mut hub, owner) = Hub::start_with_shop(secret_env(None)).await;
+    let (tech_id, tech_email) = hub.user(&owner, "technician", "Bea Bay").await;
+    let ro = hub
+        .seed_ros(&owner, 1, json!({ "primary_technician_id": tech_id }))
+        .await
+        .remove(0);
+    let ro_id = ro["id"].as_str().expect("id").to_string();
+    let from = ro["stage"].as_str().expect("a stage").to_string();
+    let proxy = RecordingProxy::start(&hub.addr).await;
+    let driver = Driver::start().await;
+    let t = driver.session(&proxy.url(), 800, 1280).await;
+    t.login(&tech_email, PASSWORD).await;
+    t.goto("/tablet").await;
+    t.wait_ready().await;
+    let card = format!("#my-ros article.card[data-ro-id=\"{ro_id}\"]");
+    t.wait_for(&card).await;
+    t.wait_for("#conn-state[data-state=\"online\"]").await;
+    t.wait_text("#pending-count", "0").await;
+
+    // Gloves: every button of the card, and the clock, is at least 48 px.
+    let small = t
+        .js_with(
+            "return [...document.querySelectorAll(arguments[0] + ' button, ' + arguments[0] + ' select, #clock')]
+               .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect()])
+               .filter(([_, r]) => r.width < 48 || r.height < 48)
+               .map(([h, r]) => `${h} is ${r.width}x${r.height}`)",
+            vec![json!(card)],
+        )
+        .await;
+    assert_eq!(small, json!([]), "touch targets under 48 px");
+    let to = t
+        .js_with(
+            "const s = document.querySelector(arguments[0] + ' select[data-move]');
+             const o = [...s.options].map(o => o.value).filter(v => v && v !== arguments[1]);
+             return o[0]",
+            vec![json!(card), json!(from)],
+        )
+        .await
+        .as_str()
+        .expect("another stage")
+        .to_string();
+
+    // The shop's PC goes down.
+    hub.stop();
+    t.wait_for("#conn-state[data-state=\"offline\"]").await;
+    t.wait_for(&format!("{card} select[data-move]"))
+        .await
+        .select_by_value(&to)
+        .await
+        .expect("choose the stage");
+    t.click(&format!("{card} [data-action=\"move\"]")).await;
+    t.wait_text("#pending-count", "1").await;
+    assert_eq!(stage(&hub, &ro_id), from, "nothing reached the stopped hub");
+    assert_eq!(moves_to(&hub, &ro_id, &to), 0);
+
+    // Back on the same port and data dir: the queued move is replayed once.
+    hub.restart();
+    t.wait_for_within(
+        "#conn-state[data-state=\"online\"]",
+        Duration::from_secs(30),
+    )
+    .await;
+    t.wait_text("#pending-count", "0").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stage(&hub, &ro_id) != to {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the move never reached the database"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(moves_to(&hub, &ro_id, &to), 1, "the move is stored once");
+    let rec = hub
+        .get(&owner, &format!("/api/repair_orders/{ro_id}"))
+        .await;
+    assert_eq!(rec["stage"], json!(to), "{rec}");
+    // Another reconnect replays nothing more.
+    t.goto("/tablet").await;
+    t.wait_for(&card).await;
+    t.wait_text("#pending-count", "0").await;
+    assert_eq!(moves_to(&hub, &ro_id, &to), 1, "still once after a reload");
+
+    proxy.assert_no_secrets(&hub.secrets(), true);
+    t.close().await;
+}
