@@ -108,7 +108,7 @@ export function queuePanel() {
           "tr",
           { dataset: { queueId: String(i.id), status: i.status } },
           h("td", human(i.status.toLowerCase())),
-          h("td", `${i.tableName} ${i.recordId.slice(0, 8)}`),
+          h("td", `${i.tableName} …${i.recordId.slice(-8)}`),
           h("td", human(i.operation.toLowerCase())),
           h("td", String(i.attempts)),
           h("td.error-text", i.lastError || ""),
@@ -146,7 +146,7 @@ export function historyPanel() {
     const r = await get("/api/sync/history?limit=20");
     list.replaceChildren(
       ...r.items.map((i) =>
-        h("tr", { dataset: { queueId: String(i.id) } }, h("td", when(i.updatedAt)), h("td", `${i.tableName} ${i.recordId.slice(0, 8)}`), h("td", human(i.operation.toLowerCase()))),
+        h("tr", { dataset: { queueId: String(i.id) } }, h("td", when(i.updatedAt)), h("td", `${i.tableName} …${i.recordId.slice(-8)}`), h("td", human(i.operation.toLowerCase()))),
       ),
     );
     if (!r.items.length) list.append(h("tr", h("td", { colspan: 3 }, "Nothing sent yet.")));
