@@ -122,10 +122,13 @@ function showChecks(list, outcome) {
 function masterSwitch(status) {
   const sw = h("input#sync-enabled", { type: "checkbox", role: "switch", checked: !!status.syncEnabled, disabled: !mayManageSync() });
   const err = h("p.error#sync-error", { role: "alert" });
+  let busy = false;
   sw.addEventListener("change", async () => {
+    if (busy) return;
     err.textContent = "";
     const on = sw.checked;
-    sw.disabled = true;
+    busy = true;
+    sw.setAttribute("aria-busy", "true");
     try {
       if (on) {
         const r = await post("/api/sync/enable");
@@ -140,7 +143,8 @@ function masterSwitch(status) {
       err.textContent = e.message;
       if (e.body?.error?.check) showChecks(document.getElementById("sync-test-result"), e.body.error.check);
     } finally {
-      sw.disabled = !mayManageSync();
+      busy = false;
+      sw.removeAttribute("aria-busy");
     }
   });
   return h(

@@ -94,6 +94,12 @@ export function queuePanel() {
   let shown = "";
   async function load() {
     const r = await get(`/api/sync/queue${qs({ limit: 50, status: filter.value })}`);
+    if (!filter.value) {
+      // FAILED items wait for a person: always on top, however old.
+      const failed = (await get("/api/sync/queue?status=failed&limit=50")).items;
+      const ids = new Set(failed.map((i) => i.id));
+      r.items = [...failed, ...r.items.filter((i) => !ids.has(i.id))];
+    }
     const key = JSON.stringify(r.items.map((i) => [i.id, i.status, i.attempts, i.lastError]));
     if (key === shown) return;
     shown = key;
