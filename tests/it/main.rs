@@ -39,6 +39,7 @@ mod sync_secrets;
 mod sync_support;
 mod sync_tls;
 mod sync_upload;
+mod ui_catalog;
 mod web;
 mod ws_automerge;
 mod ws_filter;
