@@ -43,16 +43,19 @@ export async function signedIn() {
 
 async function boot() {
   startShell();
-  try {
-    const res = await fetch("/api/setup", { cache: "no-store" });
-    setupNeeded = !!(await res.json()).needed;
-  } catch {
-    setupNeeded = false; // the hub is away: work from what this browser has
-  }
   if (session()) {
+    // Signed in: the hub has a shop. The kept catalog draws the menu at once;
+    // a fresh one follows (and redraws it) without holding the page up.
+    const fresh = signedIn();
+    if (getCatalog()) fresh.catch(() => {});
+    else await fresh.catch(() => {});
+  } else {
     try {
-      await signedIn();
-    } catch {}
+      const res = await fetch("/api/setup", { cache: "no-store" });
+      setupNeeded = !!(await res.json()).needed;
+    } catch {
+      setupNeeded = false; // the hub is away: work from what this browser has
+    }
   }
   drawShell();
   await start();
