@@ -116,13 +116,18 @@ export function buildForm({ name, t, rec, prefill = {}, refs, stages, extra = []
   for (const c of t.columns) {
     const hidden = t.private_columns.includes(c.name) && !(rec && c.name in rec);
     if (hidden || c.type === "json") continue;
-    const value = rec ? rec[c.name] : prefill[c.name] ?? (c.default ?? null);
+    // A new record's number defaults stay placeholders: typing replaces nothing.
+    const numeric = c.type === "cents" || c.type === "int";
+    const value = rec ? rec[c.name] : prefill[c.name] ?? (numeric ? null : c.default ?? null);
     const canWrite = writable(t, c, rec);
     let field;
     if (canWrite) {
       field = control(c, value, { t, rec, refs, stages });
       const el = field.querySelector("[name]");
       if (!rec && c.name === numbering) el.placeholder = "Given by the hub when left empty";
+      if (!rec && numeric && c.default !== null && value === null) {
+        el.placeholder = c.type === "cents" ? (c.default / 100).toFixed(2) : String(c.default);
+      }
       controls.push({ c, el });
     } else {
       const id = `f-${c.name}`;

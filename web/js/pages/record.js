@@ -3,7 +3,7 @@
 // (parts, labor and stage history of a repair order, lines of an estimate, …)
 // and its change history.
 import { h, page, ready, toast, human } from "../dom.js";
-import { get, post, patch, del } from "../api.js";
+import { get, post, patch, del, listAll } from "../api.js";
 import { table, may } from "../session.js";
 import { buildForm } from "../form.js";
 import { label, forget } from "../labels.js";
@@ -13,6 +13,8 @@ import { boardStages } from "../stages.js";
 import { navigate } from "../router.js";
 import { related, changes, roExtras } from "./related.js";
 import * as live from "../live.js";
+
+const PARENTS = ["estimate_id", "repair_order_id", "invoice_id", "purchase_order_id"];
 
 export async function render({ table: name, id, query }) {
   const t = table(name);
@@ -43,6 +45,10 @@ export async function render({ table: name, id, query }) {
     }
   }
   const prefill = Object.fromEntries(query ? [...query.entries()] : []);
+  if (isNew && name === "estimate_lines" && prefill.estimate_id && !prefill.line_number) {
+    const lines = await listAll("estimate_lines", { estimate_id: prefill.estimate_id }).catch(() => []);
+    prefill.line_number = 1 + Math.max(0, ...lines.map((l) => l.line_number || 0));
+  }
   const extra = [];
   if (name === "users" && isNew) {
     extra.push(
@@ -83,6 +89,13 @@ export async function render({ table: name, id, query }) {
 
   const title = isNew ? `New ${one}` : `${human(one)} ${label(name, rec)}`;
   const actions = h("div.actions", h("a", { href: `/records/${name}` }, `All ${plural.toLowerCase()}`));
+  // The record this one belongs to (a line's estimate, a part's repair order, ...).
+  const src = rec || prefill;
+  for (const c of t.columns) {
+    if (c.type === "ref" && PARENTS.includes(c.name) && src[c.name] && refs.get(c.ref)?.has(src[c.name])) {
+      actions.prepend(h("a", { href: `/records/${c.ref}/${src[c.name]}` }, `${human(titles(c.ref)[1])} ${refs.get(c.ref).get(src[c.name])}`));
+    }
+  }
   if (!isNew && may(name, "delete")) {
     const b = h("button.danger", { type: "button" }, "Delete");
     b.addEventListener("click", async () => {
