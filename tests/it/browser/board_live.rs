@@ -205,17 +205,7 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
     let rec = hub.get(&token, &format!("/api/repair_orders/{ro}")).await;
     assert_eq!(rec["stage"], json!(to), "{rec}");
 
-    // The RO's page: its stage and the move in its history.
-    a.goto(&format!("/records/repair_orders/{ro}")).await;
-    a.wait_for("#ro-history").await;
-    a.wait_js(
-        "the move in #ro-history",
-        "return [...document.querySelectorAll('#ro-history li')].some(li =>
-            li.textContent.includes(arguments[0]) && li.textContent.includes(arguments[1]))",
-        vec![json!(from), json!(to)],
-    )
-    .await;
-    assert!(a.text_of("#ro-stage").await.contains(&to));
+    // The hub wrote the move's history row, once.
     let moves: Vec<(Option<String>, String)> = {
         let db = hub.db();
         let mut st = db
@@ -230,9 +220,20 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
     assert_eq!(
         this_move,
         vec![&(Some(from.clone()), to.clone())],
-        "one history row for the move: {moves:?}"
+        "the hub appends one history row for the move, in the stage change's own transaction: {moves:?}"
     );
 
+    // The RO's page: its stage and the move in its history.
+    a.goto(&format!("/records/repair_orders/{ro}")).await;
+    a.wait_for("#ro-history").await;
+    a.wait_js(
+        "the move in #ro-history",
+        "return [...document.querySelectorAll('#ro-history li')].some(li =>
+            li.textContent.includes(arguments[0]) && li.textContent.includes(arguments[1]))",
+        vec![json!(from), json!(to)],
+    )
+    .await;
+    assert!(a.text_of("#ro-stage").await.contains(&to));
     proxy.assert_no_secrets(&hub.secrets(), true);
     a.close().await;
     b.close().await;

@@ -125,14 +125,27 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
         "every check passes against the real cloud: {checks:?}"
     );
     b.click("#sync-enabled").await;
+    // The hub tests the connection and queues the first upload, then answers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = hub.get(&owner, "/api/sync/status").await;
+        if st["syncEnabled"] == true {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the switch did not turn sync on: {st}; #sync-error: {}",
+            b.text_of("#sync-error").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.wait_js(
-        "the switch to stay on",
-        "return document.querySelector('#sync-enabled').checked && document.querySelector('#sync-mode').textContent.trim() !== ''",
+        "the switch on and the mode hybrid",
+        "return document.querySelector('#sync-enabled').checked &&
+           document.querySelector('#sync-mode').textContent.toLowerCase().includes('hybrid')",
         vec![],
     )
     .await;
-    let st = hub.get(&owner, "/api/sync/status").await;
-    assert_eq!(st["syncEnabled"], true, "{st}");
     assert!(b.text_of("#sync-error").await.is_empty(), "no error left");
     b.wait_for("progress#sync-progress").await;
 

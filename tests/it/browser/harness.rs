@@ -133,11 +133,19 @@ impl Driver {
             h,
             cdp: format!("{}/session/{session}/goog/cdp/execute", self.url),
         };
-        // The window size is the viewport in new headless mode; make sure.
-        b.c.goto("about:blank").await.expect("a blank page");
+        // The window has a frame even headless: size it so the viewport is w×h.
         let size = b.js("return [window.innerWidth, window.innerHeight]").await;
         if size != json!([w, h]) {
-            b.c.set_window_size(w, h).await.expect("window size");
+            let frame = b
+                .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+                .await;
+            let (dx, dy) = (
+                frame[0].as_u64().unwrap_or(0) as u32,
+                frame[1].as_u64().unwrap_or(0) as u32,
+            );
+            b.c.set_window_size(w + dx, h + dy)
+                .await
+                .expect("window size");
             let size = b.js("return [window.innerWidth, window.innerHeight]").await;
             assert_eq!(size, json!([w, h]), "the viewport is {w}x{h}");
         }
@@ -397,6 +405,31 @@ impl Browser {
         path
     }
 
+    /// The whole page, below the fold too, to
+    /// `target/screenshots/<name>-<w>x<h>-full.png`.
+    pub async fn full_screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let height = self
+            .js("return Math.max(document.documentElement.scrollHeight, window.innerHeight)")
+            .await
+            .as_f64()
+            .expect("a height");
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": 0, "y": 0, "width": self.w, "height": height, "scale": 1}}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("image data"))
+            .expect("base64");
+        let path = screenshots_dir().join(format!("{name}-{}x{}-full.png", self.w, self.h));
+        std::fs::create_dir_all(screenshots_dir()).expect("the screenshots folder");
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
     /// Form controls without a label, and buttons without a name, on this page.
     pub async fn unlabelled(&self) -> Vec<String> {
         let v = self
@@ -410,7 +443,7 @@ for (const e of document.querySelectorAll('input, select, textarea')) {
   if (!(e.labels && e.labels.length > 0) && !named(e)) bad.push('no label: ' + describe(e));
 }
 for (const b of document.querySelectorAll('button')) {
-  if (b.innerText.trim() === '' && !named(b) && (b.title || '').trim() === '')
+  if (b.textContent.trim() === '' && !named(b) && (b.title || '').trim() === '')
     bad.push('button without text: ' + describe(b));
 }
 return bad;"#)

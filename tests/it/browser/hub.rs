@@ -55,7 +55,7 @@ pub fn secret_env(db_url: Option<&str>) -> Vec<(String, String)> {
         ("SUPABASE_SERVICE_ROLE_KEY", SERVICE_KEY),
         ("SUPABASE_JWT_SECRET", JWT_SECRET),
         ("SUPABASE_JWT_PRIVATE_KEY", PRIVATE_KEY),
-        ("SYNC_INTERVAL_MS", "500"),
+        ("SYNC_INTERVAL_MS", "1000"),
         ("SYNC_RETRY_DELAY_MS", "500"),
     ]
     .into_iter()
@@ -125,6 +125,7 @@ impl Hub {
             .env("RUST_LOG", "warn")
             .env_remove("SYNC_ENABLED")
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in &self.env {
             cmd.env(k, v);

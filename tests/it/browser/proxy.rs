@@ -144,6 +144,24 @@ impl RecordingProxy {
     pub fn saw(&self, needle: &[u8]) -> bool {
         self.recorded().iter().any(|s| contains(s, needle))
     }
+
+    /// Where `needle` was received: the head of the response carrying it and
+    /// the bytes around it (for a failure message); `None` when nowhere.
+    pub fn where_seen(&self, needle: &[u8]) -> Option<String> {
+        self.recorded().iter().find_map(|s| {
+            let at = find(s, needle)?;
+            let head = s[..at]
+                .windows(9)
+                .rposition(|w| w == b"HTTP/1.1 ")
+                .map(|h| String::from_utf8_lossy(&s[h..(h + 300).min(at)]).into_owned())
+                .unwrap_or_default();
+            let around = String::from_utf8_lossy(
+                &s[at.saturating_sub(300)..(at + needle.len() + 100).min(s.len())],
+            )
+            .into_owned();
+            Some(format!("response {head}\n…{around}…"))
+        })
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

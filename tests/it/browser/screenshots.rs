@@ -1,6 +1,7 @@
 //! Screenshots of the setup page, the board, a repair order, tablet mode, the
 //! conflicts page and Cloud Sync settings, at 1280×800 and 800×1280, written to
-//! `target/screenshots/<page>-<w>x<h>.png` for a person to look at. Each page
+//! `target/screenshots/<page>-<w>x<h>.png` (the window) and `…-full.png` (the
+//! whole page, below the fold too) for a person to look at. Each page
 //! is also checked for what can be checked mechanically: nothing wider than the
 //! window (cut off), no two controls on top of each other, no text under 12 px.
 
@@ -19,10 +20,11 @@ const faults = [];
 const root = document.documentElement;
 if (root.scrollWidth > window.innerWidth + 1)
   faults.push(`the page is ${root.scrollWidth}px wide in a ${window.innerWidth}px window`);
+// Rendered and shown (not inside a closed <details>, hidden or transparent).
 const visible = (e) => {
   const r = e.getBoundingClientRect();
-  const s = getComputedStyle(e);
-  return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  return r.width > 0 && r.height > 0 &&
+    e.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true, contentVisibilityAuto: true });
 };
 const name = (e) => e.outerHTML.slice(0, 90);
 const controls = [...document.querySelectorAll('button, input, select, textarea, a[href]')]
@@ -71,6 +73,7 @@ async fn shoot(b: &Browser, name: &str, faults: &mut Vec<String>) {
     }
     let path = b.screenshot(name).await;
     eprintln!("browser: screenshot {}", path.display());
+    b.full_screenshot(name).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

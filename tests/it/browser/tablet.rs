@@ -21,6 +21,18 @@ fn moves_to(hub: &Hub, ro: &str, to: &str) -> i64 {
         .expect("count the moves")
 }
 
+/// The stage changes of `ro` in the change log (one per write that set it).
+fn stage_writes(hub: &Hub, ro: &str) -> i64 {
+    hub.db()
+        .query_row(
+            "SELECT count(*) FROM change_log WHERE table_name = 'repair_orders' AND record_id = ?1
+               AND op = 'update' AND instr(fields, '\"stage\"') > 0",
+            [ro],
+            |r| r.get(0),
+        )
+        .expect("count the writes")
+}
+
 fn stage(hub: &Hub, ro: &str) -> String {
     hub.db()
         .query_row("SELECT stage FROM repair_orders WHERE id = ?1", [ro], |r| {
@@ -85,6 +97,7 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
     t.wait_text("#pending-count", "1").await;
     assert_eq!(stage(&hub, &ro_id), from, "nothing reached the stopped hub");
     assert_eq!(moves_to(&hub, &ro_id, &to), 0);
+    assert_eq!(stage_writes(&hub, &ro_id), 0);
 
     // Back on the same port and data dir: the queued move is replayed once.
     hub.restart();
@@ -102,7 +115,12 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(moves_to(&hub, &ro_id, &to), 1, "the move is stored once");
+    assert_eq!(stage_writes(&hub, &ro_id), 1, "the move is written once");
+    assert_eq!(
+        moves_to(&hub, &ro_id, &to),
+        1,
+        "the hub appends one history row for the move"
+    );
     let rec = hub
         .get(&owner, &format!("/api/repair_orders/{ro_id}"))
         .await;
@@ -111,6 +129,7 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
     t.goto("/tablet").await;
     t.wait_for(&card).await;
     t.wait_text("#pending-count", "0").await;
+    assert_eq!(stage_writes(&hub, &ro_id), 1, "still once after a reload");
     assert_eq!(moves_to(&hub, &ro_id, &to), 1, "still once after a reload");
 
     proxy.assert_no_secrets(&hub.secrets(), true);

@@ -1,12 +1,16 @@
 //! What a technician is not offered: no invoices, payments, users or Cloud Sync
-//! in the menu, and no hourly rate anywhere, neither in any page's source nor
-//! in any answer the browser received. The owner, on the same hub, does see
-//! the rate (so the search would find it).
+//! in the menu, and no hourly rate in any page's source. The column rules let a
+//! user read their own rate (the login answer carries it), so on the wire the
+//! check is that no answer carries anyone else's. The owner, on the same hub,
+//! does see the rates (so the searches would find them).
 
 use super::harness::Driver;
 use super::hub::{secret_env, Hub, OWNER_EMAIL, PASSWORD};
 use super::proxy::RecordingProxy;
 use serde_json::json;
+
+/// The rate of every user but the technician under test.
+const OTHERS_RATE: i64 = 5175;
 
 const ABSENT_FOR_TECHNICIAN: &[&str] = &["invoices", "payments", "users", "sync"];
 
@@ -14,6 +18,17 @@ const ABSENT_FOR_TECHNICIAN: &[&str] = &["invoices", "payments", "users", "sync"
 async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
     let (hub, owner) = Hub::start_with_shop(secret_env(None)).await;
     let (tech_id, tech_email) = hub.user(&owner, "technician", "Tomas Tech").await;
+    // Colleagues with rates of their own the technician may not read.
+    for (role, name) in [("technician", "Nina Other"), ("manager", "Max Manager")] {
+        let (id, _) = hub.user(&owner, role, name).await;
+        hub.patch(
+            &owner,
+            "users",
+            &id,
+            json!({ "hourly_rate_cents": OTHERS_RATE }),
+        )
+        .await;
+    }
     let ro = hub
         .seed_ros(&owner, 1, json!({ "primary_technician_id": tech_id }))
         .await
@@ -41,6 +56,13 @@ async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
     assert!(
         owner_proxy.saw(b"\"hourly_rate_cents\":"),
         "the owner's browser received the rate"
+    );
+    // The owner's list of users carries the colleagues' rates.
+    o.goto("/records/users").await;
+    o.wait_for("#records-list tr[data-id]").await;
+    assert!(
+        owner_proxy.saw(format!("\"hourly_rate_cents\":{OTHERS_RATE}").as_bytes()),
+        "the owner's browser received the colleagues' rates"
     );
 
     // The technician.
@@ -97,10 +119,10 @@ async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
             );
         }
     }
-    assert!(
-        !tech_proxy.saw(b"hourly_rate_cents\":"),
-        "an answer to the technician's browser carried an hourly rate"
-    );
+    let others = format!("\"hourly_rate_cents\":{OTHERS_RATE}");
+    if let Some(seen) = tech_proxy.where_seen(others.as_bytes()) {
+        panic!("an answer to the technician's browser carried a colleague's hourly rate: {seen}");
+    }
     owner_proxy.assert_no_secrets(&hub.secrets(), false);
     tech_proxy.assert_no_secrets(&hub.secrets(), true);
     o.close().await;
