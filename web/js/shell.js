@@ -119,8 +119,9 @@ export function startShell() {
   };
   live.onState(updateConn);
   $("#logout").addEventListener("click", async () => {
-    live.disconnect();
     clearSession();
+    live.disconnect();
+    updateConn();
     drawShell();
     const { navigate } = await import("./router.js");
     navigate("/login");
