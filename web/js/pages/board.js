@@ -120,9 +120,10 @@ export async function render() {
     return card;
   }
 
-  function place(r) {
+  /** Shows `r`; an older copy than the one shown is ignored unless `force` (a local move). */
+  function place(r, force = false) {
     const old = byId.get(r.id);
-    if (old && old.rec.updated_at > r.updated_at) return;
+    if (!force && old && !old.rec._local && old.rec.updated_at > r.updated_at) return;
     const card = cardFor(r);
     if (old) old.card.remove();
     byId.set(r.id, { rec: r, card });
@@ -152,12 +153,12 @@ export async function render() {
     const entry = byId.get(id);
     if (!entry || entry.rec.stage === stage) return;
     const before = entry.rec;
-    place({ ...before, stage, updated_at: new Date().toISOString() });
+    place({ ...before, stage, _local: true }, true);
     try {
       const rec = await patch(`/api/repair_orders/${id}`, { stage });
       place(rec);
     } catch (err) {
-      place({ ...before, updated_at: new Date().toISOString() });
+      place(before, true);
       toast(`Could not move ${before.ro_number}: ${err.message}`);
     }
     counts();
@@ -210,9 +211,7 @@ export async function render() {
       names[m.table].set(m.id, label(m.table, m.fields));
       for (const { rec } of [...byId.values()]) {
         if ([rec.customer_id, rec.vehicle_id, rec.primary_technician_id].includes(m.id)) {
-          const e = byId.get(rec.id);
-          e.rec = { ...rec, updated_at: "" };
-          place(rec);
+          place(rec, true);
         }
       }
     }
