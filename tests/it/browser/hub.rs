@@ -130,10 +130,10 @@ impl Hub {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let (mut child, url, _) = crate::binary::start_with(cmd);
+        let mut child = cmd.spawn().expect("start collisionos serve");
         // The console: the setup code (when there is no shop), then warnings,
-        // passed on to the test's output; read to the end so the hub never
-        // blocks on a full pipe.
+        // passed on to the test's output (so is the reason a start fails); read
+        // to the end so the hub never blocks on a full pipe.
         let err = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel::<Option<String>>();
         std::thread::spawn(move || {
@@ -148,6 +148,16 @@ impl Hub {
                 }
             }
         });
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut first).expect("read the listening line");
+        // Kept open (a closed stdout would fail the hub's next print).
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let Some(url) = first.trim().strip_prefix("collisionos listening on ") else {
+            let status = child.wait().expect("the hub's exit");
+            panic!("the hub did not start ({status}; its console is above): {first:?}");
+        };
+        let url = url.to_string();
         self.addr = url
             .strip_prefix("http://")
             .expect("a plain-HTTP hub")

@@ -96,6 +96,13 @@ impl RecordingProxy {
         let streams = self.recorded();
         let total: usize = streams.iter().map(Vec::len).sum();
         assert!(total > 10_000, "the proxy saw only {total} bytes");
+        // The search reads the API's own answers, not only the static files.
+        assert!(
+            streams
+                .iter()
+                .any(|s| contains(&s.to_ascii_lowercase(), b"content-type: application/json")),
+            "no API answer went through the proxy"
+        );
         let mut found = Vec::new();
         let mut ws = false;
         for (i, s) in streams.iter().enumerate() {
