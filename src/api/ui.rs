@@ -3,8 +3,8 @@
 //! (never a second copy of them in JavaScript): every table the caller may
 //! read, with its columns (type, required, default, status values, the table a
 //! reference points at), what the caller may do with it, the columns hidden on
-//! other people's rows, and the columns (and status values) the caller may set
-//! on an update. Read-only; nothing in it is a secret.
+//! other people's rows, the columns the caller may set on a create, and the
+//! columns (and status values) the caller may set on an update. Read-only; nothing in it is a secret.
 
 use super::extract::Caller;
 use super::ApiError;
@@ -138,6 +138,18 @@ pub async fn catalog(caller: Caller) -> Result<Json<Json_>, ApiError> {
             PRIVATE_USER_COLUMNS.to_vec()
         };
         let (update_columns, update_values) = update_rules(t, role);
+        // A row a role may add only as its own is never added approved.
+        let insert = access(t, Verb::Insert, role);
+        let insert_columns: Vec<&str> = def
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .filter(|c| match insert {
+                Access::Denied => false,
+                Access::Own => !APPROVAL_FIELDS.contains(c),
+                _ => true,
+            })
+            .collect();
         tables.insert(
             def.name.into(),
             json!({
@@ -151,6 +163,7 @@ pub async fn catalog(caller: Caller) -> Result<Json<Json_>, ApiError> {
                 "numbering": def.numbering.map(|n| n.column),
                 "columns": def.columns.iter().map(column_json).collect::<Vec<_>>(),
                 "private_columns": private,
+                "insert_columns": insert_columns,
                 "update_columns": update_columns,
                 "update_values": update_values,
             }),

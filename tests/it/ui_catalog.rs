@@ -102,6 +102,18 @@ async fn the_catalog_follows_the_matrix_and_the_column_rules_for_each_role() {
         "a technician never approves their own time: {cols:?}"
     );
     assert!(cols.contains(&"minutes"));
+    let cols = strs(&labor["insert_columns"]);
+    assert!(
+        !cols.contains(&"approved") && cols.contains(&"technician_id"),
+        "a technician records time, unapproved: {cols:?}"
+    );
+    assert_eq!(
+        owner["tables"]["labor_entries"]["insert_columns"]
+            .as_array()
+            .map(Vec::len),
+        Some(9),
+        "a manager may add approved time"
+    );
 }
 
 #[tokio::test]

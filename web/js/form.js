@@ -10,7 +10,7 @@ const LONG = new Set(["notes", "description", "address", "error", "reason"]);
 
 /** Whether the caller may write column `c` of `rec` (null: a new record). */
 export function writable(t, c, rec) {
-  if (!rec) return t.access.insert !== "none";
+  if (!rec) return t.insert_columns ? t.insert_columns.includes(c.name) : t.access.insert !== "none";
   const me = user()?.id;
   const a = t.access.update;
   if (a === "none") return false;
@@ -49,7 +49,8 @@ function control(c, value, opts) {
       el = h("select", base, options(opts.stages.map((s) => s.code), (v) => opts.stages.find((s) => s.code === v)?.name || human(v)));
       break;
     case "ref": {
-      const m = opts.refs.get(c.ref) || new Map();
+      let m = opts.refs.get(c.ref) || new Map();
+      if (opts.onlyMe === c.name) m = new Map([...m].filter(([id]) => id === user()?.id));
       const ids = [...m.keys()].sort((a, b) => m.get(a).localeCompare(m.get(b)));
       el = h("select", base, options(ids, (v) => m.get(v) || v.slice(0, 8)));
       break;
@@ -122,7 +123,9 @@ export function buildForm({ name, t, rec, prefill = {}, refs, stages, extra = []
     const canWrite = writable(t, c, rec);
     let field;
     if (canWrite) {
-      field = control(c, value, { t, rec, refs, stages });
+      // A row the caller may add only as its own names the caller, no one else.
+      const onlyMe = !rec && t.access.insert === "own" ? t.owner_column || "technician_id" : null;
+      field = control(c, value, { t, rec, refs, stages, onlyMe });
       const el = field.querySelector("[name]");
       if (!rec && c.name === numbering) el.placeholder = "Given by the hub when left empty";
       if (!rec && numeric && c.default !== null && value === null) {

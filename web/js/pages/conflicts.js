@@ -72,12 +72,10 @@ export async function render() {
           h(
             "div.candidates",
             details.map((d, i) => {
-              const b = h(
-                "button",
-                { type: "button", dataset: { resolve: String(i) }, disabled: !mayResolve },
-                `Keep “${valueText(t, c.field, d.value)}”`,
-              );
-              b.addEventListener("click", async () => {
+              const b = mayResolve
+                ? h("button", { type: "button", dataset: { resolve: String(i) } }, `Keep “${valueText(t, c.field, d.value)}”`)
+                : null;
+              b?.addEventListener("click", async () => {
                 b.disabled = true;
                 try {
                   await post(`/api/conflicts/${c.table}/${c.record_id}/resolve`, { field: c.field, value: d.value });

@@ -4,7 +4,7 @@
 // and its change history.
 import { h, page, ready, toast, human } from "../dom.js";
 import { get, post, patch, del, listAll } from "../api.js";
-import { table, may } from "../session.js";
+import { table, may, user } from "../session.js";
 import { buildForm } from "../form.js";
 import { label, forget } from "../labels.js";
 import { refMaps } from "./records.js";
@@ -45,16 +45,20 @@ export async function render({ table: name, id, query }) {
     }
   }
   const prefill = Object.fromEntries(query ? [...query.entries()] : []);
+  // Rows a role may add only as its own (a technician's time): they are the caller's.
+  const ownerCol = t.owner_column || "technician_id";
+  if (isNew && t.access.insert === "own" && !prefill[ownerCol]) prefill[ownerCol] = user().id;
   if (isNew && name === "estimate_lines" && prefill.estimate_id && !prefill.line_number) {
     const lines = await listAll("estimate_lines", { estimate_id: prefill.estimate_id }).catch(() => []);
     prefill.line_number = 1 + Math.max(0, ...lines.map((l) => l.line_number || 0));
   }
   const extra = [];
-  if (name === "users" && isNew) {
+  if (name === "users" && (isNew || t.access.update === "all")) {
+    const text = isNew ? "Password (8 characters or more)" : "New password (leave empty to keep it)";
     extra.push(
       h(
         "div",
-        h("label", { for: "f-password" }, "Password (8 characters or more)",
+        h("label", { for: "f-password" }, text,
           h("input", { id: "f-password", name: "password", type: "password", autocomplete: "new-password", dataset: { extra: "1" } })),
         h("p.field-error", { dataset: { errorFor: "password" } }),
       ),

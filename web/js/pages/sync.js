@@ -151,6 +151,7 @@ function masterSwitch(status) {
     "section.panel",
     h("h2", "Cloud backup"),
     h("label.switch", { for: "sync-enabled" }, sw, "Back up this shop to its Supabase project (off: this PC only)"),
+    mayManageSync() ? null : h("p.hint", "Only the shop's owner or an admin turns cloud backup on or off."),
     err,
   );
 }
@@ -192,8 +193,8 @@ export async function render() {
   rerender = async () => {
     const status = await get("/api/sync/status");
     const cfg = mayManageSync() ? await get("/api/sync/config") : null;
-    const now = h("button#sync-now", { type: "button", disabled: !mayManageSync() }, "Sync now");
-    now.addEventListener("click", async () => {
+    const now = mayManageSync() ? h("button#sync-now", { type: "button" }, "Sync now") : null;
+    now?.addEventListener("click", async () => {
       now.disabled = true;
       try {
         const r = await post("/api/sync/trigger");

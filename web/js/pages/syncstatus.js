@@ -70,8 +70,10 @@ export function queuePanel() {
     h("option", { value: "" }, "All"),
     ["pending", "retry", "failed", "processing", "completed"].map((s) => h("option", { value: s }, human(s))),
   );
-  const retryAll = h("button.secondary#sync-retry-failed", { type: "button", disabled: !mayManageSync() }, "Retry every failed item");
-  retryAll.addEventListener("click", () => retry(true));
+  const retryAll = mayManageSync()
+    ? h("button.secondary#sync-retry-failed", { type: "button" }, "Retry every failed item")
+    : null;
+  retryAll?.addEventListener("click", () => retry(true));
   async function retry(which) {
     try {
       const r = await post("/api/sync/trigger", { retryFailed: which });
@@ -106,8 +108,8 @@ export function queuePanel() {
     tbody.replaceChildren(
       ...r.items.map((i) => {
         let b = null;
-        if (i.status === "FAILED") {
-          b = h("button", { type: "button", dataset: { retry: String(i.id) }, disabled: !mayManageSync() }, "Retry");
+        if (i.status === "FAILED" && mayManageSync()) {
+          b = h("button", { type: "button", dataset: { retry: String(i.id) } }, "Retry");
           b.addEventListener("click", () => retry([i.id]));
         }
         return h(
