@@ -233,7 +233,15 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
         vec![json!(from), json!(to)],
     )
     .await;
-    assert!(a.text_of("#ro-stage").await.contains(&to));
+    // The current stage: its code, or its name ("parts_ordering" as "Parts ordering").
+    a.wait_js(
+        "#ro-stage to show the new stage",
+        "const e = document.querySelector('#ro-stage');
+         return !!e && (e.dataset.stage === arguments[0] ||
+           e.textContent.trim().toLowerCase().replace(/ /g, '_') === arguments[0])",
+        vec![json!(to)],
+    )
+    .await;
     proxy.assert_no_secrets(&hub.secrets(), true);
     a.close().await;
     b.close().await;
