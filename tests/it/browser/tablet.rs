@@ -5,7 +5,7 @@
 //! data dir the move is replayed: the queue empties and the database has the
 //! move exactly once.
 
-use super::harness::Driver;
+use super::harness::{Browser, Driver};
 use super::hub::{secret_env, Hub, PASSWORD};
 use super::proxy::RecordingProxy;
 use serde_json::json;
@@ -73,17 +73,7 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
         )
         .await;
     assert_eq!(small, json!([]), "touch targets under 48 px");
-    let to = t
-        .js_with(
-            "const s = document.querySelector(arguments[0] + ' select[data-move]');
-             const o = [...s.options].map(o => o.value).filter(v => v && v !== arguments[1]);
-             return o[0]",
-            vec![json!(card), json!(from)],
-        )
-        .await
-        .as_str()
-        .expect("another stage")
-        .to_string();
+    let to = other_stage(&t, &card, &from).await;
 
     // The shop's PC goes down.
     hub.stop();
@@ -134,4 +124,83 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
 
     proxy.assert_no_secrets(&hub.secrets(), true);
     t.close().await;
+}
+
+/// The app shell comes from the service worker and the queue from IndexedDB:
+/// a tablet reloaded while the hub is down still opens, still shows the move
+/// waiting, and sends it once the hub is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_reloaded_while_the_hub_is_down_opens_and_keeps_its_queue() {
+    let (mut hub, owner) = Hub::start_with_shop(secret_env(None)).await;
+    let (tech_id, tech_email) = hub.user(&owner, "technician", "Kai Keep").await;
+    let ro = hub
+        .seed_ros(&owner, 1, json!({ "primary_technician_id": tech_id }))
+        .await
+        .remove(0);
+    let ro_id = ro["id"].as_str().expect("id").to_string();
+    let proxy = RecordingProxy::start(&hub.addr).await;
+    let driver = Driver::start().await;
+    let t = driver.session(&proxy.url(), 800, 1280).await;
+    t.login(&tech_email, PASSWORD).await;
+    t.goto("/tablet").await;
+    t.wait_ready().await;
+    let card = format!("#my-ros article.card[data-ro-id=\"{ro_id}\"]");
+    t.wait_for(&card).await;
+    // The service worker has the shell before the hub goes away.
+    t.wait_js(
+        "a service worker controlling the page",
+        "return !!navigator.serviceWorker && !!navigator.serviceWorker.controller",
+        vec![],
+    )
+    .await;
+    let to = other_stage(&t, &card, ro["stage"].as_str().expect("a stage")).await;
+
+    hub.stop();
+    t.wait_for("#conn-state[data-state=\"offline\"]").await;
+    t.wait_for(&format!("{card} select[data-move]"))
+        .await
+        .select_by_value(&to)
+        .await
+        .expect("choose the stage");
+    t.click(&format!("{card} [data-action=\"move\"]")).await;
+    t.wait_text("#pending-count", "1").await;
+
+    // Reloaded with the hub still down: the page opens from the cache.
+    t.goto("/tablet").await;
+    t.wait_ready().await;
+    t.wait_for("#conn-state[data-state=\"offline\"]").await;
+    t.wait_text("#pending-count", "1").await;
+    assert_eq!(stage_writes(&hub, &ro_id), 0);
+
+    hub.restart();
+    t.wait_for_within(
+        "#conn-state[data-state=\"online\"]",
+        Duration::from_secs(30),
+    )
+    .await;
+    t.wait_text("#pending-count", "0").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stage(&hub, &ro_id) != to {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the move never reached the database"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stage_writes(&hub, &ro_id), 1, "the move is written once");
+    proxy.assert_no_secrets(&hub.secrets(), true);
+    t.close().await;
+}
+
+/// A stage of the card's "Move to" other than `from`.
+async fn other_stage(t: &Browser, card: &str, from: &str) -> String {
+    t.js_with(
+        "const s = document.querySelector(arguments[0] + ' select[data-move]');
+         return [...s.options].map(o => o.value).filter(v => v && v !== arguments[1])[0]",
+        vec![json!(card), json!(from)],
+    )
+    .await
+    .as_str()
+    .expect("another stage")
+    .to_string()
 }
