@@ -27,6 +27,7 @@ mod rls;
 mod schema;
 mod sessions;
 mod shutdown;
+mod stage_history;
 mod store_guards;
 mod sync_api;
 mod sync_e2e;
