@@ -32,6 +32,7 @@ mod store_guards;
 mod sync_api;
 mod sync_e2e;
 mod sync_failures;
+mod sync_guards;
 mod sync_pooler;
 mod sync_rest;
 mod sync_restart;

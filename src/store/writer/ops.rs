@@ -273,6 +273,7 @@ impl Writer {
         let def = table.def();
         let current = ctx.current(id)?;
         ctx.check(Verb::Update, id, Some(&current.fields), fields)?;
+        ctx.check_sync_settings(&current.fields, fields)?;
         let stage_before = current.fields.get("stage").cloned();
         ctx.check_values(fields)?;
 
