@@ -550,7 +550,7 @@ async fn storage(admin: &str, ros: usize) -> anyhow::Result<()> {
     let per = |b: i64| b as f64 / ros as f64;
     println!(
         "storage, {ros} repair orders x 10 updates: hub {:.0} B/RO (database file); cloud rows {:.0} B/RO, change table {:.0} B/RO ({n_changes} changes), rows + changes {:.0} B/RO, whole cloud database {:.1} MB",
-        per(hub_bytes as i64),
+        per(hub_bytes),
         per(rows),
         per(changes),
         per(rows + changes),
