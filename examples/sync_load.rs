@@ -3,10 +3,11 @@
 //! 1. push rate: `--records` repair orders queued, then the worker drained step
 //!    by step (no other load), at `--batch` 50 and 500: rows/s into Postgres;
 //! 2. acknowledgement to cloud: 16 clients create repair orders over HTTP for
-//!    `--seconds` while the worker runs as it does in a shop; each created id
-//!    is looked for in Postgres every 20 ms: p50/p99 from the API's answer to
-//!    the row being visible (at most 20 ms late);
-//! 3. creates/s over HTTP with sync on against sync off (same clients).
+//!    `--seconds` while the worker runs as it does in a shop; a trigger the
+//!    tool adds to the cloud notifies each row as it commits (LISTEN/NOTIFY):
+//!    p50/p99 from the API's answer to the row being committed in Postgres;
+//! 3. creates/s over HTTP with sync on against sync off (same clients), each
+//!    run alone (the watcher of 2. would cost the machine CPU).
 //!
 //! It needs a Postgres superuser URL (the test cluster: `eval "$(bash
 //! install/pg-test-cluster.sh start /tmp/pg)"`, then `--db-url
@@ -47,6 +48,15 @@ struct Args {
     /// Skip the push-rate phase.
     #[arg(long)]
     skip_push: bool,
+    /// Also measure the push rate over REST, through this PostgREST-compatible
+    /// server binary (postrust-server; `tests/run.sh` caches one).
+    #[arg(long, env = "COLLISIONOS_POSTRUST")]
+    postrust: Option<String>,
+    /// Instead of the phases above: the storage report for this many repair
+    /// orders with 10 updates each, pushed to the cloud (bytes per repair order
+    /// on the hub and in the cloud).
+    #[arg(long)]
+    storage: Option<usize>,
 }
 
 const PASSWORD: &str = "sync load password";
@@ -96,11 +106,27 @@ async fn hub(
     cloud: Option<&str>,
     batch: usize,
 ) -> anyhow::Result<(App, ShopId, String)> {
+    hub_with(
+        dir,
+        cloud.map(|url| vec![("SUPABASE_DB_URL", url.to_string())]),
+        batch,
+    )
+    .await
+}
+
+const REST_JWT_SECRET: &str = "sync-load-jwt-secret-0123456789abcdefghij";
+
+/// A hub syncing with the cloud settings `cloud` (environment variables).
+async fn hub_with(
+    dir: &std::path::Path,
+    cloud: Option<Vec<(&'static str, String)>>,
+    batch: usize,
+) -> anyhow::Result<(App, ShopId, String)> {
     let mut config = Config::new("127.0.0.1:0".parse()?, dir.to_path_buf());
     let mut env: HashMap<&str, String> = HashMap::new();
-    if let Some(url) = cloud {
+    if let Some(vars) = cloud {
         env.insert("SYNC_ENABLED", "true".into());
-        env.insert("SUPABASE_DB_URL", url.into());
+        env.extend(vars);
         env.insert("SYNC_BATCH_SIZE", batch.to_string());
         env.insert("SYNC_RETRY_DELAY_MS", "1000".into());
     }
@@ -120,11 +146,73 @@ async fn hub(
     Ok((app, ShopId::new(shop), owner))
 }
 
-async fn push_rate(admin: &str, records: usize, batch: usize) -> anyhow::Result<()> {
+/// A PostgREST-compatible server on the cloud database, as in the REST tests.
+fn start_postrust(bin: &str, cloud: &str) -> anyhow::Result<(std::process::Child, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut uri = url::Url::parse(cloud)?;
+    uri.set_username("authenticator")
+        .map_err(|_| anyhow::anyhow!("db url"))?;
+    let child = std::process::Command::new(bin)
+        .env("PGRST_DB_URI", uri.as_str())
+        .env("PGRST_DB_SCHEMAS", "public")
+        .env("PGRST_DB_ANON_ROLE", "anon")
+        .env("PGRST_SERVER_HOST", "127.0.0.1")
+        .env("PGRST_SERVER_PORT", port.to_string())
+        .env("PGRST_COMPAT_MODE", "true")
+        .env("PGRST_LOG_LEVEL", "error")
+        .env("PGRST_JWT_SECRET", REST_JWT_SECRET)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("start {bin}"))?;
+    Ok((child, port))
+}
+
+async fn push_rate(
+    admin: &str,
+    records: usize,
+    batch: usize,
+    postrust: Option<&str>,
+) -> anyhow::Result<()> {
     let name = format!("collisionos_sync_load_{}", std::process::id());
     let cloud = fresh_cloud(admin, &name).await?;
     let dir = tempfile::tempdir()?;
-    let (app, shop, owner) = hub(dir.path(), Some(&cloud), batch).await?;
+    let mut server = None;
+    let vars = match postrust {
+        None => vec![("SUPABASE_DB_URL", cloud.clone())],
+        Some(bin) => {
+            let (child, port) = start_postrust(bin, &cloud)?;
+            server = Some(child);
+            let http = reqwest::Client::new();
+            let mut up = false;
+            for _ in 0..500 {
+                if let Ok(r) = http
+                    .get(format!("http://127.0.0.1:{port}/healthz"))
+                    .send()
+                    .await
+                {
+                    up = r.status().is_success();
+                }
+                if up {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            anyhow::ensure!(up, "postrust did not start");
+            vec![
+                ("SUPABASE_REST_URL", format!("http://127.0.0.1:{port}")),
+                ("SUPABASE_ANON_KEY", "sb_publishable_sync-load".into()),
+                ("SUPABASE_JWT_SECRET", REST_JWT_SECRET.into()),
+            ]
+        }
+    };
+    let transport = if postrust.is_some() {
+        "rest"
+    } else {
+        "postgres wire"
+    };
+    let (app, shop, owner) = hub_with(dir.path(), Some(vars), batch).await?;
     let ro = TableId::REPAIR_ORDERS;
     let who = Principal {
         shop_id: shop,
@@ -156,7 +244,9 @@ async fn push_rate(admin: &str, records: usize, batch: usize) -> anyhow::Result<
     let start = Instant::now();
     let mut pushed = 0;
     loop {
-        let o = app.state.sync.run_once().await?;
+        // The worker loop's own path: batches pipelined (push one, mark the
+        // previous and read the next meanwhile).
+        let o = app.state.sync.run_batches(64).await?;
         anyhow::ensure!(o.unreachable.is_none(), "the cloud was unreachable");
         anyhow::ensure!(o.failed == 0, "{} records failed", o.failed);
         pushed += o.pushed;
@@ -166,10 +256,14 @@ async fn push_rate(admin: &str, records: usize, batch: usize) -> anyhow::Result<
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "postgres wire, batch {batch}: {pushed} records (rows and their change bytes) in {secs:.2} s: {:.0} rows/s",
+        "{transport}, batch {batch}: {pushed} records (rows and their change bytes) in {secs:.2} s: {:.0} rows/s",
         pushed as f64 / secs
     );
     drop(app);
+    if let Some(mut child) = server {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     drop_cloud(admin, &name).await
 }
 
@@ -235,47 +329,71 @@ async fn serve(app: App) -> anyhow::Result<(String, tokio::sync::oneshot::Sender
     Ok((url, stop))
 }
 
+/// A hub with sync on against a fresh cloud database, serving HTTP.
+async fn synced_hub(
+    admin: &str,
+    name: &str,
+) -> anyhow::Result<(
+    String,
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tempfile::TempDir,
+)> {
+    let cloud = fresh_cloud(admin, name).await?;
+    let dir = tempfile::tempdir()?;
+    let (app, _, _) = hub(dir.path(), Some(&cloud), 50).await?;
+    let (url, stop) = serve(app).await?;
+    Ok((cloud, url, stop, dir))
+}
+
 async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> anyhow::Result<()> {
-    // Sync off: the reference creates/s.
+    // Creates/s, sync off then on, nothing else running (no watcher: the
+    // latency phase below watches the cloud, which costs the machine CPU).
     let dir = tempfile::tempdir()?;
     let (app, _, _) = hub(dir.path(), None, 50).await?;
     let (url, stop) = serve(app).await?;
     let (_, off) = write_load(&url, seconds, clients).await?;
     let _ = stop.send(());
+    let name = format!("collisionos_sync_rate_{}", std::process::id());
+    let (_, url, stop, _dir) = synced_hub(admin, &name).await?;
+    let (_, on) = write_load(&url, seconds, clients).await?;
+    let _ = stop.send(());
+    drop_cloud(admin, &name).await?;
+    println!(
+        "creates/s over HTTP, {clients} clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
+        (on / off - 1.0) * 100.0
+    );
 
+    // Acknowledgement to cloud: a trigger in the cloud notifies each row's id
+    // as it commits; the watcher notes when each arrives.
     let name = format!("collisionos_sync_lag_{}", std::process::id());
-    let cloud = fresh_cloud(admin, &name).await?;
-    let dir = tempfile::tempdir()?;
-    let (app, _, _) = hub(dir.path(), Some(&cloud), 50).await?;
-    let (url, stop) = serve(app).await?;
-    let (pg, conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
-    // Look for acknowledged ids in the cloud every 20 ms while the clients write.
+    let (cloud, url, stop, _dir) = synced_hub(admin, &name).await?;
+    let (pg, mut conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let watcher = {
-        let (seen, watching) = (seen.clone(), watching.clone());
+    let listener = {
+        let seen = seen.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            while watching.load(std::sync::atomic::Ordering::SeqCst) {
-                tick.tick().await;
-                let Ok(rows) = pg
-                    .query("SELECT id::text FROM public.repair_orders", &[])
-                    .await
-                else {
-                    continue;
-                };
-                let now = Instant::now();
-                if let Ok(mut s) = seen.lock() {
-                    for r in rows {
-                        s.entry(r.get::<_, String>(0)).or_insert(now);
+            let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+            while let Some(Ok(m)) = futures_util::StreamExt::next(&mut messages).await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                    if let Ok(mut s) = seen.lock() {
+                        s.entry(n.payload().to_string())
+                            .or_insert_with(Instant::now);
                     }
                 }
             }
         })
     };
-    let (acked, on) = write_load(&url, seconds, clients).await?;
-    // Give the last ones time to arrive (bounded), then stop looking.
+    pg.batch_execute(
+        "CREATE FUNCTION public.sync_load_seen() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN PERFORM pg_notify('sync_load', NEW.id::text); RETURN NEW; END $$;
+         CREATE TRIGGER sync_load_seen AFTER INSERT ON public.repair_orders
+           FOR EACH ROW EXECUTE FUNCTION public.sync_load_seen();
+         LISTEN sync_load;",
+    )
+    .await?;
+    let (acked, _) = write_load(&url, seconds, clients).await?;
+    // Give the last ones time to arrive (bounded).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let all = {
@@ -288,8 +406,6 @@ async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> an
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    watching.store(false, std::sync::atomic::Ordering::SeqCst);
-    watcher.await?;
     let mut h = Histogram::<u64>::new(3)?;
     let (mut arrived, mut missing) = (0, 0);
     {
@@ -306,25 +422,158 @@ async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> an
         }
     }
     println!(
-        "acknowledgement to cloud, {clients} clients writing, sync on ({arrived} records, {missing} not seen in 30 s): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (seen by a 20 ms poll)",
+        "acknowledgement to cloud, {clients} clients writing, sync on ({arrived} records, {missing} not seen in 30 s): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (notified by the cloud on commit)",
         h.value_at_quantile(0.5) as f64 / 1000.0,
         h.value_at_quantile(0.99) as f64 / 1000.0,
         h.max() as f64 / 1000.0
     );
-    println!(
-        "creates/s over HTTP, {clients} clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
-        (on / off - 1.0) * 100.0
-    );
     let _ = stop.send(());
+    drop(pg);
+    listener.abort();
+    drop_cloud(admin, &name).await
+}
+
+/// Bytes per repair order on the hub and in the cloud, for `ros` repair orders
+/// created and then updated 10 times each (notes), all pushed.
+async fn storage(admin: &str, ros: usize) -> anyhow::Result<()> {
+    let name = format!("collisionos_sync_storage_{}", std::process::id());
+    let cloud = fresh_cloud(admin, &name).await?;
+    let dir = tempfile::tempdir()?;
+    let (app, shop, owner) = hub(dir.path(), Some(&cloud), 500).await?;
+    let ro = TableId::REPAIR_ORDERS;
+    let who = Principal {
+        shop_id: shop,
+        user_id: Some(owner),
+        role: Role::Owner,
+    };
+    let fields = |body: Value, mode: Mode| {
+        parse_object(ro.def(), &body, mode)
+            .map(|(_, f)| f)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let start = Instant::now();
+    let mut ids: Vec<String> = Vec::with_capacity(ros);
+    for chunk in 0..ros.div_ceil(1000) {
+        let n = (ros - chunk * 1000).min(1000);
+        let items = (0..n)
+            .map(|i| {
+                fields(
+                    json!({ "stage": "intake", "notes": format!("storage {chunk}-{i}") }),
+                    Mode::Create,
+                )
+                .map(|f| (None, f))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let out = app
+            .store()
+            .write(WriteRequest {
+                who: who.clone(),
+                table: ro,
+                op: WriteOp::BulkCreate(items),
+                skip_sync: false,
+                password_hash: None,
+            })
+            .await?;
+        ids.extend(out.records.into_iter().map(|r| r.id));
+    }
+    eprintln!("{ros} repair orders created in {:.0?}", start.elapsed());
+    for round in 0..10 {
+        for chunk in ids.chunks(1000) {
+            let writes = chunk.iter().map(|id| {
+                let f = fields(
+                    json!({ "notes": format!("update {round}: customer called about the estimate") }),
+                    Mode::Update,
+                );
+                let (store, who, id) = (app.store().clone(), who.clone(), id.clone());
+                async move {
+                    store
+                        .write(WriteRequest {
+                            who,
+                            table: ro,
+                            op: WriteOp::Update {
+                                id,
+                                fields: f?,
+                                base: None,
+                            },
+                            skip_sync: false,
+                            password_hash: None,
+                        })
+                        .await
+                        .map_err(anyhow::Error::from)
+                }
+            });
+            for r in futures_util::future::join_all(writes).await {
+                r?;
+            }
+        }
+        eprintln!(
+            "update round {} of 10 done at {:.0?}",
+            round + 1,
+            start.elapsed()
+        );
+    }
+    let mut pushed = 0;
+    loop {
+        let o = app.state.sync.run_batches(64).await?;
+        anyhow::ensure!(o.unreachable.is_none() && o.failed == 0, "push: {o:?}");
+        pushed += o.pushed;
+        if !o.more && o.pushed == 0 {
+            break;
+        }
+    }
+    eprintln!("{pushed} records pushed at {:.0?}", start.elapsed());
+    // The hub's database with its WAL folded in (what a backup copies).
+    let db_path = app.store().path().to_path_buf();
+    drop(app);
+    let c = rusqlite::Connection::open(&db_path)?;
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let hub_bytes: i64 = c.query_row(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        [],
+        |r| r.get(0),
+    )?;
+    drop(c);
+    let (pg, conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    pg.batch_execute("VACUUM ANALYZE").await?;
+    let row = pg
+        .query_one(
+            "SELECT pg_total_relation_size('public.repair_orders'),
+                    pg_total_relation_size('public.crdt_changes'),
+                    (SELECT count(*) FROM public.crdt_changes),
+                    pg_database_size(current_database())",
+            &[],
+        )
+        .await?;
+    let (rows, changes, n_changes, db): (i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let per = |b: i64| b as f64 / ros as f64;
+    println!(
+        "storage, {ros} repair orders x 10 updates: hub {:.0} B/RO (database file); cloud rows {:.0} B/RO, change table {:.0} B/RO ({n_changes} changes), rows + changes {:.0} B/RO, whole cloud database {:.1} MB",
+        per(hub_bytes),
+        per(rows),
+        per(changes),
+        per(rows + changes),
+        db as f64 / 1e6
+    );
+    drop(pg);
     drop_cloud(admin, &name).await
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(ros) = args.storage {
+        return storage(&args.db_url, ros).await;
+    }
     if !args.skip_push {
         for batch in [50, 500] {
-            push_rate(&args.db_url, args.records, batch).await?;
+            push_rate(&args.db_url, args.records, batch, None).await?;
+        }
+        if let Some(bin) = &args.postrust {
+            for batch in [50, 500] {
+                push_rate(&args.db_url, args.records, batch, Some(bin)).await?;
+            }
         }
     }
     latency_and_throughput(&args.db_url, args.seconds, args.clients).await

@@ -142,7 +142,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Forbidden(m) => ApiError::Forbidden(m),
-            StoreError::Invalid(f) if f.field == "body" || f.field == "_base" => {
+            // Not a reference: the request itself asks for what is not allowed.
+            StoreError::Invalid(f)
+                if f.field == "body" || f.field == "_base" || f.field == "settings.sync" =>
+            {
                 ApiError::InvalidField(f)
             }
             StoreError::Invalid(f) => ApiError::InvalidReference(f),

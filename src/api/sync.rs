@@ -322,6 +322,11 @@ pub async fn force_sync_record(
         .await
         .map_err(|e| api(ApiError::Internal(e)))?
         .ok_or_else(|| api(ApiError::not_found()))?;
+    if out.disabled {
+        return Err(api(ApiError::Conflict(
+            "cloud sync is off (local-only): nothing leaves the hub; turn sync on first".into(),
+        )));
+    }
     Ok(Json(json!({ "outcome": out })))
 }
 

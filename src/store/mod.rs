@@ -29,7 +29,7 @@ pub mod writer;
 
 pub use error::StoreError;
 pub use records::Record;
-pub use writer::{DeviceWrite, WriteOp, WriteOutcome, WriteRequest};
+pub use writer::{DeviceWrite, ExecFn, WriteOp, WriteOutcome, WriteRequest};
 
 use automerge::ActorId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -198,10 +198,31 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         self.inner
             .writes
-            .send(writer::Msg::Write(writer::Job { req, reply }))
+            .send(writer::Msg::Write(writer::Job {
+                work: writer::Work::Write(req),
+                reply,
+            }))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on the writer's connection, inside the next group's transaction
+    /// (see [`writer::ExecFn`]); answers its count once committed and durable.
+    pub async fn exec(
+        &self,
+        f: impl Fn(&Connection) -> Result<i64, StoreError> + Send + Sync + 'static,
+    ) -> Result<i64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writes
+            .send(writer::Msg::Write(writer::Job {
+                work: writer::Work::Exec(std::sync::Arc::new(f)),
+                reply,
+            }))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        Ok(answer.await.map_err(|_| StoreError::Closed)??.count)
     }
 
     /// Runs `f` on a read-only connection on a blocking thread.

@@ -215,7 +215,9 @@ impl Engine {
         }
     }
 
-    /// Writes `settings.sync` of the shop (through the writer, as `who`).
+    /// Writes `settings.sync` of the shop, through the writer, as the hub itself:
+    /// a person's own update of the shop may not change it (the caller's role
+    /// was checked by the endpoint).
     async fn store_settings(&self, who: &Principal, s: &Settings) -> Result<(), ControlError> {
         let shops = TableId::by_name("shops")
             .ok_or_else(|| anyhow::anyhow!("the catalog has no shops table"))?;
@@ -240,7 +242,7 @@ impl Engine {
         .map_err(|e| anyhow::anyhow!("settings: {e}"))?;
         self.store()
             .write(WriteRequest {
-                who: who.clone(),
+                who: Principal::system(shop_id.clone()),
                 table: shops,
                 op: WriteOp::Update {
                     id: shop_id.to_string(),

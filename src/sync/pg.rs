@@ -104,18 +104,36 @@ impl PgSink {
         let claims = claims.to_json_string();
         let run = async {
             let tx = client.transaction().await?;
-            tx.batch_execute("SET LOCAL ROLE authenticated; SET LOCAL statement_timeout = '30s'")
-                .await?;
-            tx.execute_typed(
+            // Every statement is sent before the first answer is read (tokio-postgres
+            // pipelines requests polled together): one round trip for the batch,
+            // not one per statement. They run in order; after a failure the rest
+            // answer "transaction aborted", so the first error is the cause.
+            let setup = tx
+                .batch_execute("SET LOCAL ROLE authenticated; SET LOCAL statement_timeout = '30s'");
+            let claims_param = [(
+                &claims as &(dyn tokio_postgres::types::ToSql + Sync),
+                Type::TEXT,
+            )];
+            let claims_set = tx.execute_typed(
                 "SELECT set_config('request.jwt.claims', $1, true)",
-                &[(&claims, Type::TEXT)],
-            )
-            .await?;
-            for (sql, param) in statements {
-                match param {
-                    Param::Text(t) => tx.execute_typed(sql, &[(t, Type::TEXT)]).await?,
-                    Param::TextArray(a) => tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await?,
-                };
+                &claims_param,
+            );
+            let work = futures_util::future::join_all(statements.iter().map(|(sql, param)| {
+                let tx = &tx;
+                async move {
+                    match param {
+                        Param::Text(t) => tx.execute_typed(sql, &[(t, Type::TEXT)]).await,
+                        Param::TextArray(a) => {
+                            tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await
+                        }
+                    }
+                }
+            }));
+            let (setup, claims_set, work) = tokio::join!(setup, claims_set, work);
+            setup?;
+            claims_set?;
+            for r in work {
+                r?;
             }
             tx.commit().await
         };
@@ -201,6 +219,32 @@ const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
          bytes_hex text, created_at timestamptz)
   ON CONFLICT (change_hash) DO NOTHING";
 
+/// The upserts (per table) and deletes of a batch's rows.
+fn row_statements(rows: &RowBatch) -> Vec<(String, Param)> {
+    let mut statements: Vec<(String, Param)> = Vec::new();
+    for (table, ups) in &rows.upserts {
+        statements.push((
+            upsert_sql(*table),
+            Param::Text(Value::Array(ups.clone()).to_string()),
+        ));
+    }
+    for (table, ids) in &rows.deletes {
+        statements.push((
+            format!(
+                "DELETE FROM public.{} WHERE id = ANY($1::text[]::uuid[])",
+                table.name()
+            ),
+            Param::TextArray(ids.clone()),
+        ));
+    }
+    statements
+}
+
+fn changes_statement(changes: &[&ChangeEntry]) -> (String, Param) {
+    let payload = super::sink::changes_json(changes, "bytes_hex", |b| hex::encode(b));
+    (CHANGES_SQL.to_string(), Param::Text(payload))
+}
+
 impl CloudSink for PgSink {
     fn push_rows<'a>(
         &'a self,
@@ -211,23 +255,7 @@ impl CloudSink for PgSink {
             if rows.is_empty() {
                 return Ok(());
             }
-            let mut statements: Vec<(String, Param)> = Vec::new();
-            for (table, ups) in &rows.upserts {
-                statements.push((
-                    upsert_sql(*table),
-                    Param::Text(Value::Array(ups.clone()).to_string()),
-                ));
-            }
-            for (table, ids) in &rows.deletes {
-                statements.push((
-                    format!(
-                        "DELETE FROM public.{} WHERE id = ANY($1::text[]::uuid[])",
-                        table.name()
-                    ),
-                    Param::TextArray(ids.clone()),
-                ));
-            }
-            self.in_tx(claims, &statements).await
+            self.in_tx(claims, &row_statements(rows)).await
         })
     }
 
@@ -240,9 +268,26 @@ impl CloudSink for PgSink {
             if changes.is_empty() {
                 return Ok(());
             }
-            let payload = super::sink::changes_json(changes, "bytes_hex", |b| hex::encode(b));
-            self.in_tx(claims, &[(CHANGES_SQL.to_string(), Param::Text(payload))])
-                .await
+            self.in_tx(claims, &[changes_statement(changes)]).await
+        })
+    }
+
+    /// Rows and change bytes in one transaction (one commit, one round trip).
+    fn push<'a>(
+        &'a self,
+        claims: &'a Claims,
+        rows: &'a RowBatch,
+        changes: &'a [&'a ChangeEntry],
+    ) -> BoxFut<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let mut statements = row_statements(rows);
+            for chunk in changes.chunks(super::sink::CHANGES_PER_CALL) {
+                statements.push(changes_statement(chunk));
+            }
+            if statements.is_empty() {
+                return Ok(());
+            }
+            self.in_tx(claims, &statements).await
         })
     }
 

@@ -179,7 +179,27 @@ pub trait CloudSink: Send + Sync {
     ) -> BoxFut<'a, Result<(), SinkError>>;
     /// Reachability, credentials, schema and policies.
     fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
+    /// A batch's rows, then its change bytes. A transport that can do both in one
+    /// transaction (the Postgres wire) does; otherwise each call lands alone, and
+    /// since both are idempotent, a push cut between them is simply sent again.
+    fn push<'a>(
+        &'a self,
+        claims: &'a Claims,
+        rows: &'a RowBatch,
+        changes: &'a [&'a ChangeEntry],
+    ) -> BoxFut<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            self.push_rows(claims, rows).await?;
+            for chunk in changes.chunks(CHANGES_PER_CALL) {
+                self.push_changes(claims, chunk).await?;
+            }
+            Ok(())
+        })
+    }
 }
+
+/// Change bytes per `push_changes` call (or statement).
+pub const CHANGES_PER_CALL: usize = 1000;
 
 /// The cloud's `crdt_changes` rows for `changes`, as a JSON array: the same
 /// columns over either transport, the bytes under `bytes_key` in the form

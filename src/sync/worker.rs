@@ -18,8 +18,10 @@ use super::config::{self, Credentials, EnvConfig, Secret, Settings, Transport};
 use super::pg::PgSink;
 use super::sink::{Claims, CloudSink, FailureKind, RowBatch, SinkError};
 use crate::domain::value::format_timestamp;
+use crate::domain::TableId;
 use crate::store::queue::{ChangeEntry, DueRecord, Queue};
 use crate::store::{Store, StoreError};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -29,8 +31,8 @@ use time::OffsetDateTime;
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// The longest wait between two retries of one record.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
-/// Change bytes per `push_changes` call.
-const CHANGES_PER_CALL: usize = 1000;
+/// Batches one call of the loop pushes before it looks at shutdown again.
+const BATCHES_PER_RUN: usize = 64;
 
 /// The worker's clock: the system's, plus an offset tests may advance to make
 /// retries due without waiting.
@@ -85,6 +87,9 @@ pub(super) struct Live {
     pub transport: Result<Transport, config::ConfigError>,
     pub sink: Option<Arc<dyn CloudSink>>,
 }
+
+/// A batch the cloud answered, with each record's answer, waiting to be marked.
+type Landed = (Vec<DueRecord>, Vec<Result<(), SinkError>>);
 
 /// The sync engine: cheap to clone; one per hub.
 #[derive(Clone)]
@@ -282,58 +287,135 @@ impl Engine {
             .map(|s| Claims::hub(s, &live.hub_id))
     }
 
-    /// One step: reads a batch of due records, pushes it, marks it.
-    pub async fn run_once(&self) -> anyhow::Result<Outcome> {
-        let _step = self.inner.step.lock().await;
-        let live = self.live();
+    /// The sink and claims to push with, or why there are none (sync off, no
+    /// credentials, no shop).
+    fn ready(live: &Live) -> Result<(Arc<dyn CloudSink>, Claims), Outcome> {
         if !live.settings.enabled {
-            return Ok(Outcome {
+            return Err(Outcome {
                 disabled: true,
                 ..Outcome::default()
             });
         }
-        let (Some(sink), Some(claims)) = (live.sink.clone(), Self::claims(&live)) else {
-            let why = match &live.transport {
-                Err(e) => e.to_string(),
-                Ok(_) => "this hub has no shop yet".to_string(),
-            };
-            return Ok(Outcome {
-                not_ready: Some(why),
+        match (live.sink.clone(), Self::claims(live)) {
+            (Some(sink), Some(claims)) => Ok((sink, claims)),
+            _ => Err(Outcome {
+                not_ready: Some(match &live.transport {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "this hub has no shop yet".to_string(),
+                }),
                 ..Outcome::default()
-            });
-        };
+            }),
+        }
+    }
+
+    /// The next batch (records in `busy` left out: their push is under way),
+    /// its change bytes compressed, read on a blocking thread.
+    async fn next_batch(
+        &self,
+        batch: usize,
+        busy: HashSet<(TableId, String)>,
+    ) -> anyhow::Result<Vec<DueRecord>> {
         let now = format_timestamp(self.inner.clock.now());
-        let batch = live.settings.batch_size;
-        let due = self
+        let mut due = self
             .inner
             .queue
-            .due(now.clone(), batch)
+            .due(now, batch, busy)
             .await
             .map_err(sync_error)?;
+        if !due.is_empty() {
+            due = tokio::task::spawn_blocking(move || {
+                compress_changes(&mut due);
+                due
+            })
+            .await?;
+        }
+        Ok(due)
+    }
+
+    /// One step: reads a batch of due records, pushes it, marks it.
+    pub async fn run_once(&self) -> anyhow::Result<Outcome> {
+        let _step = self.inner.step.lock().await;
+        let live = self.live();
+        let (sink, claims) = match Self::ready(&live) {
+            Ok(r) => r,
+            Err(o) => return Ok(o),
+        };
+        let batch = live.settings.batch_size;
+        let due = self.next_batch(batch, HashSet::new()).await?;
         if due.is_empty() {
             return Ok(Outcome::default());
         }
-        let mut due = due;
-        compress_changes(&mut due);
         let refs: Vec<&DueRecord> = due.iter().collect();
         let results = match push_split(sink.as_ref(), &claims, &refs).await {
             Ok(r) => r,
-            Err(e) => {
-                self.note_error(&e.message).await;
-                tracing::warn!(reason = %e.message, "cloud unreachable: holding the queue");
-                return Ok(Outcome {
-                    unreachable: Some(e.message),
-                    ..Outcome::default()
-                });
-            }
+            Err(e) => return Ok(self.unreachable(e).await),
         };
         let mut out = Outcome {
             more: due.len() >= batch,
             ..Outcome::default()
         };
-        self.mark(&live.settings, due, results, &now, &mut out)
-            .await?;
+        self.mark(&live.settings, due, results, &mut out).await?;
         Ok(out)
+    }
+
+    /// Up to `max_batches` batches, pipelined: while one batch is in the cloud's
+    /// hands, the previous one is marked and the next one read (without the
+    /// records in flight, so a record is never in two pushes at once, and a
+    /// later write of it waits for its earlier push to be marked). Stops at the
+    /// first unreachable push, leaving that batch unmarked.
+    pub async fn run_batches(&self, max_batches: usize) -> anyhow::Result<Outcome> {
+        let _step = self.inner.step.lock().await;
+        let live = self.live();
+        let (sink, claims) = match Self::ready(&live) {
+            Ok(r) => r,
+            Err(o) => return Ok(o),
+        };
+        let batch = live.settings.batch_size;
+        let mut total = Outcome::default();
+        let mut cur = self.next_batch(batch, HashSet::new()).await?;
+        let mut landed: Option<Landed> = None;
+        let mut pushes = 0;
+        while !cur.is_empty() && pushes < max_batches {
+            pushes += 1;
+            let busy: HashSet<(TableId, String)> =
+                cur.iter().map(|r| (r.table, r.record_id.clone())).collect();
+            let refs: Vec<&DueRecord> = cur.iter().collect();
+            let behind = async {
+                if let Some((due, results)) = landed.take() {
+                    self.mark(&live.settings, due, results, &mut total).await?;
+                }
+                if pushes < max_batches {
+                    self.next_batch(batch, busy).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let (pushed, next) = tokio::join!(push_split(sink.as_ref(), &claims, &refs), behind);
+            let next = next?;
+            match pushed {
+                Ok(results) => landed = Some((cur, results)),
+                Err(e) => {
+                    let u = self.unreachable(e).await;
+                    total.unreachable = u.unreachable;
+                    return Ok(total);
+                }
+            }
+            total.more = next.len() >= batch || (pushes >= max_batches);
+            cur = next;
+        }
+        if let Some((due, results)) = landed.take() {
+            self.mark(&live.settings, due, results, &mut total).await?;
+        }
+        Ok(total)
+    }
+
+    async fn unreachable(&self, e: SinkError) -> Outcome {
+        self.note_error(&e.message).await;
+        tracing::warn!(reason = %e.message, "cloud unreachable: holding the queue");
+        Outcome {
+            unreachable: Some(e.message),
+            ..Outcome::default()
+        }
     }
 
     /// Pushes one record now, whatever its items' state (force-sync).
@@ -346,15 +428,10 @@ impl Engine {
     ) -> anyhow::Result<Option<Outcome>> {
         let _step = self.inner.step.lock().await;
         let live = self.live();
-        let (Some(sink), Some(claims)) = (live.sink.clone(), Self::claims(&live)) else {
-            let why = match &live.transport {
-                Err(e) => e.to_string(),
-                Ok(_) => "this hub has no shop yet".to_string(),
-            };
-            return Ok(Some(Outcome {
-                not_ready: Some(why),
-                ..Outcome::default()
-            }));
+        // Sync off means local-only: nothing leaves the hub, not even on request.
+        let (sink, claims) = match Self::ready(&live) {
+            Ok(r) => r,
+            Err(o) => return Ok(Some(o)),
         };
         let Some(rec) = self
             .inner
@@ -368,11 +445,10 @@ impl Engine {
         if rec.shop_id != shop_id {
             return Ok(None);
         }
-        let now = format_timestamp(self.inner.clock.now());
         let mut out = Outcome::default();
         match push_split(sink.as_ref(), &claims, &[&rec]).await {
             Ok(results) => {
-                self.mark(&live.settings, vec![rec], results, &now, &mut out)
+                self.mark(&live.settings, vec![rec], results, &mut out)
                     .await?
             }
             Err(e) => {
@@ -404,9 +480,9 @@ impl Engine {
         settings: &Settings,
         due: Vec<DueRecord>,
         results: Vec<Result<(), SinkError>>,
-        now: &str,
         out: &mut Outcome,
     ) -> anyhow::Result<()> {
+        let now = &format_timestamp(self.inner.clock.now());
         let mut done = Vec::new();
         let mut last_error = None;
         for (rec, res) in due.into_iter().zip(results) {
@@ -441,7 +517,7 @@ impl Engine {
                 }
             }
         }
-        out.pushed = done.len();
+        out.pushed += done.len();
         self.inner
             .queue
             .complete(done, now.to_string())
@@ -455,11 +531,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Steps until nothing more is due (at most `max_steps`); the totals.
+    /// Runs [`Engine::run_batches`] until nothing more is due (at most
+    /// `max_steps` runs); the totals.
     pub async fn drain(&self, max_steps: usize) -> anyhow::Result<Outcome> {
         let mut total = Outcome::default();
         for _ in 0..max_steps {
-            let o = self.run_once().await?;
+            let o = self.run_batches(BATCHES_PER_RUN).await?;
             total.pushed += o.pushed;
             total.retried += o.retried;
             total.failed += o.failed;
@@ -486,7 +563,7 @@ impl Engine {
         let mut unreachable_for: u32 = 0;
         loop {
             let live = self.live();
-            let wait = match self.run_once().await {
+            let wait = match self.run_batches(BATCHES_PER_RUN).await {
                 Err(e) => {
                     tracing::error!(error = %e, "sync step failed");
                     Duration::from_millis(live.settings.retry_delay_ms.max(1000))
@@ -549,6 +626,9 @@ impl Engine {
 pub fn compress_changes(due: &mut [DueRecord]) {
     for rec in due {
         for c in &mut rec.changes {
+            if c.bytes.len() <= 256 {
+                continue; // Automerge leaves these uncompressed anyway
+            }
             if let Ok(mut change) = automerge::Change::try_from(&c.bytes[..]) {
                 let packed = change.bytes();
                 if packed.len() < c.bytes.len() {
@@ -600,12 +680,8 @@ async fn push_group(
     recs: &[&DueRecord],
 ) -> Result<(), SinkError> {
     let rows = RowBatch::of(recs);
-    sink.push_rows(claims, &rows).await?;
     let changes: Vec<&ChangeEntry> = recs.iter().flat_map(|r| r.changes.iter()).collect();
-    for chunk in changes.chunks(CHANGES_PER_CALL) {
-        sink.push_changes(claims, chunk).await?;
-    }
-    Ok(())
+    sink.push(claims, &rows, &changes).await
 }
 
 #[cfg(test)]

@@ -173,7 +173,13 @@ async fn every_table_creates_reads_updates_and_deletes_as_owner() {
     let refs = hub.fixtures(&owner, &hub.shop_id).await;
 
     for table in table_names() {
-        let (col, value) = patch_for(table);
+        let (col, value) = match table {
+            // A stage change appends a history row, which (append-only) would then
+            // keep this repair order from being deleted below; moves have their
+            // own test (stage_history.rs).
+            "repair_orders" => ("priority", json!("high")),
+            _ => patch_for(table),
+        };
 
         if table == "shops" {
             let path = api_id(table, &hub.shop_id);

@@ -700,6 +700,7 @@ mod tests {
             (TableId::SHOPS, "shops"),
             (TableId::USERS, "users"),
             (TableId::REPAIR_ORDERS, "repair_orders"),
+            (TableId::RO_STAGE_HISTORY, "ro_stage_history"),
             (TableId::PARTS, "parts"),
         ] {
             assert_eq!(id.name(), name);

@@ -146,6 +146,8 @@ impl TableId {
     pub const USERS: TableId = TableId(1);
     /// `repair_orders`: its `stage` names a column of the shop's board.
     pub const REPAIR_ORDERS: TableId = TableId(9);
+    /// `ro_stage_history`: the hub appends a row each time a repair order's stage changes.
+    pub const RO_STAGE_HISTORY: TableId = TableId(11);
     /// `parts`.
     pub const PARTS: TableId = TableId(13);
 }

@@ -5,7 +5,7 @@ use crate::domain::TableId;
 use crate::store::records::{read_row, sql, Record};
 use crate::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One open item while a batch is being gathered.
 struct Open {
@@ -42,10 +42,16 @@ impl Queue {
 
     /// Up to `limit` records with items due at `now` (an instant as the store
     /// writes them), oldest first, each with its state and unpushed changes.
-    pub async fn due(&self, now: String, limit: usize) -> Result<Vec<DueRecord>, StoreError> {
+    /// Records in `busy` (their push is under way) are left out.
+    pub async fn due(
+        &self,
+        now: String,
+        limit: usize,
+        busy: HashSet<(TableId, String)>,
+    ) -> Result<Vec<DueRecord>, StoreError> {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let out = gather_due(&tx, &now, limit)?;
+            let out = gather_due(&tx, &now, limit, &busy)?;
             tx.commit()?;
             Ok(out)
         })
@@ -171,7 +177,12 @@ fn build(
     })
 }
 
-fn gather_due(c: &Connection, now: &str, limit: usize) -> Result<Vec<DueRecord>, StoreError> {
+fn gather_due(
+    c: &Connection,
+    now: &str,
+    limit: usize,
+    busy: &HashSet<(TableId, String)>,
+) -> Result<Vec<DueRecord>, StoreError> {
     if limit == 0 {
         return Ok(Vec::new());
     }
@@ -197,7 +208,11 @@ fn gather_due(c: &Connection, now: &str, limit: usize) -> Result<Vec<DueRecord>,
     // Candidates in queue order: PENDING items (by the status index) and due
     // RETRY items, merged by id.
     let mut picked: Vec<(String, String)> = Vec::new();
-    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    // Records in flight count as seen: never picked.
+    let mut seen: HashSet<(String, String)> = busy
+        .iter()
+        .map(|(t, r)| (t.name().to_string(), r.clone()))
+        .collect();
     let mut retry_heads: Vec<(i64, (String, String))> = retries
         .iter()
         .filter(|(_, items)| is_due(items))

@@ -2,11 +2,12 @@
 //! (the record's current row, or its deletion, and the change bytes not yet
 //! pushed), marking them, history and counts, hub-only secrets and sync state.
 //!
-//! The sync worker owns its own read-write connection ([`Queue`]), separate from
-//! the writer thread's: its transactions are short (one per batch) and commit with
-//! `synchronous=NORMAL`. Losing a mark to a power cut only means the batch is
-//! pushed again, which the cloud's idempotent upserts absorb; the queue entries
-//! themselves are written by the writer thread with the row (invariant 2).
+//! The sync worker reads its batches on its own read-only connection; every
+//! change it makes (marks, state, secrets, the first upload's queuing) is a job
+//! of the writer thread ([`Store::exec`]), inside a group commit with
+//! `synchronous=FULL` like any write: the database has one writer (invariant 1),
+//! and a mark never waits on a lock the writer holds. The queue entries
+//! themselves are written by the writer with the row (invariant 2).
 //!
 //! Rules kept here:
 //! - Items are grouped per record: one push of the record's current state covers
@@ -25,7 +26,7 @@ mod state;
 use super::records::Record;
 use super::{Store, StoreError};
 use crate::domain::TableId;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{Arc, Mutex};
 
 /// Completed items kept as history.
@@ -139,10 +140,14 @@ impl Clearable {
     }
 }
 
-/// The sync worker's connection to the store.
+/// The sync worker's access to the store: its own read-only connection for the
+/// batch and the API's reads; every change (marks, state, secrets) is a job of
+/// the writer thread ([`Store::exec`]), so the database keeps one writer and a
+/// mark is as durable as a write.
 #[derive(Clone)]
 pub struct Queue {
     conn: Arc<Mutex<Connection>>,
+    store: Store,
 }
 
 impl Queue {
@@ -150,11 +155,19 @@ impl Queue {
     pub fn open(store: &Store) -> Result<Queue, StoreError> {
         let conn = Connection::open(store.path())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "query_only", "ON")?;
         Ok(Queue {
             conn: Arc::new(Mutex::new(conn)),
+            store: store.clone(),
         })
+    }
+
+    /// Runs `f` on the writer's connection, in its next group commit.
+    async fn write(
+        &self,
+        f: impl Fn(&Connection) -> Result<i64, StoreError> + Send + Sync + 'static,
+    ) -> Result<i64, StoreError> {
+        self.store.exec(f).await
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -181,8 +194,7 @@ impl Queue {
         if done.is_empty() {
             return Ok(());
         }
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(move |tx| {
             let mut n = 0i64;
             for rec in &done {
                 for it in &rec.items {
@@ -210,13 +222,13 @@ impl Queue {
                 )?
                 .execute(params![rec.table.name(), rec.record_id, rec.seq])?;
             }
-            add_state(&tx, "total_processed", n)?;
-            set_state_tx(&tx, "last_sync", &now)?;
-            prune_history(&tx)?;
-            tx.commit()?;
-            Ok(())
+            add_state(tx, "total_processed", n)?;
+            set_state_tx(tx, "last_sync", &now)?;
+            prune_history(tx)?;
+            Ok(n)
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Marks a record's push as failed: RETRY due at `next_attempt_at` with
@@ -230,8 +242,7 @@ impl Queue {
         error: String,
         now: String,
     ) -> Result<(), StoreError> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(move |tx| {
             let status = if next_attempt_at.is_some() {
                 "RETRY"
             } else {
@@ -257,10 +268,9 @@ impl Queue {
                     now
                 ])?;
                 if status == "FAILED" {
-                    add_state(&tx, "total_failed", 1)?;
+                    add_state(tx, "total_failed", 1)?;
                 }
-                tx.commit()?;
-                return Ok(());
+                return Ok(1);
             };
             for it in rec.items.iter().filter(|i| i.id != keep) {
                 // Covered by `keep` (which takes the highest seq): a PENDING item
@@ -288,12 +298,12 @@ impl Queue {
                 now
             ])?;
             if status == "FAILED" {
-                add_state(&tx, "total_failed", 1)?;
+                add_state(tx, "total_failed", 1)?;
             }
-            tx.commit()?;
-            Ok(())
+            Ok(1)
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Makes FAILED items (all, or those of `ids`) due again with fresh attempts.
@@ -303,26 +313,26 @@ impl Queue {
         ids: Option<Vec<i64>>,
         now: String,
     ) -> Result<usize, StoreError> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let sql =
-                "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
+        let n = self
+            .write(move |tx| {
+                let sql =
+                    "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
                               updated_at = ?1
                         WHERE status = 'FAILED'";
-            let n = match ids {
-                None => tx.execute(sql, params![now])?,
-                Some(ids) => {
-                    let mut n = 0;
-                    for id in ids {
-                        n += tx.execute(&format!("{sql} AND id = ?2"), params![now, id])?;
+                let n = match &ids {
+                    None => tx.execute(sql, params![now])?,
+                    Some(ids) => {
+                        let mut n = 0;
+                        for id in ids {
+                            n += tx.execute(&format!("{sql} AND id = ?2"), params![now, id])?;
+                        }
+                        n
                     }
-                    n
-                }
-            };
-            tx.commit()?;
-            Ok(n)
-        })
-        .await
+                };
+                Ok(n as i64)
+            })
+            .await?;
+        Ok(n as usize)
     }
 
     /// Removes COMPLETED or FAILED items (all of that status, or only those of
@@ -333,28 +343,28 @@ impl Queue {
         which: Clearable,
         ids: Option<Vec<i64>>,
     ) -> Result<usize, StoreError> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let n = match ids {
-                None => tx.execute(
-                    "DELETE FROM sync_queue WHERE status = ?1",
-                    params![which.status()],
-                )?,
-                Some(ids) => {
-                    let mut n = 0;
-                    for id in ids {
-                        n += tx.execute(
-                            "DELETE FROM sync_queue WHERE status = ?1 AND id = ?2",
-                            params![which.status(), id],
-                        )?;
+        let n = self
+            .write(move |tx| {
+                let n = match &ids {
+                    None => tx.execute(
+                        "DELETE FROM sync_queue WHERE status = ?1",
+                        params![which.status()],
+                    )?,
+                    Some(ids) => {
+                        let mut n = 0;
+                        for id in ids {
+                            n += tx.execute(
+                                "DELETE FROM sync_queue WHERE status = ?1 AND id = ?2",
+                                params![which.status(), id],
+                            )?;
+                        }
+                        n
                     }
-                    n
-                }
-            };
-            tx.commit()?;
-            Ok(n)
-        })
-        .await
+                };
+                Ok(n as i64)
+            })
+            .await?;
+        Ok(n as usize)
     }
 }
 

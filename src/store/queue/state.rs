@@ -3,7 +3,7 @@
 use super::{get_state_tx, open_up_to, set_state_tx, Queue, QueueCounts, QueueItem};
 use crate::domain::TableId;
 use crate::store::StoreError;
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashMap};
 
 const ITEM_COLUMNS: &str = "id, shop_id, table_name, record_id, operation, status, attempts, \
@@ -26,66 +26,77 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueItem> {
     })
 }
 
+/// Queues the next `chunk` records of `table` after the kept position (see
+/// [`Queue::enqueue_existing`]); -1 when the table has no more.
+fn enqueue_chunk(
+    tx: &Connection,
+    table: TableId,
+    chunk: usize,
+    now: &str,
+) -> Result<i64, StoreError> {
+    let key = format!("initial_upload_after:{}", table.name());
+    let after = get_state_tx(tx, &key)?.unwrap_or_default();
+    if after == "done" {
+        return Ok(-1);
+    }
+    let ids: Vec<(String, String)> = tx
+        .prepare(&format!(
+            "SELECT id, shop_id FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
+            table.name()
+        ))?
+        .query_map(params![after, chunk as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some((last, _)) = ids.last().cloned() else {
+        set_state_tx(tx, &key, "done")?;
+        return Ok(-1);
+    };
+    let mut n_chunk = 0i64;
+    for (id, shop) in &ids {
+        let seq: i64 = tx
+            .prepare_cached(
+                "SELECT coalesce(max(seq), 0) FROM change_log
+                  WHERE table_name = ?1 AND record_id = ?2",
+            )?
+            .query_row(params![table.name(), id], |r| r.get(0))?;
+        n_chunk += tx
+            .prepare_cached(
+                "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
+                   status, change_seq, created_at, updated_at)
+                 SELECT ?1, ?2, ?3, 'BULK_CREATE', 'PENDING', ?4, ?5, ?5
+                  WHERE NOT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?2
+                          AND record_id = ?3 AND status = 'PENDING')
+                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'RETRY'
+                          AND table_name = ?2 AND record_id = ?3)
+                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED'
+                          AND table_name = ?2 AND record_id = ?3)",
+            )?
+            .execute(params![shop, table.name(), id, seq, now])? as i64;
+    }
+    set_state_tx(tx, &key, &last)?;
+    Ok(n_chunk)
+}
+
 impl Queue {
     /// Queues every record that exists now and has no open item, as BULK_CREATE
     /// (the first upload), `chunk` records per transaction so the writer is never
     /// held up long. Resumes from the position kept in `sync_state`. Returns the
     /// number queued by this call.
     pub async fn enqueue_existing(&self, chunk: usize, now: String) -> Result<i64, StoreError> {
-        self.with(move |c| {
-            let mut queued = 0i64;
-            for table in TableId::all() {
-                loop {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let key = format!("initial_upload_after:{}", table.name());
-                    let after = get_state_tx(&tx, &key)?.unwrap_or_default();
-                    if after == "done" {
-                        break;
-                    }
-                    let ids: Vec<(String, String)> = tx
-                        .prepare(&format!(
-                            "SELECT id, shop_id FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
-                            table.name()
-                        ))?
-                        .query_map(params![after, chunk as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<rusqlite::Result<_>>()?;
-                    let Some((last, _)) = ids.last().cloned() else {
-                        set_state_tx(&tx, &key, "done")?;
-                        tx.commit()?;
-                        break;
-                    };
-                    let mut n_chunk = 0i64;
-                    for (id, shop) in &ids {
-                        let seq: i64 = tx
-                            .prepare_cached(
-                                "SELECT coalesce(max(seq), 0) FROM change_log
-                                  WHERE table_name = ?1 AND record_id = ?2",
-                            )?
-                            .query_row(params![table.name(), id], |r| r.get(0))?;
-                        let n = tx
-                            .prepare_cached(
-                                "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
-                                   status, change_seq, created_at, updated_at)
-                                 SELECT ?1, ?2, ?3, 'BULK_CREATE', 'PENDING', ?4, ?5, ?5
-                                  WHERE NOT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?2
-                                          AND record_id = ?3 AND status = 'PENDING')
-                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'RETRY'
-                                          AND table_name = ?2 AND record_id = ?3)
-                                    AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED'
-                                          AND table_name = ?2 AND record_id = ?3)",
-                            )?
-                            .execute(params![shop, table.name(), id, seq, now])?
-                            as i64;
-                        n_chunk += n;
-                    }
-                    queued += n_chunk;
-                    set_state_tx(&tx, &key, &last)?;
-                    tx.commit()?;
+        let mut queued = 0i64;
+        for table in TableId::all() {
+            loop {
+                let now = now.clone();
+                // One writer job per chunk: -1 once the table is done.
+                let n = self
+                    .write(move |tx| enqueue_chunk(tx, table, chunk, &now))
+                    .await?;
+                if n < 0 {
+                    break;
                 }
+                queued += n;
             }
-            Ok(queued)
-        })
-        .await
+        }
+        Ok(queued)
     }
 
     // ------------------------------------------------------------ reads for the API
@@ -152,16 +163,14 @@ impl Queue {
     /// records that existed, and earlier writes not yet pushed). Its total is
     /// the number of those items still open now.
     pub async fn seal_initial_upload(&self) -> Result<i64, StoreError> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let last: i64 =
                 tx.query_row("SELECT coalesce(max(id), 0) FROM sync_queue", [], |r| {
                     r.get(0)
                 })?;
-            let total = open_up_to(&tx, last)?;
-            set_state_tx(&tx, "initial_upload_last_id", &last.to_string())?;
-            set_state_tx(&tx, "initial_upload_total", &total.to_string())?;
-            tx.commit()?;
+            let total = open_up_to(tx, last)?;
+            set_state_tx(tx, "initial_upload_last_id", &last.to_string())?;
+            set_state_tx(tx, "initial_upload_total", &total.to_string())?;
             Ok(total)
         })
         .await
@@ -204,9 +213,8 @@ impl Queue {
         changes: Vec<(String, Option<String>)>,
         now: String,
     ) -> Result<(), StoreError> {
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for (name, value) in changes {
+        self.write(move |tx| {
+            for (name, value) in &changes {
                 match value {
                     Some(v) => tx.execute(
                         "INSERT INTO hub_secrets (name, value, updated_at) VALUES (?1, ?2, ?3)
@@ -216,10 +224,10 @@ impl Queue {
                     None => tx.execute("DELETE FROM hub_secrets WHERE name = ?1", params![name])?,
                 };
             }
-            tx.commit()?;
-            Ok(())
+            Ok(0)
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     pub async fn state(&self) -> Result<HashMap<String, String>, StoreError> {
@@ -233,16 +241,17 @@ impl Queue {
 
     /// Sets (`Some`) or removes (`None`) a sync-state value.
     pub async fn set_state(&self, key: String, value: Option<String>) -> Result<(), StoreError> {
-        self.with(move |c| {
-            match value {
-                Some(v) => set_state_tx(c, &key, &v)?,
+        self.write(move |c| {
+            match &value {
+                Some(v) => set_state_tx(c, &key, v)?,
                 None => {
                     c.execute("DELETE FROM sync_state WHERE key = ?1", params![key])?;
                 }
             }
-            Ok(())
+            Ok(0)
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// The value of `key`, made and kept with `make` the first time.
@@ -251,18 +260,24 @@ impl Queue {
         key: String,
         make: impl FnOnce() -> String + Send + 'static,
     ) -> Result<String, StoreError> {
+        let k = key.clone();
+        if let Some(v) = self.with(move |c| Ok(get_state_tx(c, &k)?)).await? {
+            return Ok(v);
+        }
+        let made = make();
+        let k = key.clone();
+        // Kept only if nobody set it meanwhile; the stored value is the answer.
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            )?
+            .execute(params![k, made])?;
+            Ok(0)
+        })
+        .await?;
         self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let v = match get_state_tx(&tx, &key)? {
-                Some(v) => v,
-                None => {
-                    let v = make();
-                    set_state_tx(&tx, &key, &v)?;
-                    v
-                }
-            };
-            tx.commit()?;
-            Ok(v)
+            get_state_tx(c, &key)?
+                .ok_or_else(|| StoreError::Internal(format!("sync state {key} was not kept")))
         })
         .await
     }

@@ -48,6 +48,38 @@ impl Ctx<'_> {
         })
     }
 
+    /// A person's update of the shop never changes `settings.sync`: sync is
+    /// configured and switched only through the sync endpoints, which validate
+    /// the settings and test the connection before turning it on (the hub writes
+    /// them as itself). Other settings change as before.
+    pub(super) fn check_sync_settings(
+        &self,
+        current: &Fields,
+        changes: &Fields,
+    ) -> Result<(), StoreError> {
+        if self.req.table != TableId::SHOPS || self.req.who.user_id.is_none() {
+            return Ok(());
+        }
+        let Some(new) = changes.get("settings") else {
+            return Ok(());
+        };
+        let sync_of = |v: Option<&Value>| match v {
+            Some(Value::Text(t)) => serde_json::from_str::<serde_json::Value>(t)
+                .ok()
+                .and_then(|j| j.get("sync").cloned()),
+            _ => None,
+        };
+        if sync_of(Some(new)) != sync_of(current.get("settings")) {
+            return Err(FieldError::new(
+                "settings.sync",
+                "is changed only through the sync settings (PUT /api/sync/config, POST \
+                 /api/sync/enable and /api/sync/disable), which check it first",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// The row as stored, if it exists in the caller's shop.
     pub(super) fn current(&self, id: &str) -> Result<Record, StoreError> {
         let table = self.req.table;

@@ -3,7 +3,7 @@
 //! job touches); if a job fails, the whole transaction rolls back and the group
 //! runs again with each job in its own savepoint, so only that job is refused.
 
-use super::{DocKey, GroupSize, Job, Writer};
+use super::{DocKey, GroupSize, Job, Work, Writer};
 use crate::store::error::StoreError;
 use crate::store::WriteOutcome;
 use rusqlite::{Connection, TransactionBehavior};
@@ -71,6 +71,21 @@ impl Writer {
         }
     }
 
+    fn run_job(
+        &mut self,
+        conn: &Connection,
+        work: &Work,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<WriteOutcome, StoreError> {
+        match work {
+            Work::Write(req) => self.apply(conn, req, keys),
+            Work::Exec(f) => f(conn).map(|count| WriteOutcome {
+                count,
+                ..WriteOutcome::of(vec![], 0)
+            }),
+        }
+    }
+
     /// Runs every job of `batch` in one transaction without savepoints (each
     /// costs a copy of every page its job touches) and commits it. Jobs that
     /// arrive meanwhile (`more`) join the batch, so writers that queue while a
@@ -101,7 +116,7 @@ impl Writer {
             let job = &batch[next];
             next += 1;
             let mut keys = Vec::new();
-            match self.apply(&tx, &job.req, &mut keys) {
+            match self.run_job(&tx, &job.work, &mut keys) {
                 Ok(out) => {
                     touched.extend(keys);
                     results.push(Ok(out));
@@ -137,7 +152,7 @@ impl Writer {
         for job in batch {
             let sp = tx.savepoint()?;
             let mut keys = Vec::new();
-            match self.apply(&sp, &job.req, &mut keys) {
+            match self.run_job(&sp, &job.work, &mut keys) {
                 Ok(out) => {
                     sp.commit()?;
                     touched.extend(keys);

@@ -108,6 +108,8 @@ pub struct WriteOutcome {
     pub replayed: Option<crate::store::devices::AppliedOp>,
     /// The device registered or revoked.
     pub device: Option<crate::store::devices::Device>,
+    /// What an [`ExecFn`] answered.
+    pub count: i64,
 }
 
 impl WriteOutcome {
@@ -117,20 +119,37 @@ impl WriteOutcome {
             seq,
             replayed: None,
             device: None,
+            count: 0,
         }
     }
 }
 
+/// Work on the writer's connection that is not a record write: the sync
+/// worker's queue marks, its state and the hub's sync secrets, so the database
+/// keeps one writer. It runs inside a group's transaction (sharing its commit
+/// and fsync) and may run twice: when another job of its group fails, the group
+/// runs again job by job. So it must do the same each time, and never begin or
+/// commit a transaction itself. Answers a count (`WriteOutcome::count`).
+pub type ExecFn = std::sync::Arc<dyn Fn(&Connection) -> Result<i64, StoreError> + Send + Sync>;
+
+pub(super) enum Work {
+    Write(WriteRequest),
+    Exec(ExecFn),
+}
+
 pub(super) struct Job {
-    pub req: WriteRequest,
+    pub work: Work,
     pub reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
 }
 
 impl Job {
     /// How many record writes this job makes.
     fn rows(&self) -> usize {
-        match &self.req.op {
-            WriteOp::BulkCreate(items) => items.len().max(1),
+        match &self.work {
+            Work::Write(WriteRequest {
+                op: WriteOp::BulkCreate(items),
+                ..
+            }) => items.len().max(1),
             _ => 1,
         }
     }

@@ -8,6 +8,7 @@ use crate::crdt::{self, Applied, Doc};
 use crate::domain::catalog::ColType;
 use crate::domain::policy::Verb;
 use crate::domain::value::{format_timestamp, Fields, Value};
+use crate::domain::TableId;
 use crate::store::devices::{self, AppliedOp};
 use crate::store::error::StoreError;
 use crate::store::records::{row_params, sql, Record};
@@ -272,6 +273,8 @@ impl Writer {
         let def = table.def();
         let current = ctx.current(id)?;
         ctx.check(Verb::Update, id, Some(&current.fields), fields)?;
+        ctx.check_sync_settings(&current.fields, fields)?;
+        let stage_before = current.fields.get("stage").cloned();
         ctx.check_values(fields)?;
 
         let key = (table, id.to_string());
@@ -312,7 +315,60 @@ impl Writer {
             conflicts.as_ref(),
         )?;
         self.docs.insert(key, doc);
+        let moved = table == TableId::REPAIR_ORDERS
+            && !ctx.req.skip_sync
+            && applied.fields.iter().any(|f| f == "stage")
+            && rec.fields.get("stage") != stage_before.as_ref();
+        if moved {
+            let to = rec.fields.get("stage").cloned().unwrap_or(Value::Null);
+            let seq = self.record_move(ctx, id, stage_before, to, actor, keys)?;
+            return Ok((rec, seq));
+        }
         Ok((rec, seq))
+    }
+
+    /// A repair order changed stage: its `ro_stage_history` row, written by the
+    /// hub in the same transaction, so every path that moves a card (the API, a
+    /// tablet, a merge of a device's change) leaves the same trace. Records that
+    /// came from the cloud (`skip_sync`) bring their own history row.
+    fn record_move(
+        &mut self,
+        ctx: &Ctx<'_>,
+        ro_id: &str,
+        from: Option<Value>,
+        to: Value,
+        actor: Option<&ActorId>,
+        keys: &mut Vec<DocKey>,
+    ) -> Result<i64, StoreError> {
+        let mut fields = Fields::new();
+        fields.insert("repair_order_id", Value::Text(ro_id.to_string()));
+        if let Some(from) = from {
+            fields.insert("from_stage", from);
+        }
+        fields.insert("to_stage", to);
+        if let Some(user) = &ctx.req.who.user_id {
+            fields.insert("moved_by", Value::Text(user.clone()));
+        }
+        fields.insert("moved_at", Value::Text(ctx.now.clone()));
+        let req = WriteRequest {
+            who: ctx.req.who.clone(),
+            table: TableId::RO_STAGE_HISTORY,
+            op: WriteOp::Create {
+                id: None,
+                fields: Fields::new(),
+            },
+            skip_sync: false,
+            password_hash: None,
+        };
+        let history = Ctx {
+            conn: ctx.conn,
+            req: &req,
+            now: ctx.now.clone(),
+            unix: ctx.unix,
+            device: ctx.device.clone(),
+        };
+        let (_, seq) = self.create(&history, None, fields, "CREATE", actor, keys)?;
+        Ok(seq)
     }
 
     fn delete(

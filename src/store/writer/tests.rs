@@ -38,7 +38,10 @@ fn group(f: &mut Fixture, reqs: Vec<WriteRequest>) -> Vec<Result<WriteOutcome, S
         .map(|req| {
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            Job { req, reply }
+            Job {
+                work: Work::Write(req),
+                reply,
+            }
         })
         .collect();
     f.w.commit_group(&mut f.conn, batch, || None);
@@ -240,7 +243,7 @@ fn a_group_is_bounded_by_rows_not_only_by_jobs() {
     let mut pending: Vec<WriteRequest> = (0..4).map(|_| bulk_ros(&f, 1000)).collect();
     let (reply, first_answer) = oneshot::channel();
     let first = Job {
-        req: bulk_ros(&f, 1000),
+        work: Work::Write(bulk_ros(&f, 1000)),
         reply,
     };
     f.w.commit_group(&mut f.conn, vec![first], || {
@@ -248,7 +251,10 @@ fn a_group_is_bounded_by_rows_not_only_by_jobs() {
         offered += 1;
         let (reply, answer) = oneshot::channel();
         answers.push(answer);
-        Some(Job { req, reply })
+        Some(Job {
+            work: Work::Write(req),
+            reply,
+        })
     });
     // 1,000 and 2,000 rows leave room under MAX_GROUP_ROWS (2,048); 3,000 do
     // not: two more joined, the last two wait for the next group.
