@@ -61,6 +61,7 @@ export function connect() {
     return later();
   }
   ws = sock;
+  const resumed = seq !== null;
   sock.onopen = () => {
     // A first connection asks for no replay (an unknown, far-ahead sequence):
     // the page reads the current records over HTTP and merges what comes live.
@@ -85,6 +86,10 @@ export function connect() {
       retry = 500;
       if (seq === null || seq > m.seq) seq = m.seq;
     } else if (m.type === "caught_up" || m.type === "resync") {
+      // A resync on a reconnect (we were too far behind, or the hub's log is
+      // not the one we knew): what the page shows may be stale, so it is drawn
+      // again from the HTTP API. The first hello asks for it on purpose.
+      if (m.type === "resync" && resumed) import("./router.js").then((r) => r.render());
       seq = m.seq;
       if (m.type === "caught_up") setState("online");
     } else if (m.type === "change" || m.type === "conflict") {
