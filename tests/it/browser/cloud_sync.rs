@@ -94,6 +94,17 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
         &format!("postgres://postgres:{WRONG_PASSWORD}@127.0.0.1:{closed}/nowhere"),
     )
     .await;
+    // The connection test says, in words, what failed.
+    b.click("#sync-test").await;
+    let failed = b
+        .wait_js(
+            "the connection test to show a failed check",
+            "const li = [...document.querySelectorAll('#sync-test-result li[data-check][data-ok=\"0\"]')];
+             return li.length > 0 && li.every(l => l.textContent.trim() !== '') && li.map(l => l.textContent.trim())",
+            vec![],
+        )
+        .await;
+    eprintln!("browser: the failing connection test shows {failed}");
     b.click("#sync-enabled").await;
     let why = b.wait_some_text("#sync-error").await;
     assert!(!why.is_empty());

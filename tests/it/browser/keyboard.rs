@@ -188,6 +188,28 @@ async fn the_board_and_the_sync_switch_work_by_keyboard_and_every_control_has_a_
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
+    // A feature switch, by keyboard too: the monthly total follows.
+    let feature = "input[data-feature]";
+    b.wait_for(feature).await;
+    let total = b.wait_some_text("#sync-cost-total").await;
+    tab_to(&b, feature, 200).await;
+    let name = b
+        .js("return document.activeElement.dataset.feature")
+        .await
+        .as_str()
+        .expect("a feature")
+        .to_string();
+    let cost = b.text_of(&format!("[data-cost-for=\"{name}\"]")).await;
+    assert!(!cost.is_empty(), "{name} shows its monthly cost");
+    press(&b, " ").await;
+    b.wait_js(
+        "the feature on and the total changed",
+        "return document.querySelector(`input[data-feature=\"${arguments[1]}\"]`).checked &&
+           document.querySelector('#sync-cost-total').textContent.trim() !== arguments[0]",
+        vec![json!(total), json!(name)],
+    )
+    .await;
+
     assert!(
         unlabelled.is_empty(),
         "controls without a label:\n{}",
