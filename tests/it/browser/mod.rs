@@ -17,6 +17,7 @@ mod proxy;
 
 mod board_live;
 mod cloud_sync;
+mod conflicts_page;
 mod keyboard;
 mod perf;
 mod screenshots;
