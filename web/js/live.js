@@ -107,8 +107,14 @@ export function connect() {
       }
     }
   };
-  sock.onclose = () => {
+  sock.onclose = (ev) => {
     if (ws === sock) ws = null;
+    if (ev.code === 1008) {
+      // Refused (an ended session, a revoked device): ask the API, which sends
+      // an ended session to the login page; otherwise try again slowly.
+      retry = 30000;
+      import("./api.js").then((a) => a.get("/api/auth/me")).catch(() => {});
+    }
     clearInterval(pinger);
     for (const [, w] of waiting) w.reject({ code: "offline", message: "the hub went away" });
     waiting.clear();

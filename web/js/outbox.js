@@ -3,6 +3,7 @@
 // data the tablet saw. Each write has an op id, so replaying it twice applies
 // it once (the hub remembers op ids).
 import * as live from "./live.js";
+import { user } from "./session.js";
 
 const DB = "collisionos";
 let dbp = null;
@@ -38,12 +39,15 @@ async function tx(store, mode, fn) {
 
 const req = (r) => new Promise((res, rej) => ((r.onsuccess = () => res(r.result)), (r.onerror = () => rej(r.error))));
 
+/** The signed-in user's waiting writes, oldest first (another user's wait for them). */
 export async function all() {
-  return tx("outbox", "readonly", (s) => req(s.getAll()));
+  const me = user()?.id;
+  const rows = await tx("outbox", "readonly", (s) => req(s.getAll()));
+  return rows.filter((w) => w.user === me);
 }
 
 export async function count() {
-  return tx("outbox", "readonly", (s) => req(s.count()));
+  return (await all()).length;
 }
 
 async function remove(n) {
@@ -73,7 +77,7 @@ let opCounter = 0;
 /** Queues a write ({table, id, op, fields, base}) and sends what is waiting. */
 export async function enqueue(write) {
   const op_id = `${live.deviceId()}-${Date.now().toString(36)}-${(opCounter++).toString(36)}`;
-  await tx("outbox", "readwrite", (s) => req(s.add({ ...write, op_id })));
+  await tx("outbox", "readwrite", (s) => req(s.add({ ...write, op_id, user: user()?.id })));
   await notify();
   flush();
   return op_id;
@@ -94,7 +98,7 @@ export function flush() {
     try {
       for (const w of await all()) {
         if (live.state() !== "online") return;
-        const { n, ...msg } = w;
+        const { n, user: _who, ...msg } = w;
         try {
           await live.write(msg);
           await remove(n);

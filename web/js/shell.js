@@ -119,6 +119,9 @@ export function startShell() {
   };
   live.onState(updateConn);
   $("#logout").addEventListener("click", async () => {
+    const { count } = await import("./outbox.js");
+    const waiting = await count().catch(() => 0);
+    if (waiting && !confirm(`${waiting} change(s) have not reached the hub yet. They will be sent when you log in again. Log out?`)) return;
     clearSession();
     live.disconnect();
     updateConn();
