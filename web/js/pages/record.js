@@ -65,6 +65,8 @@ export async function render({ table: name, id, query }) {
     );
   }
   const f = buildForm({ name, t, rec, prefill, refs, stages, extra, submitText: isNew ? `Create ${one}` : "Save changes" });
+  let dirty = false;
+  f.form.addEventListener("input", () => (dirty = true));
   f.form.addEventListener("submit", async (e) => {
     e.preventDefault();
     f.clearErrors();
@@ -124,8 +126,11 @@ export async function render({ table: name, id, query }) {
   const off = live.on((m) => {
     if (m.type !== "change" || isNew) return;
     for (const s of sections) if (s.wants?.(m)) s.load().catch(() => {});
-    if (m.table === name && m.id === rec.id && m.fields && document.activeElement?.form !== f.form) {
-      rec = m.fields;
+    if (m.table === name && m.id === rec.id && m.author !== user().id) {
+      // Changed elsewhere. An untouched form is drawn again with the new values;
+      // an edited one keeps what its editor saw (its _base), so saving merges.
+      if (!dirty) navigate(location.pathname + location.search, { replace: true });
+      else f.showError({ message: "Someone else changed this record meanwhile: what you save is merged with it, and a field you both changed is kept as a conflict." });
     }
   });
   live.connect();
