@@ -49,6 +49,13 @@ fn now_ms() -> f64 {
         * 1000.0
 }
 
+/// The machine's load, printed beside the figures (it is shared).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -88,6 +95,11 @@ async fn board_first_load_with_500_repair_orders_and_live_change_latency() {
         assert_eq!(cards, json!(500), "every repair order is on the board");
         loads.push(at);
     }
+    eprintln!(
+        "BROWSER-PERF machine load average (1/5/15 min): {} on {} CPUs; the hub is the debug build",
+        load(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let nav = b
         .js("const n = performance.getEntriesByType('navigation')[0];
              return n ? [n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd] : null")
