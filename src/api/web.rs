@@ -3,7 +3,8 @@
 //! route (a path without a file extension), the app's page.
 //!
 //! Versioned assets: the UI's version is a hash of every embedded file, and
-//! `index.html` and `sw.js` name it where they say `__V__`. A file asked for
+//! `index.html` and `sw.js` name it where they say `__V__` (and `index.html`
+//! preloads every module where it says `<!--modulepreload-->`). A file asked for
 //! under `/v/<version>/…` (the page loads its scripts and styles there, and
 //! their relative imports follow) is cached by the browser for a year
 //! (`immutable`): a new hub has a new version, so new URLs. Everything else —
@@ -26,6 +27,21 @@ struct Assets;
 const TEMPLATED: &[&str] = &["index.html", "sw.js"];
 const PLACEHOLDER: &str = "__V__";
 const YEAR: &str = "public, max-age=31536000, immutable";
+/// Where `index.html` wants a `modulepreload` link for each of the UI's modules
+/// (so the browser fetches them at once instead of import by import).
+const PRELOAD: &str = "<!--modulepreload-->";
+
+fn preloads(v: &str) -> String {
+    let mut names: Vec<Cow<'static, str>> = Assets::iter()
+        .filter(|n| n.starts_with("js/") && n.ends_with(".js"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| format!("<link rel=\"modulepreload\" href=\"/v/{v}/{n}\">"))
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
 
 /// The UI's version: the first 12 hex digits of a hash over every file's path
 /// and hash. Computed once in a release build (the files are in the binary); in
@@ -86,7 +102,10 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
     };
     let mime = mime_type(name);
     if TEMPLATED.contains(&name) {
-        let text = String::from_utf8_lossy(&file.data).replace(PLACEHOLDER, &version());
+        let v = version();
+        let text = String::from_utf8_lossy(&file.data)
+            .replace(PRELOAD, &preloads(&v))
+            .replace(PLACEHOLDER, &v);
         return answer(&headers, text.into_bytes(), mime, "no-cache");
     }
     let cache = if long_cache { YEAR } else { "no-cache" };
