@@ -19,6 +19,7 @@ mod board_live;
 mod cloud_sync;
 mod conflicts_page;
 mod keyboard;
+mod lists_and_filters;
 mod perf;
 mod screenshots;
 mod tablet;
