@@ -36,7 +36,9 @@ export function drawShell() {
     return;
   }
   const u = user();
-  $("#who").textContent = `${u.display_name} (${u.role})`;
+  $("#who").replaceChildren(
+    h("a", { href: `/records/users/${u.id}`, title: "Your account" }, `${u.display_name} (${u.role})`),
+  );
   $("#shop-name").textContent = getShop()?.name || "";
   const links = MENU.filter(([name, , , ok]) => (ok ? ok() : may(name, "read"))).map(
     ([name, href, text]) => h("a", { href, dataset: { nav: name } }, text),

@@ -4,7 +4,7 @@
 // and its change history.
 import { h, page, ready, toast, human } from "../dom.js";
 import { get, post, patch, del, listAll } from "../api.js";
-import { table, may, user } from "../session.js";
+import { table, may, user, session, setSession } from "../session.js";
 import { buildForm } from "../form.js";
 import { label, forget } from "../labels.js";
 import { refMaps } from "./records.js";
@@ -117,6 +117,7 @@ export async function render({ table: name, id, query }) {
   }
   const sections = [];
   if (!isNew) {
+    if (name === "users" && rec.id === user().id) sections.push(passwordPanel());
     if (name === "repair_orders") sections.push(...roExtras(rec, stages));
     sections.push(...related(name, rec));
     sections.push(changes(name, rec));
@@ -136,4 +137,34 @@ export async function render({ table: name, id, query }) {
   live.connect();
   ready("record");
   return off;
+}
+
+/** Changing one's own password (every other session of the account ends). */
+function passwordPanel() {
+  const error = h("p.error#password-error", { role: "alert" });
+  const field = (name, text, auto) =>
+    h("label", { for: `pw-${name}` }, text, h("input", { id: `pw-${name}`, name, type: "password", autocomplete: auto }));
+  const form = h(
+    "form#password-form",
+    { novalidate: true },
+    h("div.cols2", field("current_password", "Current password", "current-password"), field("new_password", "New password (8 characters or more)", "new-password")),
+    h("div.actions", h("button", { type: "submit" }, "Change my password")),
+    error,
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    try {
+      const r = await post("/api/auth/password", {
+        current_password: form.elements.current_password.value,
+        new_password: form.elements.new_password.value,
+      });
+      setSession({ ...session(), token: r.token, expires_at: r.expires_at });
+      form.reset();
+      toast("Password changed. Your other sessions have ended.");
+    } catch (err) {
+      error.textContent = err.field ? `${err.field.replace("_", " ")}: ${err.message}` : err.message;
+    }
+  });
+  return { el: h("section.panel", h("h2", "My password"), form), load: async () => {} };
 }
