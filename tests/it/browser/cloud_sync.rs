@@ -83,6 +83,7 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
     b.wait_for("input#sync-enabled[type=checkbox][role=switch]")
         .await;
     assert!(!switch_on(&b).await, "sync starts off");
+    b.wait_for("#cloud-state[data-state=\"off\"]").await;
 
     // A cloud that cannot be reached: refused, the reason shown, still off.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -210,6 +211,9 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
         1,
         "the retried record is in the cloud"
     );
+
+    // The header says the cloud is fine now.
+    b.wait_for("#cloud-state[data-state=\"ok\"]").await;
 
     let mut secrets = hub.secrets();
     secrets.push(("the wrong password".into(), WRONG_PASSWORD.into()));
