@@ -198,7 +198,7 @@ export async function render() {
       now.disabled = true;
       try {
         const r = await post("/api/sync/trigger");
-        toast(`Sync ran: ${JSON.stringify(r.outcome).slice(0, 120)}`);
+        toast(outcomeText(r.outcome));
       } catch (err) {
         toast(err.message);
       } finally {
@@ -225,4 +225,16 @@ export async function render() {
   };
   await rerender();
   return () => stops.forEach((s) => s());
+}
+
+/** A sync run's outcome in words. */
+function outcomeText(o = {}) {
+  if (o.disabled) return "Cloud backup is off: turn it on first.";
+  if (o.not_ready || o.notReady) return `Not ready: ${o.not_ready || o.notReady}`;
+  if (o.unreachable) return `The cloud could not be reached: ${o.unreachable}`;
+  const parts = [`${o.pushed || 0} sent`];
+  if (o.retried) parts.push(`${o.retried} to try again`);
+  if (o.failed) parts.push(`${o.failed} failed`);
+  if (o.more) parts.push("more waiting");
+  return `Sync ran: ${parts.join(", ")}.`;
 }
