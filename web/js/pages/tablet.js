@@ -22,15 +22,18 @@ async function load(me) {
   let ros = all.filter((r) => r.primary_technician_id === me);
   const mineOnly = ros.length > 0;
   if (!mineOnly) ros = all.filter((r) => r.stage !== "delivered").slice(0, 60);
+  // Urgent work first; delivered cars last.
+  const rank = (r) => (r.stage === "delivered" ? 10 : 0) + ["urgent", "high", "normal", "low"].indexOf(r.priority || "normal");
+  ros.sort((a, b) => rank(a) - rank(b));
   const ids = new Set(ros.map((r) => r.id));
   const [parts, customers, vehicles] = await Promise.all([
     ros.length ? listAll("parts").then((p) => p.filter((x) => ids.has(x.repair_order_id))) : [],
     listAll("customers").catch(() => []),
     listAll("vehicles").catch(() => []),
   ]);
-  const need = (list, key) => new Set(ros.map((r) => r[key]));
-  const cs = need(customers, "customer_id");
-  const vs = need(vehicles, "vehicle_id");
+  const need = (key) => new Set(ros.map((r) => r[key]));
+  const cs = need("customer_id");
+  const vs = need("vehicle_id");
   return {
     stages,
     mineOnly,
