@@ -162,7 +162,8 @@ export function buildForm({ name, t, rec, prefill = {}, refs, stages, extra = []
       const v = read(c, el);
       if (rec) {
         const old = rec[c.name] ?? null;
-        if (v === old || (c.type === "timestamp" && v && old && Date.parse(v) === Date.parse(old))) continue;
+        // A timestamp is shown to the minute: unchanged if the minute is the same.
+        if (v === old || (c.type === "timestamp" && old && el.value === localInput(old))) continue;
       } else if (v === null || (v === false && c.default === null)) {
         continue;
       }

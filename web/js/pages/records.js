@@ -3,7 +3,7 @@
 import { h, page, ready, columnLabel } from "../dom.js";
 import { listAll } from "../api.js";
 import { table, may } from "../session.js";
-import { records, label } from "../labels.js";
+import { records, label, forget } from "../labels.js";
 import { show, summaryColumns, titles } from "../format.js";
 import { navigate } from "../router.js";
 import * as live from "../live.js";
@@ -30,6 +30,7 @@ export async function render({ table: name }) {
     ready("records");
     return;
   }
+  forget();
   const cols = summaryColumns(name, t);
   const search = h("input#search", { type: "search", autocomplete: "off", placeholder: "Type to filter" });
   const tbody = h("tbody");
