@@ -9,6 +9,7 @@ const DEVICE_KEY = "cos.device";
 let ws = null;
 let wanted = false;
 let state = "offline";
+let firstAttempt = true; // no socket has closed yet on this page
 let seq = null;
 let retry = 500;
 let timer = null;
@@ -29,6 +30,8 @@ export function deviceId() {
 }
 
 export const state_ = () => state;
+/** True while the page's first socket is still being opened (not yet known to fail). */
+export const opening = () => firstAttempt && wanted && state !== "online";
 export { state_ as state };
 
 function setState(s) {
@@ -49,7 +52,9 @@ export function on(fn) {
 }
 
 export function connect() {
+  const was = wanted;
   wanted = true;
+  if (!was) for (const f of stateListeners) f(state);
   if (ws && ws.readyState <= 1) return;
   const t = token();
   if (!t) return;
@@ -109,6 +114,7 @@ export function connect() {
   };
   sock.onclose = (ev) => {
     if (ws === sock) ws = null;
+    firstAttempt = false;
     if (ev.code === 1008) {
       // Refused (an ended session, a revoked device): ask the API, which sends
       // an ended session to the login page; otherwise try again slowly.

@@ -81,11 +81,13 @@ function setConn(online) {
 
 function updateConn() {
   // Signed in: the WebSocket says whether the hub is there; else the last request.
-  setConn(session() ? live.state() === "online" : hubOnline);
+  // (while the page's first socket opens, the last HTTP answer speaks for the hub)
+  setConn(session() ? live.state() === "online" || (live.opening() && hubOnline) : hubOnline);
 }
 
 /** The cloud badge, from /api/health (no secret, readable by every role). */
 async function pollCloud() {
+  if (document.hidden) return;
   const el = $("#cloud-state");
   try {
     const res = await fetch("/api/health", { cache: "no-store" });
