@@ -1,7 +1,7 @@
 // The production board: repair orders in columns by stage, live over the
 // WebSocket. A card moves by drag-and-drop or by its "Move to" select (the
 // keyboard and touch path); filters by technician and priority.
-import { h, $, $$, page, ready, human, toast } from "../dom.js";
+import { h, page, ready, human, toast, when } from "../dom.js";
 import { listAll, patch } from "../api.js";
 import { table, role, user } from "../session.js";
 import { label } from "../labels.js";
@@ -108,6 +108,9 @@ export async function render() {
         tech ? h("span.tech", tech) : null,
       ),
       r.hold_reason ? h("p.hold", { title: "On hold" }, `On hold: ${human(r.hold_reason)}`) : null,
+      r.promised_at
+        ? h("p.promised", { dataset: { late: Date.parse(r.promised_at) < Date.now() && r.stage !== "delivered" ? "1" : "0" } }, `Promised ${when(r.promised_at)}`)
+        : null,
       h("div.move", h("label", { for: selId }, "Move to"), sel),
     );
     sel.value = r.stage;

@@ -53,7 +53,8 @@ export async function render({ table: name }) {
     h("div.pager", prev, next, where),
   );
 
-  let rows = await listAll(name);
+  // Newest first: what the shop is working on now.
+  const rows = (await listAll(name)).sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   const refs = await refMaps(cols);
   let at = 0;
   let text = new Map();
@@ -109,7 +110,7 @@ export async function render({ table: name }) {
     if (!m.fields) {
       if (i >= 0) rows.splice(i, 1);
     } else if (i >= 0) rows[i] = m.fields;
-    else rows.push(m.fields);
+    else rows.unshift(m.fields);
     draw();
   });
   live.connect();
