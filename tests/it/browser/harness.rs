@@ -47,11 +47,30 @@ fn chromium_path() -> Option<String> {
 /// A running chromedriver; killed when dropped.
 pub struct Driver {
     child: Child,
+    addr: std::net::SocketAddr,
     pub url: String,
 }
 
 impl Drop for Driver {
+    /// Asks chromedriver to shut down, which quits every browser it started
+    /// (a test that failed never closed its sessions), then makes sure it ended.
     fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
+        {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = s.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -73,6 +92,7 @@ impl Driver {
             .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
         let driver = Driver {
             child,
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             url: format!("http://127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();
