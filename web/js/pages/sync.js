@@ -26,13 +26,16 @@ const ADVANCED = [
 function input([name, text, where, secret], cfg) {
   const id = `sc-${name}`;
   const shown = secret ? cfg.credentials?.[name] : cfg[name];
-  const el = h("input", {
+  // A PEM key has line breaks, which a one-line input would drop.
+  const multiline = name === "jwtPrivateKey";
+  const el = h(multiline ? "textarea" : "input", {
     id,
     name,
-    type: secret ? "password" : "text",
+    type: multiline ? undefined : secret ? "password" : "text",
     autocomplete: "off",
     spellcheck: "false",
-    placeholder: secret && shown ? "Set — type a new value to replace it" : "",
+    rows: multiline ? 3 : undefined,
+    placeholder: secret && shown ? "Set — type a new value to replace it" : multiline ? "-----BEGIN PRIVATE KEY-----" : "",
   });
   if (!secret && shown) el.value = shown;
   const state = secret
