@@ -46,7 +46,7 @@ fn chromium_path() -> Option<String> {
 
 /// A running chromedriver; killed when dropped.
 pub struct Driver {
-    child: Child,
+    child: Option<Child>,
     addr: std::net::SocketAddr,
     pub url: String,
 }
@@ -64,15 +64,18 @@ impl Drop for Driver {
             );
             let _ = s.read_to_end(&mut Vec::new());
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        // It exits once its browsers are gone; if it does not, it is killed.
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = child.wait();
+                let _ = tx.send(());
+            });
+            if rx.recv_timeout(Duration::from_secs(10)).is_err() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -91,7 +94,7 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
         let driver = Driver {
-            child,
+            child: Some(child),
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
             url: format!("http://127.0.0.1:{port}"),
         };
