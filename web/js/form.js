@@ -46,6 +46,12 @@ function control(c, value, opts) {
       break;
     }
     case "stage":
+      // A board column's own code is new text; elsewhere a stage is one of the board's.
+      if (opts.name === "production_stages") {
+        el = h("input", { ...base, type: "text", autocomplete: "off", placeholder: "lower-case letters, digits and _" });
+        if (value) el.value = value;
+        break;
+      }
       el = h("select", base, options(opts.stages.map((s) => s.code), (v) => opts.stages.find((s) => s.code === v)?.name || human(v)));
       break;
     case "ref": {
@@ -125,7 +131,7 @@ export function buildForm({ name, t, rec, prefill = {}, refs, stages, extra = []
     if (canWrite) {
       // A row the caller may add only as its own names the caller, no one else.
       const onlyMe = !rec && t.access.insert === "own" ? t.owner_column || "technician_id" : null;
-      field = control(c, value, { t, rec, refs, stages, onlyMe });
+      field = control(c, value, { name, t, rec, refs, stages, onlyMe });
       const el = field.querySelector("[name]");
       if (!rec && c.name === numbering) el.placeholder = "Given by the hub when left empty";
       if (!rec && numeric && c.default !== null && value === null) {

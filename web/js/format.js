@@ -37,6 +37,7 @@ export const SUMMARY = {
   users: ["display_name", "email", "role", "active"],
   parts: ["description", "part_number", "part_status", "quantity_ordered", "quantity_received"],
   labor_entries: ["technician_id", "labor_type", "minutes", "approved"],
+  production_stages: ["position", "name", "code", "category", "active"],
 };
 
 export function summaryColumns(name, t, max = 6) {
@@ -59,6 +60,7 @@ export const TITLES = {
   users: ["Users", "user"],
   parts: ["Parts", "part"],
   labor_entries: ["Labor", "labor entry"],
+  production_stages: ["Board columns", "board column"],
 };
 
 export function titles(name) {

@@ -3,7 +3,7 @@
 // keyboard and touch path); filters by technician and priority.
 import { h, page, ready, human, toast, when } from "../dom.js";
 import { listAll, patch } from "../api.js";
-import { table, role, user } from "../session.js";
+import { table, role, user, may } from "../session.js";
 import { label } from "../labels.js";
 import { boardStages } from "../stages.js";
 import * as live from "../live.js";
@@ -25,6 +25,7 @@ export async function render() {
       h("h1", "Production board"),
       h("label.inline", "Technician ", filterTech),
       h("label.inline", "Priority ", filterPrio),
+      may("production_stages", "insert") ? h("a", { href: "/records/production_stages" }, "Board columns") : null,
     ),
     board,
   );
