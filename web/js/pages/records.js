@@ -56,10 +56,13 @@ export async function render({ table: name }) {
   // Newest first: what the shop is working on now.
   const rows = (await listAll(name)).sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   const refs = await refMaps(cols);
+  // A board column's code is shown as typed; the columns in board order.
+  const cell = (c, v) => (name === "production_stages" && c.name === "code" ? v ?? "" : show(c, v, refs));
+  if (name === "production_stages") rows.sort((a, b) => a.position - b.position);
   let at = 0;
   let text = new Map();
   const textOf = (r) => {
-    if (!text.has(r.id)) text.set(r.id, cols.map((c) => show(c, r[c.name], refs)).join(" ").toLowerCase());
+    if (!text.has(r.id)) text.set(r.id, cols.map((c) => cell(c, r[c.name])).join(" ").toLowerCase());
     return text.get(r.id);
   };
 
@@ -73,7 +76,7 @@ export async function render({ table: name }) {
         "tr",
         { dataset: { id: r.id } },
         cols.map((c, i) =>
-          h("td", i === 0 ? h("a", { href: `/records/${name}/${r.id}` }, show(c, r[c.name], refs) || "(open)") : show(c, r[c.name], refs)),
+          h("td", i === 0 ? h("a", { href: `/records/${name}/${r.id}` }, String(cell(c, r[c.name])) || "(open)") : cell(c, r[c.name])),
         ),
       );
       tr.addEventListener("click", (e) => {
