@@ -156,21 +156,36 @@ impl Driver {
             h,
             cdp: format!("{}/session/{session}/goog/cdp/execute", self.url),
         };
-        // The window has a frame even headless: size it so the viewport is w×h.
-        let size = b.js("return [window.innerWidth, window.innerHeight]").await;
-        if size != json!([w, h]) {
-            let frame = b
-                .js("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+        // The window has a frame even headless: size it so the viewport is w×h
+        // (a resize lands asynchronously, so wait for it and size again if needed).
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = b
+                .js("return [window.innerWidth, window.innerHeight, window.outerWidth, window.outerHeight]")
                 .await;
-            let (dx, dy) = (
-                frame[0].as_u64().unwrap_or(0) as u32,
-                frame[1].as_u64().unwrap_or(0) as u32,
+            let n = |i: usize| got[i].as_i64().unwrap_or(0);
+            if (n(0), n(1)) == (i64::from(w), i64::from(h)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the viewport stays {}x{}, not {w}x{h}",
+                n(0),
+                n(1)
             );
-            b.c.set_window_size(w + dx, h + dy)
+            let (ow, oh) = (
+                i64::from(w) + (n(2) - n(0)).max(0),
+                i64::from(h) + (n(3) - n(1)).max(0),
+            );
+            b.c.set_window_size(ow as u32, oh as u32)
                 .await
                 .expect("window size");
-            let size = b.js("return [window.innerWidth, window.innerHeight]").await;
-            assert_eq!(size, json!([w, h]), "the viewport is {w}x{h}");
+            b.wait_js(
+                "the window to take its new size",
+                "return window.outerWidth === arguments[0] && window.outerHeight === arguments[1]",
+                vec![json!(ow), json!(oh)],
+            )
+            .await;
         }
         b
     }

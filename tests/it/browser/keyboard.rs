@@ -105,10 +105,21 @@ async fn the_board_and_the_sync_switch_work_by_keyboard_and_every_control_has_a_
         "#board section[data-stage=\"{to}\"] article.card[data-ro-id=\"{ro_id}\"]"
     ))
     .await;
-    let rec = hub
-        .get(&owner, &format!("/api/repair_orders/{ro_id}"))
-        .await;
-    assert_eq!(rec["stage"], json!(to), "moved by keyboard: {rec}");
+    // The board may show the move before the hub has stored it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let rec = hub
+            .get(&owner, &format!("/api/repair_orders/{ro_id}"))
+            .await;
+        if rec["stage"] == json!(to) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "moved by keyboard, never stored: {rec}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Every other page's controls are labelled.
     for path in [
