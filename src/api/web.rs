@@ -45,7 +45,8 @@ fn preloads(v: &str) -> String {
 
 /// The UI's version: the first 12 hex digits of a hash over every file's path
 /// and hash. Computed once in a release build (the files are in the binary); in
-/// a debug build rust-embed reads `web/` from disk, so it is computed each time.
+/// a debug build rust-embed reads `web/` from disk, so an edit shows within a
+/// second (the version is kept that long, not recomputed for every file).
 fn version() -> String {
     #[cfg(not(debug_assertions))]
     {
@@ -54,7 +55,18 @@ fn version() -> String {
     }
     #[cfg(debug_assertions)]
     {
-        compute_version()
+        use std::sync::Mutex;
+        use std::time::{Duration, Instant};
+        static V: Mutex<Option<(Instant, String)>> = Mutex::new(None);
+        let mut kept = V.lock().unwrap_or_else(|p| p.into_inner());
+        match kept.as_ref() {
+            Some((at, v)) if at.elapsed() < Duration::from_secs(1) => v.clone(),
+            _ => {
+                let v = compute_version();
+                *kept = Some((Instant::now(), v.clone()));
+                v
+            }
+        }
     }
 }
 
