@@ -114,7 +114,12 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
         who.contains(OWNER_NAME) && who.contains("owner"),
         "the header shows the user and role: {who}"
     );
-    assert!(a.text_of("#shop-name").await.contains(SHOP_NAME));
+    a.wait_js(
+        "the shop's name in the header",
+        "return document.querySelector('#shop-name').textContent.includes(arguments[0])",
+        vec![json!(SHOP_NAME)],
+    )
+    .await;
     a.wait_for("#conn-state[data-state=\"online\"]").await;
     let token = hub.login(OWNER_EMAIL, PASSWORD).await;
 

@@ -106,15 +106,18 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
         )
         .await;
     eprintln!("browser: the failing connection test shows {failed}");
+    let before = b.text_of("#sync-error").await;
     b.click("#sync-enabled").await;
-    let why = b.wait_some_text("#sync-error").await;
-    assert!(!why.is_empty());
-    // The request has been answered (the error is shown): the switch is off
-    // and the hub agrees.
-    assert!(
-        !switch_on(&b).await,
-        "the switch shows on after a refusal: {why}"
-    );
+    // Refused: the reason shown (a new one) and the switch back off.
+    let why = b
+        .wait_js(
+            "the refusal's reason and the switch off",
+            "const e = document.querySelector('#sync-error').textContent.trim();
+             return e !== '' && e !== arguments[0] && !document.querySelector('#sync-enabled').checked && e",
+            vec![json!(before)],
+        )
+        .await;
+    eprintln!("browser: the refused switch says {why}");
     let st = hub.get(&owner, "/api/sync/status").await;
     assert_eq!(st["syncEnabled"], false, "{st}");
 
