@@ -30,9 +30,11 @@ export async function render() {
     board,
   );
 
+  // Archived and cancelled orders are off the board (they stay in Records).
+  const OFF = ["archived", "cancelled"];
   const [stages, ros, customers, vehicles, users] = await Promise.all([
     boardStages(),
-    listAll("repair_orders"),
+    listAll("repair_orders").then((all) => all.filter((r) => !OFF.includes(r.ro_status))),
     listAll("customers").catch(() => []),
     listAll("vehicles").catch(() => []),
     listAll("users").catch(() => []),
@@ -204,8 +206,8 @@ export async function render() {
   const off = live.on((m) => {
     if (m.type !== "change") return;
     if (m.table === "repair_orders") {
-      if (!m.fields) {
-        gone.add(m.id);
+      if (!m.fields || OFF.includes(m.fields.ro_status)) {
+        if (!m.fields) gone.add(m.id);
         unplace(m.id);
       } else if (!gone.has(m.id)) {
         place(m.fields);
