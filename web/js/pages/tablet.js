@@ -19,9 +19,10 @@ async function load(me) {
     listAll("repair_orders"),
     listAll("time_clock", { technician_id: me, status: "clocked_in" }).catch(() => []),
   ]);
-  let ros = all.filter((r) => r.primary_technician_id === me);
+  const open = all.filter((r) => !["archived", "cancelled"].includes(r.ro_status));
+  let ros = open.filter((r) => r.primary_technician_id === me);
   const mineOnly = ros.length > 0;
-  if (!mineOnly) ros = all.filter((r) => r.stage !== "delivered").slice(0, 60);
+  if (!mineOnly) ros = open.filter((r) => r.stage !== "delivered").slice(0, 60);
   // Urgent work first; delivered cars last.
   const rank = (r) => (r.stage === "delivered" ? 10 : 0) + ["urgent", "high", "normal", "low"].indexOf(r.priority || "normal");
   ros.sort((a, b) => rank(a) - rank(b));
