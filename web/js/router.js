@@ -40,8 +40,13 @@ export async function render() {
     params.query = new URLSearchParams(location.search);
     const verdict = onNavigate(path);
     if (verdict) return navigate(verdict, { replace: true });
-    const mod = await r.loader();
-    cleanup = await mod.render(params);
+    try {
+      const mod = await r.loader();
+      cleanup = await mod.render(params);
+    } catch (err) {
+      const { failed } = await import("./pages/misc.js");
+      failed(err);
+    }
     return;
   }
   const verdict = onNavigate(path);

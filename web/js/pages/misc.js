@@ -14,3 +14,16 @@ export function notFound() {
   );
   ready("not-found");
 }
+
+/** A page that could not be drawn: why, and a way to try again. */
+export function failed(err) {
+  const again = h("button", { type: "button" }, "Try again");
+  again.addEventListener("click", () => import("../router.js").then((r) => r.render()));
+  page(
+    "error",
+    h("h1", "This page could not be shown"),
+    h("p.error", err?.offline ? "The hub cannot be reached. Check that the shop's PC is on and on the network." : err?.message || String(err)),
+    again,
+  );
+  ready("error");
+}
