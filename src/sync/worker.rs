@@ -334,28 +334,7 @@ impl Engine {
 
     /// One step: reads a batch of due records, pushes it, marks it.
     pub async fn run_once(&self) -> anyhow::Result<Outcome> {
-        let _step = self.inner.step.lock().await;
-        let live = self.live();
-        let (sink, claims) = match Self::ready(&live) {
-            Ok(r) => r,
-            Err(o) => return Ok(o),
-        };
-        let batch = live.settings.batch_size;
-        let due = self.next_batch(batch, HashSet::new()).await?;
-        if due.is_empty() {
-            return Ok(Outcome::default());
-        }
-        let refs: Vec<&DueRecord> = due.iter().collect();
-        let results = match push_split(sink.as_ref(), &claims, &refs).await {
-            Ok(r) => r,
-            Err(e) => return Ok(self.unreachable(e).await),
-        };
-        let mut out = Outcome {
-            more: due.len() >= batch,
-            ..Outcome::default()
-        };
-        self.mark(&live.settings, due, results, &mut out).await?;
-        Ok(out)
+        self.run_batches(1).await
     }
 
     /// Up to `max_batches` batches, pipelined: while one batch is in the cloud's
@@ -377,6 +356,7 @@ impl Engine {
         let mut pushes = 0;
         while !cur.is_empty() && pushes < max_batches {
             pushes += 1;
+            let full = cur.len() >= batch;
             let busy: HashSet<(TableId, String)> =
                 cur.iter().map(|r| (r.table, r.record_id.clone())).collect();
             let refs: Vec<&DueRecord> = cur.iter().collect();
@@ -400,7 +380,12 @@ impl Engine {
                     return Ok(total);
                 }
             }
-            total.more = next.len() >= batch || (pushes >= max_batches);
+            // At the last push allowed, a full batch means more may be due.
+            total.more = if pushes >= max_batches {
+                full
+            } else {
+                next.len() >= batch
+            };
             cur = next;
         }
         if let Some((due, results)) = landed.take() {

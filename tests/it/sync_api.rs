@@ -4,7 +4,7 @@
 
 use crate::common::TestHub;
 use crate::pg::{empty_db, fresh_db};
-use crate::sync_support::{cloud_row, drain, enable_sync};
+use crate::sync_support::{cloud_row, drain, enable_sync, force_sync};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -500,13 +500,7 @@ async fn the_views_and_force_sync_answer() {
         )
         .await
         .expect("remove in the cloud");
-    let (s, b) = hub
-        .post(
-            "/api/sync/force-sync-record",
-            hub.owner_token(),
-            &json!({ "table": "customers", "id": id }),
-        )
-        .await;
+    let (s, b) = force_sync(&hub, "customers", &id).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["outcome"]["pushed"], 1, "{b}");
     assert!(cloud_row(&db, "customers", &id).await.is_some());
@@ -521,13 +515,7 @@ async fn the_views_and_force_sync_answer() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
         assert_eq!(b["error"]["field"], field, "{b}");
     }
-    let (s, _) = hub
-        .post(
-            "/api/sync/force-sync-record",
-            hub.owner_token(),
-            &json!({ "table": "customers", "id": "01a227b1-0000-7000-8000-000000000000" }),
-        )
-        .await;
+    let (s, _) = force_sync(&hub, "customers", "01a227b1-0000-7000-8000-000000000000").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     let (_, h) = hub

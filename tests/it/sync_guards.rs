@@ -97,13 +97,7 @@ async fn force_sync_is_refused_while_sync_is_off_and_nothing_leaves_the_hub() {
         )
         .await;
     let id = c["id"].as_str().expect("id").to_string();
-    let (s, b) = hub
-        .post(
-            "/api/sync/force-sync-record",
-            hub.owner_token(),
-            &json!({ "table": "customers", "id": id }),
-        )
-        .await;
+    let (s, b) = force_sync(&hub, "customers", &id).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert!(
         b["error"]["message"]
@@ -123,13 +117,7 @@ async fn force_sync_is_refused_while_sync_is_off_and_nothing_leaves_the_hub() {
     enable_sync(&hub, &db.url).await;
     drain(&hub).await;
     assert!(cloud_row(&db, "customers", &id).await.is_some());
-    let (s, b) = hub
-        .post(
-            "/api/sync/force-sync-record",
-            hub.owner_token(),
-            &json!({ "table": "customers", "id": id }),
-        )
-        .await;
+    let (s, b) = force_sync(&hub, "customers", &id).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["outcome"]["failed"], 0, "{b}");
     db.drop_db().await;

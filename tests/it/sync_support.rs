@@ -51,6 +51,16 @@ pub async fn drain(hub: &TestHub) -> Outcome {
         .expect("the sync steps run")
 }
 
+/// `POST /api/sync/force-sync-record` of `table`/`id` as the owner.
+pub async fn force_sync(hub: &TestHub, table: &str, id: &str) -> (StatusCode, Value) {
+    hub.post(
+        "/api/sync/force-sync-record",
+        hub.owner_token(),
+        &json!({ "table": table, "id": id }),
+    )
+    .await
+}
+
 /// The cloud's row of `table` with `id`, as JSON (read as superuser).
 pub async fn cloud_row(db: &TestDb, table: &str, id: &str) -> Option<Value> {
     db.client
