@@ -47,7 +47,12 @@ export function statusPanel(first, nowButton) {
     progressText.textContent = up.total ? `${up.done} of ${up.total} (${human(up.state)})` : human(up.state || "not started");
     const why = [];
     if (s.syncEnabled && s.lastError && (!s.lastSync || s.lastErrorAt > s.lastSync)) why.push(`Last error: ${s.lastError}`);
-    if (!s.ready && s.notReadyReason) why.push(`Not ready: ${s.notReadyReason}`);
+    if (!s.ready && s.notReadyReason) {
+      // Off and never set up is not an error: say what to do, in plain words.
+      why.push(s.syncEnabled
+        ? `Cannot sync: ${s.notReadyReason}`
+        : "No cloud is set up yet: fill in the credentials above, save, and test the connection.");
+    }
     reason.textContent = why.join(" · ");
   }
   show(first);
