@@ -122,20 +122,17 @@ fn build(
         .chain(seq_floor)
         .max()
         .unwrap_or(0);
-    let pushed: i64 = c
-        .prepare_cached(
-            "SELECT change_seq FROM sync_pushed WHERE table_name = ?1 AND record_id = ?2",
-        )?
-        .query_row(params![table.name(), record_id], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
     let changes = c
         .prepare_cached(
+            // The changes after the record's pushed watermark (one statement).
             "SELECT seq, shop_id, table_name, record_id, change_hash, actor, author_id, bytes, created_at
-               FROM change_log WHERE table_name = ?1 AND record_id = ?2 AND seq > ?3 AND seq <= ?4
+               FROM change_log WHERE table_name = ?1 AND record_id = ?2
+                AND seq > coalesce((SELECT change_seq FROM sync_pushed
+                                     WHERE table_name = ?1 AND record_id = ?2), 0)
+                AND seq <= ?3
               ORDER BY seq",
         )?
-        .query_map(params![table.name(), record_id, pushed, seq], |r| {
+        .query_map(params![table.name(), record_id, seq], |r| {
             Ok(ChangeEntry {
                 seq: r.get(0)?,
                 shop_id: r.get(1)?,
@@ -208,6 +205,8 @@ fn gather_due(
     // Candidates in queue order: PENDING items (by the status index) and due
     // RETRY items, merged by id.
     let mut picked: Vec<(String, String)> = Vec::new();
+    // The PENDING item of each picked record, as the scan read it.
+    let mut pending_of: HashMap<(String, String), Open> = HashMap::new();
     // Records in flight count as seen: never picked.
     let mut seen: HashSet<(String, String)> = busy
         .iter()
@@ -223,17 +222,16 @@ fn gather_due(
     let mut after = 0i64;
     let chunk = (limit * 2).max(64) as i64;
     'outer: loop {
-        let pending: Vec<(i64, String, String)> = c
-            .prepare_cached(
-                "SELECT id, table_name, record_id FROM sync_queue
-                  WHERE status = 'PENDING' AND id > ?1 ORDER BY id LIMIT ?2",
-            )?
-            .query_map(params![after, chunk], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
+        let pending: Vec<Open> = c
+            .prepare_cached(&format!(
+                "SELECT {OPEN_COLUMNS} FROM sync_queue
+                  WHERE status = 'PENDING' AND id > ?1 ORDER BY id LIMIT ?2"
+            ))?
+            .query_map(params![after, chunk], open_row)?
             .collect::<rusqlite::Result<_>>()?;
         let exhausted = (pending.len() as i64) < chunk;
-        for (id, t, r) in pending {
+        for item in pending {
+            let id = item.id;
             after = id;
             while let Some((rid, _)) = retry_heads.peek() {
                 if *rid > id {
@@ -248,14 +246,19 @@ fn gather_due(
                     break 'outer;
                 }
             }
-            let k = (t, r);
+            let k = (item.table_name.clone(), item.record_id.clone());
             if seen.contains(&k) {
+                // Already picked (a due RETRY item): its PENDING item joins it.
+                if picked.contains(&k) {
+                    pending_of.insert(k, item);
+                }
                 continue;
             }
             if retries.get(&k).is_some_and(|items| !is_due(items)) {
                 continue; // held behind its own earlier, not yet due, item
             }
             seen.insert(k.clone());
+            pending_of.insert(k.clone(), item);
             picked.push(k);
             if picked.len() >= limit {
                 break 'outer;
@@ -278,16 +281,23 @@ fn gather_due(
         let Some(table) = TableId::by_name(&t) else {
             continue; // not a table of this build: nothing to push
         };
-        let mut items = retries.remove(&(t.clone(), r.clone())).unwrap_or_default();
-        if let Some(p) = c
-            .prepare_cached(&format!(
-                "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
-                   AND status = 'PENDING'"
-            ))?
-            .query_row(params![t, r], open_row)
-            .optional()?
-        {
-            items.push(p);
+        let key = (t.clone(), r.clone());
+        let mut items = retries.remove(&key).unwrap_or_default();
+        match pending_of.remove(&key) {
+            Some(p) => items.push(p),
+            // A due RETRY record whose PENDING item (if any) the scan did not reach.
+            None => {
+                if let Some(p) = c
+                    .prepare_cached(&format!(
+                        "SELECT {OPEN_COLUMNS} FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+                           AND status = 'PENDING'"
+                    ))?
+                    .query_row(params![t, r], open_row)
+                    .optional()?
+                {
+                    items.push(p);
+                }
+            }
         }
         let Some(shop_id) = items.first().map(|i| i.shop_id.clone()) else {
             continue;
