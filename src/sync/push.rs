@@ -154,8 +154,12 @@ mod tests {
     fn a_compressed_change_is_automerges_own_and_keeps_its_hash() {
         let mut doc = automerge::AutoCommit::new();
         for (key, len) in [("notes", 700), ("short", 3), ("vin", 17)] {
-            doc.put(automerge::ROOT, key, "collision repair ".repeat(len / 17 + 1))
-                .expect("put");
+            doc.put(
+                automerge::ROOT,
+                key,
+                "collision repair ".repeat(len / 17 + 1),
+            )
+            .expect("put");
         }
         doc.commit();
         let hash = doc.get_heads()[0];
@@ -171,8 +175,16 @@ mod tests {
             let back = automerge::Change::try_from(&ours[..]).expect("loads");
             assert_eq!(back.hash(), hash);
         }
-        assert_eq!(compress_change(&mut deflate, &theirs), None, "already compressed");
-        assert_eq!(compress_change(&mut deflate, &raw[..raw.len() - 1]), None, "cut short");
+        assert_eq!(
+            compress_change(&mut deflate, &theirs),
+            None,
+            "already compressed"
+        );
+        assert_eq!(
+            compress_change(&mut deflate, &raw[..raw.len() - 1]),
+            None,
+            "cut short"
+        );
     }
 
     #[test]
