@@ -445,18 +445,14 @@ impl Engine {
     }
 
     async fn note_error(&self, message: &str) {
+        let at = format_timestamp(self.inner.clock.now());
         let _ = self
             .inner
             .queue
-            .set_state("last_error".into(), Some(message.to_string()))
-            .await;
-        let _ = self
-            .inner
-            .queue
-            .set_state(
-                "last_error_at".into(),
-                Some(format_timestamp(self.inner.clock.now())),
-            )
+            .set_states(vec![
+                ("last_error".into(), Some(message.to_string())),
+                ("last_error_at".into(), Some(at)),
+            ])
             .await;
     }
 
@@ -503,15 +499,16 @@ impl Engine {
             }
         }
         out.pushed += done.len();
+        // A push without failures forgets the last error in the same writer job
+        // as its marks (not a second job, and a second commit, per batch).
+        let clear_error = last_error.is_none() && out.pushed > 0;
         self.inner
             .queue
-            .complete(done, now.to_string())
+            .complete(done, now.to_string(), clear_error)
             .await
             .map_err(sync_error)?;
         if let Some(m) = last_error {
             self.note_error(&m).await;
-        } else if out.pushed > 0 {
-            let _ = self.inner.queue.set_state("last_error".into(), None).await;
         }
         Ok(())
     }

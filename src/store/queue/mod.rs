@@ -189,9 +189,15 @@ impl Queue {
     /// Marks records whose push reached the cloud: their read items COMPLETED (a
     /// PENDING item only if no write coalesced into it meanwhile), older RETRY and
     /// FAILED items of the record that the push covers too, and the record's
-    /// pushed watermark.
-    pub async fn complete(&self, done: Vec<DueRecord>, now: String) -> Result<(), StoreError> {
-        if done.is_empty() {
+    /// pushed watermark. `clear_error`: the push had no failure, so the last
+    /// error is forgotten in the same writer job.
+    pub async fn complete(
+        &self,
+        done: Vec<DueRecord>,
+        now: String,
+        clear_error: bool,
+    ) -> Result<(), StoreError> {
+        if done.is_empty() && !clear_error {
             return Ok(());
         }
         self.write(move |tx| {
@@ -221,6 +227,13 @@ impl Queue {
                        SET change_seq = max(change_seq, excluded.change_seq)",
                 )?
                 .execute(params![rec.table.name(), rec.record_id, rec.seq])?;
+            }
+            if clear_error {
+                tx.prepare_cached("DELETE FROM sync_state WHERE key = 'last_error'")?
+                    .execute([])?;
+            }
+            if done.is_empty() {
+                return Ok(0);
             }
             add_state(tx, "total_processed", n)?;
             set_state_tx(tx, "last_sync", &now)?;

@@ -241,11 +241,21 @@ impl Queue {
 
     /// Sets (`Some`) or removes (`None`) a sync-state value.
     pub async fn set_state(&self, key: String, value: Option<String>) -> Result<(), StoreError> {
+        self.set_states(vec![(key, value)]).await
+    }
+
+    /// Sets (`Some`) or removes (`None`) several sync-state values in one writer job.
+    pub async fn set_states(
+        &self,
+        changes: Vec<(String, Option<String>)>,
+    ) -> Result<(), StoreError> {
         self.write(move |c| {
-            match &value {
-                Some(v) => set_state_tx(c, &key, v)?,
-                None => {
-                    c.execute("DELETE FROM sync_state WHERE key = ?1", params![key])?;
+            for (key, value) in &changes {
+                match value {
+                    Some(v) => set_state_tx(c, key, v)?,
+                    None => {
+                        c.execute("DELETE FROM sync_state WHERE key = ?1", params![key])?;
+                    }
                 }
             }
             Ok(0)
