@@ -72,8 +72,8 @@ fn may_set(table: TableId, role: Role, col: &'static str, value: Value) -> bool 
     columns::check_update(table, role, None, &fields).is_ok()
 }
 
-/// The columns `role` may change on an update of `table` (with the status
-/// values it may set, where the rules narrow them), or `None` for none.
+/// The columns `role` may change on an update of `table`, and the status
+/// values it may set where the rules narrow them (column → values).
 fn update_rules(table: TableId, role: Role) -> (Vec<&'static str>, Json_) {
     let def = table.def();
     let mut cols = Vec::new();
@@ -155,7 +155,7 @@ pub async fn catalog(caller: Caller) -> Result<Json<Json_>, ApiError> {
             json!({
                 "access": {
                     "read": access_name(read),
-                    "insert": access_name(access(t, Verb::Insert, role)),
+                    "insert": access_name(insert),
                     "update": access_name(access(t, Verb::Update, role)),
                     "delete": access_name(access(t, Verb::Delete, role)),
                 },
