@@ -90,22 +90,7 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
     assert_eq!(stage_writes(&hub, &ro_id), 0);
 
     // Back on the same port and data dir: the queued move is replayed once.
-    hub.restart();
-    t.wait_for_within(
-        "#conn-state[data-state=\"online\"]",
-        Duration::from_secs(30),
-    )
-    .await;
-    t.wait_text("#pending-count", "0").await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stage(&hub, &ro_id) != to {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the move never reached the database"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(stage_writes(&hub, &ro_id), 1, "the move is written once");
+    replayed_once_after_restart(&t, &mut hub, &ro_id, &to).await;
     assert_eq!(
         moves_to(&hub, &ro_id, &to),
         1,
@@ -172,6 +157,15 @@ async fn a_tablet_reloaded_while_the_hub_is_down_opens_and_keeps_its_queue() {
     t.wait_text("#pending-count", "1").await;
     assert_eq!(stage_writes(&hub, &ro_id), 0);
 
+    replayed_once_after_restart(&t, &mut hub, &ro_id, &to).await;
+    proxy.assert_no_secrets(&hub.secrets(), true);
+    t.close().await;
+}
+
+/// A stage of the card's "Move to" other than `from`.
+/// Brings the hub back on the same port and data dir, waits for the tablet to
+/// be online with its queue empty and the move in the database: written once.
+async fn replayed_once_after_restart(t: &Browser, hub: &mut Hub, ro_id: &str, to: &str) {
     hub.restart();
     t.wait_for_within(
         "#conn-state[data-state=\"online\"]",
@@ -180,19 +174,16 @@ async fn a_tablet_reloaded_while_the_hub_is_down_opens_and_keeps_its_queue() {
     .await;
     t.wait_text("#pending-count", "0").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stage(&hub, &ro_id) != to {
+    while stage(hub, ro_id) != to {
         assert!(
             std::time::Instant::now() < deadline,
             "the move never reached the database"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(stage_writes(&hub, &ro_id), 1, "the move is written once");
-    proxy.assert_no_secrets(&hub.secrets(), true);
-    t.close().await;
+    assert_eq!(stage_writes(hub, ro_id), 1, "the move is written once");
 }
 
-/// A stage of the card's "Move to" other than `from`.
 async fn other_stage(t: &Browser, card: &str, from: &str) -> String {
     t.js_with(
         "const s = document.querySelector(arguments[0] + ' select[data-move]');
