@@ -246,32 +246,6 @@ fn changes_statement(changes: &[&ChangeEntry]) -> (String, Param) {
 }
 
 impl CloudSink for PgSink {
-    fn push_rows<'a>(
-        &'a self,
-        claims: &'a Claims,
-        rows: &'a RowBatch,
-    ) -> BoxFut<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            self.in_tx(claims, &row_statements(rows)).await
-        })
-    }
-
-    fn push_changes<'a>(
-        &'a self,
-        claims: &'a Claims,
-        changes: &'a [&'a ChangeEntry],
-    ) -> BoxFut<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            if changes.is_empty() {
-                return Ok(());
-            }
-            self.in_tx(claims, &[changes_statement(changes)]).await
-        })
-    }
-
     /// Rows and change bytes in one transaction (one commit, one round trip).
     fn push<'a>(
         &'a self,

@@ -14,6 +14,7 @@
 use super::config::{ConfigError, Credentials, Secret};
 use super::sink::{
     BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, FailureKind, RowBatch, SinkError,
+    CHANGES_PER_CALL,
 };
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
@@ -214,56 +215,70 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
     }
 }
 
-impl CloudSink for RestSink {
-    fn push_rows<'a>(
-        &'a self,
-        claims: &'a Claims,
-        rows: &'a RowBatch,
-    ) -> BoxFut<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            for (table, ups) in &rows.upserts {
-                self.send(
-                    claims,
-                    reqwest::Method::POST,
-                    &format!("{}?on_conflict=id", table.name()),
-                    "resolution=merge-duplicates,return=minimal",
-                    Some(Value::Array(ups.clone()).to_string()),
-                )
-                .await?;
-            }
-            for (table, ids) in &rows.deletes {
-                self.send(
-                    claims,
-                    reqwest::Method::DELETE,
-                    &format!("{}?id=in.({})", table.name(), ids.join(",")),
-                    "return=minimal",
-                    None,
-                )
-                .await?;
-            }
-            Ok(())
-        })
-    }
-
-    fn push_changes<'a>(
-        &'a self,
-        claims: &'a Claims,
-        changes: &'a [&'a ChangeEntry],
-    ) -> BoxFut<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            if changes.is_empty() {
-                return Ok(());
-            }
-            let body =
-                super::sink::changes_json(changes, "bytes", |b| format!("\\x{}", hex::encode(b)));
+impl RestSink {
+    /// One bulk upsert per table (catalog order), then deletes (reverse order).
+    async fn push_rows(&self, claims: &Claims, rows: &RowBatch) -> Result<(), SinkError> {
+        for (table, ups) in &rows.upserts {
             self.send(
                 claims,
                 reqwest::Method::POST,
-                "crdt_changes?on_conflict=change_hash",
-                "resolution=ignore-duplicates,return=minimal",
-                Some(body),
+                &format!("{}?on_conflict=id", table.name()),
+                "resolution=merge-duplicates,return=minimal",
+                Some(Value::Array(ups.clone()).to_string()),
             )
-            .await
+            .await?;
+        }
+        for (table, ids) in &rows.deletes {
+            self.send(
+                claims,
+                reqwest::Method::DELETE,
+                &format!("{}?id=in.({})", table.name(), ids.join(",")),
+                "return=minimal",
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The change bytes, those already there (by change hash) ignored.
+    async fn push_changes(
+        &self,
+        claims: &Claims,
+        changes: &[&ChangeEntry],
+    ) -> Result<(), SinkError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let body =
+            super::sink::changes_json(changes, "bytes", |b| format!("\\x{}", hex::encode(b)));
+        self.send(
+            claims,
+            reqwest::Method::POST,
+            "crdt_changes?on_conflict=change_hash",
+            "resolution=ignore-duplicates,return=minimal",
+            Some(body),
+        )
+        .await
+    }
+}
+
+impl CloudSink for RestSink {
+    /// Each request is its own transaction: rows, then change bytes in calls of
+    /// [`CHANGES_PER_CALL`]; all idempotent, so a push cut between them is
+    /// simply sent again.
+    fn push<'a>(
+        &'a self,
+        claims: &'a Claims,
+        rows: &'a RowBatch,
+        changes: &'a [&'a ChangeEntry],
+    ) -> BoxFut<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            self.push_rows(claims, rows).await?;
+            for chunk in changes.chunks(CHANGES_PER_CALL) {
+                self.push_changes(claims, chunk).await?;
+            }
+            Ok(())
         })
     }
 

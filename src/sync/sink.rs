@@ -161,44 +161,24 @@ impl CheckOutcome {
     }
 }
 
-/// A cloud the worker pushes to. Each call is its own transaction (or request
-/// set): all of it lands, or none of it. Both calls must be idempotent: the
-/// worker may send the same rows and changes again after a lost answer.
+/// A cloud the worker pushes to. `push` must be idempotent: the worker may send
+/// the same rows and changes again after a lost answer (rows are upserted or
+/// deleted by id, change bytes ignored when their hash is there).
 pub trait CloudSink: Send + Sync {
-    /// Upserts and deletes the rows, as the hub (RLS applies).
-    fn push_rows<'a>(
-        &'a self,
-        claims: &'a Claims,
-        rows: &'a RowBatch,
-    ) -> BoxFut<'a, Result<(), SinkError>>;
-    /// Inserts the change bytes, ignoring those already there (by change hash).
-    fn push_changes<'a>(
-        &'a self,
-        claims: &'a Claims,
-        changes: &'a [&'a ChangeEntry],
-    ) -> BoxFut<'a, Result<(), SinkError>>;
-    /// Reachability, credentials, schema and policies.
-    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
-    /// A batch's rows, then its change bytes. A transport that can do both in one
-    /// transaction (the Postgres wire) does; otherwise each call lands alone, and
-    /// since both are idempotent, a push cut between them is simply sent again.
+    /// A batch's rows (upserts and deletes, as the hub: RLS applies), then its
+    /// change bytes. The Postgres wire does both in one transaction; REST sends
+    /// each request as its own.
     fn push<'a>(
         &'a self,
         claims: &'a Claims,
         rows: &'a RowBatch,
         changes: &'a [&'a ChangeEntry],
-    ) -> BoxFut<'a, Result<(), SinkError>> {
-        Box::pin(async move {
-            self.push_rows(claims, rows).await?;
-            for chunk in changes.chunks(CHANGES_PER_CALL) {
-                self.push_changes(claims, chunk).await?;
-            }
-            Ok(())
-        })
-    }
+    ) -> BoxFut<'a, Result<(), SinkError>>;
+    /// Reachability, credentials, schema and policies.
+    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
 }
 
-/// Change bytes per `push_changes` call (or statement).
+/// Change bytes per statement (Postgres wire) or request (REST).
 pub const CHANGES_PER_CALL: usize = 1000;
 
 /// The cloud's `crdt_changes` rows for `changes`, as a JSON array: the same

@@ -4,7 +4,7 @@
 //! interval, when a retry comes due, and when asked.
 //!
 //! - A batch is up to `batchSize` records (their items coalesced), pushed as one
-//!   `push_rows` and one `push_changes` call. If the cloud refuses the batch
+//!   `CloudSink::push` (rows, then change bytes). If the cloud refuses the batch
 //!   permanently, it is split in halves until the refused records are alone, so
 //!   every other record still arrives (the same for a transient refusal, so one
 //!   record's trouble never spends its neighbours' attempts).

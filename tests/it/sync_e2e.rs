@@ -297,12 +297,9 @@ async fn replaying_a_batch_twice_leaves_the_cloud_unchanged() {
     let rows = RowBatch::of(&refs_due);
     let change_refs: Vec<&ChangeEntry> = changes.iter().collect();
     for _ in 0..2 {
-        sink.push_rows(&claims, &rows)
+        sink.push(&claims, &rows, &change_refs)
             .await
-            .expect("the replayed rows are accepted");
-        sink.push_changes(&claims, &change_refs)
-            .await
-            .expect("the replayed changes are accepted");
+            .expect("the replayed rows and changes are accepted");
     }
     assert_eq!(
         cloud_fingerprint(&db).await,
