@@ -57,6 +57,10 @@ struct Args {
     /// on the hub and in the cloud).
     #[arg(long)]
     storage: Option<usize>,
+    /// Only the creates/s phase, with sync on only (`on`) or off only (`off`):
+    /// for profiling one side (`perf record -g -p …`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 const PASSWORD: &str = "sync load password";
@@ -376,6 +380,35 @@ async fn synced_hub(
     Ok((cloud, url, stop, dir))
 }
 
+/// Creates/s for `seconds` on one hub, sync on or off.
+async fn creates_alone(admin: &str, seconds: u64, clients: usize, on: bool) -> anyhow::Result<()> {
+    let name = format!("collisionos_sync_alone_{}", std::process::id());
+    let mut dir = tempfile::tempdir()?;
+    let (url, stop) = if on {
+        let (_, url, stop, synced_dir) = synced_hub(admin, &name).await?;
+        dir = synced_dir;
+        (url, stop)
+    } else {
+        let (app, _, _) = hub(dir.path(), None, 50).await?;
+        serve(app).await?
+    };
+    let _dir = dir;
+    println!(
+        "hub ready (pid {}); writing for {seconds} s",
+        std::process::id()
+    );
+    let (_, rate) = write_load(&url, seconds, clients).await?;
+    let _ = stop.send(());
+    if on {
+        drop_cloud(admin, &name).await?;
+    }
+    println!(
+        "creates/s over HTTP, {clients} clients, sync {}: {rate:.0}",
+        if on { "on" } else { "off" }
+    );
+    Ok(())
+}
+
 async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> anyhow::Result<()> {
     // Creates/s, sync off then on, nothing else running (no watcher: the
     // latency phase below watches the cloud, which costs the machine CPU).
@@ -566,6 +599,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(ros) = args.storage {
         return storage(&args.db_url, ros).await;
+    }
+    if let Some(only) = &args.only {
+        anyhow::ensure!(only == "on" || only == "off", "--only takes on or off");
+        return creates_alone(&args.db_url, args.seconds, args.clients, only == "on").await;
     }
     if !args.skip_push {
         for batch in [50, 500] {

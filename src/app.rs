@@ -99,7 +99,10 @@ impl App {
         let backups = tokio::spawn(self.state.backups.clone().run());
         let tablets = self.state.tablets.clone();
         let (stop_sync, sync_stopped) = tokio::sync::oneshot::channel::<()>();
-        let worker = tokio::spawn(self.state.sync.clone().run(async {
+        // On a runtime of its own at background priority: the worker never
+        // takes a core from the writer or the handlers.
+        let sync_rt = crate::sync::background::runtime()?;
+        let worker = sync_rt.spawn(self.state.sync.clone().run(async {
             let _ = sync_stopped.await;
         }));
         let grace = self.shutdown_timeout;
@@ -170,6 +173,7 @@ impl App {
             left.min(std::time::Duration::from_secs(5)),
         )
         .await;
+        sync_rt.shutdown_background();
         let left = grace.saturating_sub(started.elapsed());
         if tokio::time::timeout(left, store.close()).await.is_err() {
             tracing::warn!("the writer did not stop within the shutdown timeout");

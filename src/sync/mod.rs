@@ -7,10 +7,12 @@
 //! - [`sink`]: the [`sink::CloudSink`] trait every transport implements.
 //! - [`pg`]: transport 1, the Postgres wire; [`tls`]: its rustls connector.
 //! - [`rest`]: transport 2, Supabase REST (PostgREST).
+//! - [`background`]: the worker's own runtime, at a background CPU priority.
 //! - [`worker`]: the step function ([`worker::Engine::run_once`]), the pipelined
 //!   run ([`worker::Engine::run_batches`]) and its loop; `push`: what one push is
 //!   (compressed change bytes, refused records split off, the backoff).
 
+pub mod background;
 pub mod config;
 pub mod control;
 pub mod cost;

@@ -17,7 +17,7 @@
 //!   a write that coalesced into it meanwhile keeps it PENDING.
 //! - Marking RETRY or FAILED folds the record's other read items into one; it
 //!   deletes an item only when another item of the same record covers it.
-//! - Completed history is bounded ([`HISTORY_KEEP`]); PENDING, RETRY and FAILED
+//! - Completed history is bounded ([`HISTORY_KEEP`], pruned every [`PRUNE_EVERY`]); PENDING, RETRY and FAILED
 //!   items are never removed by marking or by the history bound.
 
 mod due;
@@ -29,8 +29,11 @@ use crate::domain::TableId;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::sync::{Arc, Mutex};
 
-/// Completed items kept as history.
+/// Completed items kept as history (up to [`PRUNE_EVERY`] more between prunes).
 pub const HISTORY_KEEP: i64 = 1000;
+
+/// Completed items between two prunes of the history.
+const PRUNE_EVERY: i64 = 500;
 
 /// What the cloud must hold for one record.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,34 +203,22 @@ impl Queue {
         if done.is_empty() && !clear_error {
             return Ok(());
         }
+        // One statement per kind for the whole batch (the items and records as
+        // JSON, read with json_each), not three per record: a mark runs on the
+        // writer thread, between the writes.
+        let items = serde_json::Value::from(
+            done.iter()
+                .flat_map(|r| r.items.iter().map(|it| vec![it.id, it.change_seq]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        let records = serde_json::Value::from(
+            done.iter()
+                .map(|r| serde_json::json!([r.table.name(), r.record_id, r.seq]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
         self.write(move |tx| {
-            let mut n = 0i64;
-            for rec in &done {
-                for it in &rec.items {
-                    n += tx
-                        .prepare_cached(
-                            "UPDATE sync_queue SET status = 'COMPLETED', last_error = NULL,
-                                    next_attempt_at = NULL, updated_at = ?3
-                              WHERE id = ?1 AND change_seq = ?2 AND status <> 'COMPLETED'",
-                        )?
-                        .execute(params![it.id, it.change_seq, now])?
-                        as i64;
-                }
-                n += tx
-                    .prepare_cached(
-                        "UPDATE sync_queue SET status = 'COMPLETED', updated_at = ?4
-                          WHERE table_name = ?1 AND record_id = ?2 AND change_seq <= ?3
-                            AND status IN ('RETRY', 'FAILED')",
-                    )?
-                    .execute(params![rec.table.name(), rec.record_id, rec.seq, now])?
-                    as i64;
-                tx.prepare_cached(
-                    "INSERT INTO sync_pushed (table_name, record_id, change_seq) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (table_name, record_id) DO UPDATE
-                       SET change_seq = max(change_seq, excluded.change_seq)",
-                )?
-                .execute(params![rec.table.name(), rec.record_id, rec.seq])?;
-            }
             if clear_error {
                 tx.prepare_cached("DELETE FROM sync_state WHERE key = 'last_error'")?
                     .execute([])?;
@@ -235,9 +226,37 @@ impl Queue {
             if done.is_empty() {
                 return Ok(0);
             }
+            // The read items, unless a write coalesced into one meanwhile.
+            let mut n = tx
+                .prepare_cached(
+                    "UPDATE sync_queue SET status = 'COMPLETED', last_error = NULL,
+                            next_attempt_at = NULL, updated_at = ?2
+                       FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq FROM json_each(?1)) AS d
+                      WHERE sync_queue.id = d.id AND sync_queue.change_seq = d.seq
+                        AND sync_queue.status <> 'COMPLETED'",
+                )?
+                .execute(params![items, now])? as i64;
+            // Older RETRY and FAILED items of the records, covered by this push.
+            n += tx
+                .prepare_cached(
+                    "UPDATE sync_queue SET status = 'COMPLETED', updated_at = ?2
+                       FROM (SELECT value ->> 0 AS t, value ->> 1 AS r, value ->> 2 AS seq
+                               FROM json_each(?1)) AS d
+                      WHERE sync_queue.status IN ('RETRY', 'FAILED')
+                        AND sync_queue.table_name = d.t AND sync_queue.record_id = d.r
+                        AND sync_queue.change_seq <= d.seq",
+                )?
+                .execute(params![records, now])? as i64;
+            tx.prepare_cached(
+                "INSERT INTO sync_pushed (table_name, record_id, change_seq)
+                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
+                 ON CONFLICT (table_name, record_id) DO UPDATE
+                   SET change_seq = max(change_seq, excluded.change_seq)",
+            )?
+            .execute(params![records])?;
             add_state(tx, "total_processed", n)?;
             set_state_tx(tx, "last_sync", &now)?;
-            prune_history(tx)?;
+            prune_history(tx, n)?;
             Ok(n)
         })
         .await?;
@@ -415,8 +434,17 @@ fn add_state(c: &Connection, key: &str, n: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Keeps the newest [`HISTORY_KEEP`] completed items.
-fn prune_history(c: &Connection) -> rusqlite::Result<()> {
+/// Keeps the newest [`HISTORY_KEEP`] completed items, give or take
+/// [`PRUNE_EVERY`]: finding the cut-off steps over `HISTORY_KEEP` index
+/// entries, so it runs when the running total of completed items passes a
+/// multiple of `PRUNE_EVERY` (`completed` were just added), not on every batch.
+fn prune_history(c: &Connection, completed: i64) -> rusqlite::Result<()> {
+    let total: i64 = get_state_tx(c, "total_processed")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if completed <= 0 || total / PRUNE_EVERY == (total - completed) / PRUNE_EVERY {
+        return Ok(());
+    }
     let cutoff: Option<i64> = c
         .prepare_cached(
             "SELECT id FROM sync_queue WHERE status = 'COMPLETED' ORDER BY id DESC LIMIT 1 OFFSET ?1",
