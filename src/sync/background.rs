@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 /// The niceness of the sync worker's threads (0 is normal, 19 the lowest).
-pub const NICE: i32 = 10;
+pub const NICE: i32 = 19;
 
 /// A runtime for the sync worker: one worker thread and a small blocking pool,
 /// all at [`NICE`]. Keep it until the worker stopped, then
