@@ -17,9 +17,11 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// The chunk is built here rather than by `automerge::Change::bytes()`, which
 /// parses every op and sets up a fresh ~300 KB DEFLATE state per change (about
 /// 30 µs each, a third of the worker's CPU per row): one compressor serves the
-/// whole batch. The bytes are the same as Automerge's (a test compares them).
+/// whole batch, at DEFLATE's fast level: a repair order's create change
+/// compresses to 274 bytes instead of 271 in 4.4 µs instead of 11 (measured).
+/// Any DEFLATE stream is a valid compressed chunk; a test loads ours back.
 pub fn compress_changes(due: &mut [DueRecord]) {
-    let mut deflate = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut deflate = flate2::Compress::new(flate2::Compression::fast(), false);
     for rec in due {
         for c in &mut rec.changes {
             if c.bytes.len() <= 256 {
@@ -41,7 +43,7 @@ const COMPRESSED_CHANGE_CHUNK: u8 = 2;
 
 /// Automerge's compressed form of a change chunk: the same magic and checksum
 /// (the checksum and the hash are those of the uncompressed change), chunk type
-/// 2, and the body raw-DEFLATEd at the default level. `None` when `raw` is not
+/// 2, and the body raw-DEFLATEd. `None` when `raw` is not
 /// exactly one uncompressed change chunk.
 fn compress_change(deflate: &mut flate2::Compress, raw: &[u8]) -> Option<Vec<u8>> {
     if raw.get(0..4)? != MAGIC || *raw.get(8)? != CHANGE_CHUNK {
@@ -151,7 +153,7 @@ mod tests {
     use automerge::transaction::Transactable;
 
     #[test]
-    fn a_compressed_change_is_automerges_own_and_keeps_its_hash() {
+    fn a_compressed_change_loads_in_automerge_as_the_same_change() {
         let mut doc = automerge::AutoCommit::new();
         for (key, len) in [("notes", 700), ("short", 3), ("vin", 17)] {
             doc.put(
@@ -167,13 +169,24 @@ mod tests {
         let raw = change.raw_bytes().to_vec();
         let theirs = change.bytes().into_owned();
         assert!(theirs.len() < raw.len(), "Automerge compressed it");
-        let mut deflate = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut deflate = flate2::Compress::new(flate2::Compression::fast(), false);
         // Twice with one compressor: the reset leaves nothing behind.
+        let first = compress_change(&mut deflate, &raw).expect("a change chunk");
         for _ in 0..2 {
             let ours = compress_change(&mut deflate, &raw).expect("a change chunk");
-            assert_eq!(ours, theirs);
+            assert_eq!(ours, first);
+            // Automerge's own chunk layout: magic, checksum, type 2.
+            assert_eq!(ours[..8], theirs[..8]);
+            assert_eq!(ours[8], COMPRESSED_CHANGE_CHUNK);
+            assert!(
+                ours.len() <= theirs.len() + theirs.len() / 20,
+                "{} vs {}",
+                ours.len(),
+                theirs.len()
+            );
             let back = automerge::Change::try_from(&ours[..]).expect("loads");
             assert_eq!(back.hash(), hash);
+            assert_eq!(back.raw_bytes(), &raw[..], "decompressed, the same change");
         }
         assert_eq!(
             compress_change(&mut deflate, &theirs),
