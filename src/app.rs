@@ -173,7 +173,7 @@ impl App {
             left.min(std::time::Duration::from_secs(5)),
         )
         .await;
-        sync_rt.shutdown_background();
+        drop(sync_rt);
         let left = grace.saturating_sub(started.elapsed());
         if tokio::time::timeout(left, store.close()).await.is_err() {
             tracing::warn!("the writer did not stop within the shutdown timeout");

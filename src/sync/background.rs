@@ -20,9 +20,37 @@ use std::time::Duration;
 pub const NICE: i32 = 19;
 
 /// A runtime for the sync worker: one worker thread and a small blocking pool,
-/// all at [`NICE`]. Keep it until the worker stopped, then
-/// [`tokio::runtime::Runtime::shutdown_background`] (safe inside async code).
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// all at background priority. Dropping it shuts it down without waiting (a
+/// plain `Runtime` may not be dropped inside async code, and the server's
+/// future that owns this one can be dropped anywhere).
+pub struct Background(Option<tokio::runtime::Runtime>);
+
+impl Background {
+    /// Spawns `future` on the background runtime; the handle can be awaited
+    /// or aborted from any runtime.
+    pub fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(rt) => rt.spawn(future),
+            // Only between `drop`'s take and the end of `drop`: unreachable.
+            None => tokio::spawn(future),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The sync worker's runtime (see [`Background`]).
+pub fn runtime() -> std::io::Result<Background> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .max_blocking_threads(4)
@@ -31,6 +59,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .on_thread_start(lower_priority)
         .enable_all()
         .build()
+        .map(|rt| Background(Some(rt)))
 }
 
 /// Lowers the calling thread's CPU priority: nice [`NICE`] (Linux keeps nice
@@ -80,12 +109,21 @@ mod tests {
     fn the_workers_threads_run_at_background_priority_and_others_do_not() {
         let before = rustix::process::getpriority_process(None).expect("nice");
         let rt = runtime().expect("runtime");
-        let (worker, blocking) = rt.block_on(async {
-            let worker = tokio::spawn(async { priority() }).await.expect("task");
-            let blocking = tokio::task::spawn_blocking(priority).await.expect("task");
-            (worker, blocking)
-        });
-        rt.shutdown_background();
+        let (worker, blocking) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("test runtime")
+            .block_on(async {
+                let worker = rt.spawn(async { priority() }).await.expect("task");
+                let blocking = rt
+                    .spawn(async { tokio::task::spawn_blocking(priority).await })
+                    .await
+                    .expect("task")
+                    .expect("blocking task");
+                // Dropped inside async code, as a server's future may be.
+                drop(rt);
+                (worker, blocking)
+            });
         // (A process started nicer than NICE stays as nice: raising is refused.)
         assert_eq!(worker, (NICE.max(before), idle()));
         assert_eq!(blocking, (NICE.max(before), idle()));
