@@ -142,12 +142,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Forbidden(m) => ApiError::Forbidden(m),
-            // Not a reference: the request itself asks for what is not allowed.
-            StoreError::Invalid(f)
-                if f.field == "body" || f.field == "_base" || f.field == "settings.sync" =>
-            {
-                ApiError::InvalidField(f)
-            }
+            // The request itself asks for what is not allowed: 400.
+            StoreError::Refused(f) => ApiError::InvalidField(f),
+            // A reference only the database could judge: 422.
             StoreError::Invalid(f) => ApiError::InvalidReference(f),
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Closed => ApiError::Unavailable("the hub is shutting down".into()),

@@ -12,6 +12,12 @@ pub enum StoreError {
     /// a record that does not exist in this shop, an unknown stage).
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    /// The request itself asks for what is not allowed, whatever is stored (a
+    /// value the database's checks refuse, a base the hub does not know, a
+    /// setting changed only through its own endpoints): a bad field, not a bad
+    /// reference.
+    #[error(transparent)]
+    Refused(FieldError),
     /// The write clashes with stored data (a number or e-mail already used, a
     /// record still referenced, an id already taken).
     #[error("{0}")]
@@ -31,7 +37,7 @@ impl From<rusqlite::Error> for StoreError {
 impl From<crate::crdt::CrdtError> for StoreError {
     fn from(e: crate::crdt::CrdtError) -> Self {
         match e {
-            crate::crdt::CrdtError::UnknownBase(h) => StoreError::Invalid(FieldError::new(
+            crate::crdt::CrdtError::UnknownBase(h) => StoreError::Refused(FieldError::new(
                 "_base",
                 format!("names a change this record does not have ({h})"),
             )),

@@ -70,12 +70,11 @@ impl Ctx<'_> {
             _ => None,
         };
         if sync_of(Some(new)) != sync_of(current.get("settings")) {
-            return Err(FieldError::new(
+            return Err(StoreError::Refused(FieldError::new(
                 "settings.sync",
                 "is changed only through the sync settings (PUT /api/sync/config, POST \
                  /api/sync/enable and /api/sync/disable), which check it first",
-            )
-            .into());
+            )));
         }
         Ok(())
     }
@@ -242,7 +241,7 @@ pub(super) fn constraint_error(e: rusqlite::Error, table: &str) -> StoreError {
                 ));
             }
             ffi::SQLITE_CONSTRAINT_CHECK | ffi::SQLITE_CONSTRAINT_NOTNULL => {
-                return StoreError::Invalid(FieldError::new("body", msg));
+                return StoreError::Refused(FieldError::new("body", msg));
             }
             _ => {}
         }

@@ -51,6 +51,7 @@ impl Writer {
                         .create(&ctx, *id, fields.clone(), "BULK_CREATE", None, keys)
                         .map_err(|e| match e {
                             StoreError::Invalid(f) => StoreError::Invalid(f.at_index(i)),
+                            StoreError::Refused(f) => StoreError::Refused(f.at_index(i)),
                             StoreError::Conflict(m) => {
                                 StoreError::Conflict(format!("records[{i}]: {m}"))
                             }
