@@ -380,48 +380,38 @@ async fn synced_hub(
     Ok((cloud, url, stop, dir))
 }
 
-/// Creates/s for `seconds` on one hub, sync on or off.
-async fn creates_alone(admin: &str, seconds: u64, clients: usize, on: bool) -> anyhow::Result<()> {
-    let name = format!("collisionos_sync_alone_{}", std::process::id());
-    let mut dir = tempfile::tempdir()?;
-    let (url, stop) = if on {
-        let (_, url, stop, synced_dir) = synced_hub(admin, &name).await?;
-        dir = synced_dir;
-        (url, stop)
+/// Creates/s for `seconds` on a hub of its own, sync on (against a fresh cloud
+/// database) or off. Says "hub ready" (with this process's id, for `perf` or
+/// `schedstat`) just before the clients start.
+async fn creates_rate(admin: &str, seconds: u64, clients: usize, on: bool) -> anyhow::Result<f64> {
+    let name = format!("collisionos_sync_rate_{}", std::process::id());
+    let (url, stop, _dir) = if on {
+        let (_, url, stop, dir) = synced_hub(admin, &name).await?;
+        (url, stop, dir)
     } else {
+        let dir = tempfile::tempdir()?;
         let (app, _, _) = hub(dir.path(), None, 50).await?;
-        serve(app).await?
+        let (url, stop) = serve(app).await?;
+        (url, stop, dir)
     };
-    let _dir = dir;
     println!(
-        "hub ready (pid {}); writing for {seconds} s",
-        std::process::id()
+        "hub ready (pid {}, sync {}); writing for {seconds} s",
+        std::process::id(),
+        if on { "on" } else { "off" }
     );
     let (_, rate) = write_load(&url, seconds, clients).await?;
     let _ = stop.send(());
     if on {
         drop_cloud(admin, &name).await?;
     }
-    println!(
-        "creates/s over HTTP, {clients} clients, sync {}: {rate:.0}",
-        if on { "on" } else { "off" }
-    );
-    Ok(())
+    Ok(rate)
 }
 
 async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> anyhow::Result<()> {
     // Creates/s, sync off then on, nothing else running (no watcher: the
     // latency phase below watches the cloud, which costs the machine CPU).
-    let dir = tempfile::tempdir()?;
-    let (app, _, _) = hub(dir.path(), None, 50).await?;
-    let (url, stop) = serve(app).await?;
-    let (_, off) = write_load(&url, seconds, clients).await?;
-    let _ = stop.send(());
-    let name = format!("collisionos_sync_rate_{}", std::process::id());
-    let (_, url, stop, _dir) = synced_hub(admin, &name).await?;
-    let (_, on) = write_load(&url, seconds, clients).await?;
-    let _ = stop.send(());
-    drop_cloud(admin, &name).await?;
+    let off = creates_rate(admin, seconds, clients, false).await?;
+    let on = creates_rate(admin, seconds, clients, true).await?;
     println!(
         "creates/s over HTTP, {clients} clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
         (on / off - 1.0) * 100.0
@@ -602,7 +592,13 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(only) = &args.only {
         anyhow::ensure!(only == "on" || only == "off", "--only takes on or off");
-        return creates_alone(&args.db_url, args.seconds, args.clients, only == "on").await;
+        let on = only == "on";
+        let rate = creates_rate(&args.db_url, args.seconds, args.clients, on).await?;
+        println!(
+            "creates/s over HTTP, {} clients, sync {only}: {rate:.0}",
+            args.clients
+        );
+        return Ok(());
     }
     if !args.skip_push {
         for batch in [50, 500] {

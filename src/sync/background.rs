@@ -23,7 +23,11 @@ pub const NICE: i32 = 19;
 /// all at background priority. Dropping it shuts it down without waiting (a
 /// plain `Runtime` may not be dropped inside async code, and the server's
 /// future that owns this one can be dropped anywhere).
-pub struct Background(Option<tokio::runtime::Runtime>);
+pub struct Background {
+    /// Taken (and shut down) by `drop` only.
+    rt: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
 
 impl Background {
     /// Spawns `future` on the background runtime; the handle can be awaited
@@ -33,17 +37,13 @@ impl Background {
         F: std::future::Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match &self.0 {
-            Some(rt) => rt.spawn(future),
-            // Only between `drop`'s take and the end of `drop`: unreachable.
-            None => tokio::spawn(future),
-        }
+        self.handle.spawn(future)
     }
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
+        if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
     }
@@ -59,7 +59,10 @@ pub fn runtime() -> std::io::Result<Background> {
         .on_thread_start(lower_priority)
         .enable_all()
         .build()
-        .map(|rt| Background(Some(rt)))
+        .map(|rt| Background {
+            handle: rt.handle().clone(),
+            rt: Some(rt),
+        })
 }
 
 /// Lowers the calling thread's CPU priority: nice [`NICE`] (Linux keeps nice

@@ -17,8 +17,9 @@
 //!   a write that coalesced into it meanwhile keeps it PENDING.
 //! - Marking RETRY or FAILED folds the record's other read items into one; it
 //!   deletes an item only when another item of the same record covers it.
-//! - Completed history is bounded ([`HISTORY_KEEP`], pruned every [`PRUNE_EVERY`]); PENDING, RETRY and FAILED
-//!   items are never removed by marking or by the history bound.
+//! - Completed history is bounded ([`HISTORY_KEEP`], pruned every
+//!   [`PRUNE_EVERY`]); PENDING, RETRY and FAILED items are never removed by
+//!   marking or by the history bound.
 
 mod due;
 mod state;

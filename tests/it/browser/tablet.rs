@@ -162,7 +162,6 @@ async fn a_tablet_reloaded_while_the_hub_is_down_opens_and_keeps_its_queue() {
     t.close().await;
 }
 
-/// A stage of the card's "Move to" other than `from`.
 /// Brings the hub back on the same port and data dir, waits for the tablet to
 /// be online with its queue empty and the move in the database: written once.
 async fn replayed_once_after_restart(t: &Browser, hub: &mut Hub, ro_id: &str, to: &str) {
@@ -184,6 +183,7 @@ async fn replayed_once_after_restart(t: &Browser, hub: &mut Hub, ro_id: &str, to
     assert_eq!(stage_writes(hub, ro_id), 1, "the move is written once");
 }
 
+/// A stage of the card's "Move to" other than `from`.
 async fn other_stage(t: &Browser, card: &str, from: &str) -> String {
     t.js_with(
         "const s = document.querySelector(arguments[0] + ' select[data-move]');
