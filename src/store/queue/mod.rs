@@ -219,12 +219,16 @@ impl Queue {
                 .collect::<Vec<_>>(),
         )
         .to_string();
+        // The job holds only what its statements read: the pushed records (rows
+        // and change bytes) are freed here, not on the writer thread.
+        let any = !done.is_empty();
+        drop(done);
         self.write(move |tx| {
             if clear_error {
                 tx.prepare_cached("DELETE FROM sync_state WHERE key = 'last_error'")?
                     .execute([])?;
             }
-            if done.is_empty() {
+            if !any {
                 return Ok(0);
             }
             // The read items, unless a write coalesced into one meanwhile.
