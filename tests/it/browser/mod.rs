@@ -22,5 +22,6 @@ mod keyboard;
 mod lists_and_filters;
 mod perf;
 mod screenshots;
+mod sync_timing;
 mod tablet;
 mod technician;

@@ -1,7 +1,8 @@
 // Settings → Cloud Sync: credentials (named as the Supabase dashboard names
 // them; stored on the hub and afterwards shown only as "set"), the connection
 // test, the master switch (on only when the hub said yes), the five feature
-// switches with their monthly cost. Live status, queue and history are in
+// switches with their monthly cost, the timing (interval, batch size, retries;
+// seconds on the page, milliseconds in the API). Live status, queue and history are in
 // syncstatus.js. Owners and admins change things; managers look.
 import { h, page, ready, toast } from "../dom.js";
 import { get, put, post } from "../api.js";
@@ -55,10 +56,10 @@ function input([name, text, where, secret], cfg) {
 }
 
 let rerender = () => {};
-async function save(body) {
-  const form = document.getElementById("sync-credentials");
-  for (const p of form.querySelectorAll("[data-error-for]")) p.textContent = "";
-  document.getElementById("sync-save-error").textContent = "";
+/** Saves `body` to the hub's sync config; a refusal is shown under the field it
+ * names (in `form`) and in `errEl`. */
+async function save(body, form = document.getElementById("sync-credentials"), errEl = document.getElementById("sync-save-error")) {
+  clearErrors(form, errEl);
   try {
     await put("/api/sync/config", body);
     toast("Saved on the hub.");
@@ -66,8 +67,13 @@ async function save(body) {
   } catch (err) {
     const slot = err.field && form.querySelector(`[data-error-for="${CSS.escape(err.field)}"]`);
     if (slot) slot.textContent = err.message;
-    document.getElementById("sync-save-error").textContent = err.message;
+    errEl.textContent = err.message;
   }
+}
+
+function clearErrors(form, errEl) {
+  for (const p of form.querySelectorAll("[data-error-for]")) p.textContent = "";
+  errEl.textContent = "";
 }
 
 function credentialsForm(cfg) {
@@ -93,6 +99,43 @@ function credentialsForm(cfg) {
     save(body);
   });
   return form;
+}
+
+/** [name in the config, label, hint, unit: how many ms one shown unit is (1: as is)] */
+const TIMING = [
+  ["intervalMs", "Sync at least every (seconds)", "New changes go out within moments; this is the longest wait between two runs. At least 1 second.", 1000],
+  ["batchSize", "Records per batch", "How many records one push carries (1 to 1000).", 1],
+  ["retryAttempts", "Attempts before a change is marked failed", "When the cloud refuses a change for now (1 to 100). An unreachable cloud spends none.", 1],
+  ["retryDelayMs", "First retry after (seconds)", "Each further retry waits twice as long, up to an hour.", 1000],
+];
+
+function timingForm(cfg) {
+  const field = ([name, text, hint, unit]) => {
+    const id = `st-${name}`;
+    const el = h("input", { id, name, type: "number", inputmode: "decimal", min: 0, step: "any", value: String(cfg[name] / unit) });
+    return h("div", h("label", { for: id }, text, h("small.hint", hint), el), h("p.field-error", { dataset: { errorFor: name } }));
+  };
+  const err = h("p.error#sync-timing-error", { role: "alert" });
+  const form = h("form#sync-timing", { novalidate: true }, h("div.cols2", TIMING.map(field)), h("div.actions", h("button#sync-timing-save", { type: "submit" }, "Save timing")), err);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearErrors(form, err);
+    const body = {};
+    for (const [name, text, , unit] of TIMING) {
+      const raw = form.elements[name].value.trim();
+      const n = Number(raw);
+      if (raw === "" || !Number.isFinite(n) || n < 0) {
+        form.querySelector(`[data-error-for="${name}"]`).textContent = "must be a number, 0 or more";
+        err.textContent = `${text}: must be a number, 0 or more`;
+        return;
+      }
+      const v = Math.round(n * unit);
+      if (v !== cfg[name]) body[name] = v;
+    }
+    if (!Object.keys(body).length) return toast("Nothing to save: the timing is unchanged.");
+    save(body, form, err);
+  });
+  return h("section.panel", h("h2", "Timing"), h("p.hint", "How often the hub sends, and how it retries. The defaults suit most shops."), form);
 }
 
 function testPanel() {
@@ -219,6 +262,7 @@ export async function render() {
       cfg ? testPanel() : null,
       st.el,
       await featuresPanel(),
+      cfg ? timingForm(cfg) : null,
       q.el,
       hi.el,
     );
