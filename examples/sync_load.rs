@@ -92,6 +92,10 @@ async fn fresh_cloud(admin_url: &str, name: &str) -> anyhow::Result<String> {
         "apply.sh: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The new database and its schema are flushed now, not by Postgres's
+    // checkpointer in the middle of a measurement (a shop's cloud is set up long
+    // before its hub writes).
+    client.batch_execute("CHECKPOINT").await?;
     Ok(url)
 }
 

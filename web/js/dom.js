@@ -43,8 +43,12 @@ export function human(code) {
   return s[0].toUpperCase() + s.slice(1);
 }
 
+/** Columns whose `_id` is part of the name, not a reference. */
+const NAMED_IDS = { tax_id: "Tax ID", tax_id_secondary: "Second tax ID" };
+
 /** A column name as a label: "primary_technician_id" → "Primary technician". */
 export function columnLabel(name) {
+  if (NAMED_IDS[name]) return NAMED_IDS[name];
   return human(name.replace(/_cents$/, "").replace(/_id$/, "").replace(/_at$/, ""))
     .replace(/\bVin\b/, "VIN").replace(/\bRo\b/, "RO").replace(/\bPo\b/, "PO");
 }

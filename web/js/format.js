@@ -61,6 +61,7 @@ export const TITLES = {
   parts: ["Parts", "part"],
   labor_entries: ["Labor", "labor entry"],
   production_stages: ["Board columns", "board column"],
+  shops: ["Shops", "shop"],
 };
 
 export function titles(name) {

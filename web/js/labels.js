@@ -19,6 +19,7 @@ const LABEL = {
   attachments: (r) => r.file_name,
   loaner_vehicles: (r) => r.unit_number,
   production_stages: (r) => r.name,
+  shops: (r) => r.name,
 };
 
 export function label(table, rec) {

@@ -19,6 +19,8 @@ const MENU = [
   ["payments", "/records/payments", "Payments"],
   ["users", "/records/users", "Users", () => may("users", "insert")],
   ["conflicts", "/conflicts", "Conflicts"],
+  // The shop's own details and labor rates: the generic record page of its row.
+  ["shop", () => `/records/shops/${user().shop_id}`, "Shop", () => may("shops", "update")],
   ["sync", "/settings/sync", "Cloud Sync", maySeeSync],
 ];
 
@@ -41,7 +43,7 @@ export function drawShell() {
   );
   $("#shop-name").textContent = getShop()?.name || "";
   const links = MENU.filter(([name, , , ok]) => (ok ? ok() : may(name, "read"))).map(
-    ([name, href, text]) => h("a", { href, dataset: { nav: name } }, text),
+    ([name, href, text]) => h("a", { href: typeof href === "function" ? href() : href, dataset: { nav: name } }, text),
   );
   nav.replaceChildren(...links);
   nav.hidden = false;

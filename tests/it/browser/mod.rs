@@ -22,6 +22,7 @@ mod keyboard;
 mod lists_and_filters;
 mod perf;
 mod screenshots;
+mod shop_details;
 mod sync_timing;
 mod tablet;
 mod technician;

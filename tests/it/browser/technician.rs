@@ -1,4 +1,4 @@
-//! What a technician is not offered: no invoices, payments, users or Cloud Sync
+//! What a technician is not offered: no invoices, payments, users, shop details or Cloud Sync
 //! in the menu, and no hourly rate in any page's source. The column rules let a
 //! user read their own rate (the login answer carries it), so on the wire the
 //! check is that no answer carries anyone else's. The owner, on the same hub,
@@ -12,7 +12,7 @@ use serde_json::json;
 /// The rate of every user but the technician under test.
 const OTHERS_RATE: i64 = 5175;
 
-const ABSENT_FOR_TECHNICIAN: &[&str] = &["invoices", "payments", "users", "sync"];
+const ABSENT_FOR_TECHNICIAN: &[&str] = &["invoices", "payments", "users", "shop", "sync"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
@@ -41,7 +41,7 @@ async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
     // The owner: the full menu, and the technician's rate on their user page.
     let o = driver.session(&owner_proxy.url(), 1280, 800).await;
     o.login(OWNER_EMAIL, PASSWORD).await;
-    for name in ["board", "invoices", "payments", "users", "sync"] {
+    for name in ["board", "invoices", "payments", "users", "shop", "sync"] {
         o.wait_for(&format!("nav#menu a[data-nav=\"{name}\"]"))
             .await;
     }

@@ -13,6 +13,7 @@ import { boardStages } from "../stages.js";
 import { navigate } from "../router.js";
 import { related, changes, roExtras } from "./related.js";
 import * as live from "../live.js";
+import { loadShop } from "../shell.js";
 
 const PARENTS = ["estimate_id", "repair_order_id", "invoice_id", "purchase_order_id"];
 
@@ -84,6 +85,7 @@ export async function render({ table: name, id, query }) {
         }
         await patch(`/api/${name}/${rec.id}`, { ...body, _base: rec._heads });
         toast("Saved.");
+        if (name === "shops") await loadShop(); // the header shows its name
         navigate(location.pathname, { replace: true });
       }
     } catch (err) {
@@ -94,7 +96,8 @@ export async function render({ table: name, id, query }) {
   });
 
   const title = isNew ? `New ${one}` : `${human(one)} ${label(name, rec)}`;
-  const actions = h("div.actions", h("a", { href: `/records/${name}` }, `All ${plural.toLowerCase()}`));
+  // A shop sees only its own row: no list to go back to.
+  const actions = h("div.actions", name === "shops" ? null : h("a", { href: `/records/${name}` }, `All ${plural.toLowerCase()}`));
   // The record this one belongs to (a line's estimate, a part's repair order, ...).
   const src = rec || prefill;
   for (const c of t.columns) {
