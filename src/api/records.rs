@@ -250,6 +250,23 @@ pub async fn get_one(
 }
 
 /// Parses a query-string value for a column, as the column's type wants it.
+/// The longest `q` a list takes.
+const MAX_SEARCH_CHARS: usize = 100;
+
+/// The columns `?q=` looks in: the table's text columns (names, numbers,
+/// e-mails, VINs, notes) that the caller may filter by, so a search never tells
+/// what a column the caller may not read holds.
+fn searchable(table: TableId, caller: &Caller) -> Vec<&'static str> {
+    table
+        .def()
+        .columns
+        .iter()
+        .filter(|c| matches!(c.ty, ColType::Text | ColType::Email | ColType::Vin))
+        .filter(|c| columns::may_filter(table, caller.role, c.name))
+        .map(|c| c.name)
+        .collect()
+}
+
 fn filter_value(col: &crate::domain::Column, raw: &str) -> Result<Value, FieldError> {
     let json = match col.ty {
         ColType::Int | ColType::Cents => raw
@@ -277,6 +294,7 @@ pub async fn list(
     let def = table.def();
     let mut q = ListQuery {
         filters: Vec::new(),
+        search: None,
         after: None,
         limit: DEFAULT_LIMIT,
     };
@@ -291,6 +309,18 @@ pub async fn list(
                     .ok_or_else(|| {
                         FieldError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
                     })?;
+            }
+            "q" => {
+                let text = raw.trim();
+                let n = text.chars().count();
+                if n == 0 || n > MAX_SEARCH_CHARS {
+                    return Err(FieldError::new(
+                        "q",
+                        format!("must be 1 to {MAX_SEARCH_CHARS} characters of text to look for"),
+                    )
+                    .into());
+                }
+                q.search = Some((searchable(table, &caller), text.to_string()));
             }
             "cursor" => {
                 let id = parse_uuid(&raw).ok_or_else(|| {

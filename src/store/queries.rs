@@ -11,9 +11,26 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filters: Vec<(&'static str, Value)>,
+    /// Rows where any of these text columns contains this text (case-insensitive
+    /// for ASCII, as SQLite's `LIKE`; `%`, `_` and `\` match themselves).
+    pub search: Option<(Vec<&'static str>, String)>,
     /// Return only rows after this id (ids are UUID v7, so time-ordered).
     pub after: Option<String>,
     pub limit: usize,
+}
+
+/// `text` as a `LIKE … ESCAPE '\'` pattern matching it anywhere.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
 }
 
 /// One change of a record's history.
@@ -80,6 +97,21 @@ impl Store {
             for (col, v) in q.filters {
                 args.push(v);
                 where_sql.push_str(&format!(" AND t.{col} = ?{}", args.len()));
+            }
+            if let Some((cols, text)) = q.search {
+                args.push(Value::Text(contains_pattern(&text)));
+                let n = args.len();
+                let any = cols
+                    .iter()
+                    .map(|c| format!("t.{c} LIKE ?{n} ESCAPE '\\'"))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                // No searchable column: nothing can match.
+                where_sql.push_str(&if any.is_empty() {
+                    " AND 0".to_string()
+                } else {
+                    format!(" AND ({any})")
+                });
             }
             if let Some(after) = q.after {
                 args.push(Value::Text(after));

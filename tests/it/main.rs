@@ -26,6 +26,7 @@ mod pg;
 mod restore_sync;
 mod rls;
 mod schema;
+mod search_api;
 mod sessions;
 mod shutdown;
 mod stage_history;
