@@ -216,6 +216,7 @@ fn store_list(c: &mut Criterion) {
         b.iter(|| {
             let q = ListQuery {
                 filters: vec![("stage", Value::Text("paint_booth".into()))],
+                search: None,
                 after: None,
                 limit: 50,
             };
