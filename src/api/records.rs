@@ -249,7 +249,6 @@ pub async fn get_one(
     Ok(Json(shown(&rec, &caller)))
 }
 
-/// Parses a query-string value for a column, as the column's type wants it.
 /// The longest `q` a list takes.
 const MAX_SEARCH_CHARS: usize = 100;
 
@@ -267,6 +266,7 @@ fn searchable(table: TableId, caller: &Caller) -> Vec<&'static str> {
         .collect()
 }
 
+/// Parses a query-string value for a column, as the column's type wants it.
 fn filter_value(col: &crate::domain::Column, raw: &str) -> Result<Value, FieldError> {
     let json = match col.ty {
         ColType::Int | ColType::Cents => raw

@@ -2,8 +2,8 @@
 // them; stored on the hub and afterwards shown only as "set"), the connection
 // test, the master switch (on only when the hub said yes), the five feature
 // switches with their monthly cost, the timing (interval, batch size, retries;
-// seconds on the page, milliseconds in the API). Live status, queue and history are in
-// syncstatus.js. Owners and admins change things; managers look.
+// seconds on the page, milliseconds in the API). Live status, queue and history
+// are in syncstatus.js. Owners and admins change things; managers look.
 import { h, page, ready, toast } from "../dom.js";
 import { get, put, post } from "../api.js";
 import { mayManageSync, maySeeSync } from "../session.js";
