@@ -61,6 +61,21 @@ struct Inner {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    stable_plans(conn)
+}
+
+/// Turns on SQLite's query planner stability guarantee. Without it, SQLite
+/// (3.47 and later) reads a bound `LIMIT ?` while planning and marks the
+/// statement to be prepared again whenever that parameter is bound anew: every
+/// cached list, history, feed or queue query was parsed and planned again on
+/// each call. The plans do not depend on the values bound (there are no
+/// `sqlite_stat4` samples, and no `LIKE` pattern the hub binds could use an
+/// index), so nothing is lost.
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
@@ -401,4 +416,45 @@ fn hub_actor(conn: &Connection) -> rusqlite::Result<String> {
         [&actor],
     )?;
     Ok(actor)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+
+    /// How often a cached `LIMIT ?` query was prepared again over three calls
+    /// with different limits.
+    fn reprepares(conn: &Connection) -> i32 {
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO t (v) VALUES ('a'), ('b'), ('c');",
+        )
+        .expect("a table");
+        for limit in [1, 2, 3] {
+            let mut st = conn
+                .prepare_cached("SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .expect("prepare");
+            let n = st
+                .query_map([0, limit], |r| r.get::<_, String>(0))
+                .expect("query")
+                .count();
+            assert_eq!(n, limit as usize);
+        }
+        let st = conn
+            .prepare_cached("SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .expect("prepare");
+        st.get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn a_bound_limit_does_not_make_sqlite_prepare_the_statement_again() {
+        let plain = Connection::open_in_memory().expect("open");
+        assert!(
+            reprepares(&plain) > 0,
+            "without the guarantee SQLite prepares it again (the cost this avoids)"
+        );
+        let ours = Connection::open_in_memory().expect("open");
+        super::configure(&ours).expect("configure");
+        assert_eq!(reprepares(&ours), 0);
+    }
 }

@@ -160,6 +160,7 @@ impl Queue {
         let conn = Connection::open(store.path())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", "ON")?;
+        super::stable_plans(&conn)?;
         Ok(Queue {
             conn: Arc::new(Mutex::new(conn)),
             store: store.clone(),
