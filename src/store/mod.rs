@@ -58,20 +58,19 @@ struct Inner {
     _lock: backup::DataDirLock,
 }
 
+/// What every connection of the store (the writer's, the readers', the sync
+/// worker's) is set up with.
+///
+/// The query planner stability guarantee: without it, SQLite (3.47 and later)
+/// reads a bound `LIMIT ?` while planning and marks the statement to be
+/// prepared again whenever that parameter is bound anew: every cached list,
+/// history, feed or queue query was parsed and planned again on each call. The
+/// plans do not depend on the values bound (there are no `sqlite_stat4`
+/// samples, and no `LIKE` pattern the hub binds could use an index), so nothing
+/// is lost.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    stable_plans(conn)
-}
-
-/// Turns on SQLite's query planner stability guarantee. Without it, SQLite
-/// (3.47 and later) reads a bound `LIMIT ?` while planning and marks the
-/// statement to be prepared again whenever that parameter is bound anew: every
-/// cached list, history, feed or queue query was parsed and planned again on
-/// each call. The plans do not depend on the values bound (there are no
-/// `sqlite_stat4` samples, and no `LIKE` pattern the hub binds could use an
-/// index), so nothing is lost.
-fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
@@ -422,6 +421,8 @@ fn hub_actor(conn: &Connection) -> rusqlite::Result<String> {
 mod tests {
     use rusqlite::{Connection, StatementStatus};
 
+    const PAGE: &str = "SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2";
+
     /// How often a cached `LIMIT ?` query was prepared again over three calls
     /// with different limits.
     fn reprepares(conn: &Connection) -> i32 {
@@ -431,18 +432,14 @@ mod tests {
         )
         .expect("a table");
         for limit in [1, 2, 3] {
-            let mut st = conn
-                .prepare_cached("SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2")
-                .expect("prepare");
+            let mut st = conn.prepare_cached(PAGE).expect("prepare");
             let n = st
                 .query_map([0, limit], |r| r.get::<_, String>(0))
                 .expect("query")
                 .count();
             assert_eq!(n, limit as usize);
         }
-        let st = conn
-            .prepare_cached("SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2")
-            .expect("prepare");
+        let st = conn.prepare_cached(PAGE).expect("prepare");
         st.get_status(StatementStatus::RePrepare)
     }
 

@@ -158,9 +158,8 @@ impl Queue {
     /// Opens the sync worker's connection to `store`'s database.
     pub fn open(store: &Store) -> Result<Queue, StoreError> {
         let conn = Connection::open(store.path())?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        super::configure(&conn)?;
         conn.pragma_update(None, "query_only", "ON")?;
-        super::stable_plans(&conn)?;
         Ok(Queue {
             conn: Arc::new(Mutex::new(conn)),
             store: store.clone(),
