@@ -45,6 +45,10 @@ struct Args {
     /// Clients writing in the latency and throughput phases.
     #[arg(long, default_value_t = 16)]
     clients: usize,
+    /// The sync batch size in the latency and throughput phases (the
+    /// push-rate phase runs 50 and 500).
+    #[arg(long, default_value_t = 50)]
+    batch: usize,
     /// Skip the push-rate phase.
     #[arg(long)]
     skip_push: bool,
@@ -197,13 +201,36 @@ async fn create_ros(
 
 /// CPU time (user + system) this process has used, in ms (Linux `/proc`).
 fn process_cpu_ms() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_ms_of("self")
+}
+
+/// The CPU time (user and system, ms) process `pid` has used, from `/proc`.
+fn cpu_ms_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) end with ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 (1-based), 11 and 12 after ')'; 100 Hz.
     (ticks(11) + ticks(12)) * 10.0
+}
+
+/// The CPU time (ms) used so far by the Postgres processes serving clients of
+/// database `db` (the hub's connection, or the REST server's pool): the cloud's
+/// own cost of a push. They run on this machine, so `/proc` has them.
+async fn cloud_cpu_ms(admin: &str, db: &str) -> anyhow::Result<f64> {
+    let (client, conn) = tokio_postgres::connect(admin, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let rows = client
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+            &[&db],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| cpu_ms_of(&r.get::<_, i32>(0).to_string()))
+        .sum())
 }
 
 /// A PostgREST-compatible server on the cloud database, as in the REST tests.
@@ -278,6 +305,7 @@ async fn push_rate(
     app.state.sync.run_once().await?;
     let start = Instant::now();
     let cpu0 = process_cpu_ms();
+    let cloud_cpu0 = cloud_cpu_ms(admin, &name).await?;
     let mut pushed = 0;
     loop {
         // The worker loop's own path: batches pipelined (push one, mark the
@@ -292,10 +320,13 @@ async fn push_rate(
     }
     let secs = start.elapsed().as_secs_f64();
     let cpu = process_cpu_ms() - cpu0;
+    let cloud_cpu = cloud_cpu_ms(admin, &name).await? - cloud_cpu0;
+    let per_row = |ms: f64| ms * 1000.0 / pushed.max(1) as f64;
     println!(
-        "{transport}, batch {batch}: {pushed} records (rows and their change bytes) in {secs:.2} s: {:.0} rows/s; the hub's own CPU {:.0} µs per row",
+        "{transport}, batch {batch}: {pushed} records (rows and their change bytes) in {secs:.2} s: {:.0} rows/s; CPU per row: the hub's {:.0} µs, the cloud's Postgres {:.0} µs",
         pushed as f64 / secs,
-        cpu * 1000.0 / pushed.max(1) as f64
+        per_row(cpu),
+        per_row(cloud_cpu)
     );
     drop(app);
     if let Some(mut child) = server {
@@ -371,6 +402,7 @@ async fn serve(app: App) -> anyhow::Result<(String, tokio::sync::oneshot::Sender
 async fn synced_hub(
     admin: &str,
     name: &str,
+    batch: usize,
 ) -> anyhow::Result<(
     String,
     String,
@@ -379,7 +411,7 @@ async fn synced_hub(
 )> {
     let cloud = fresh_cloud(admin, name).await?;
     let dir = tempfile::tempdir()?;
-    let (app, _, _) = hub(dir.path(), Some(&cloud), 50).await?;
+    let (app, _, _) = hub(dir.path(), Some(&cloud), batch).await?;
     let (url, stop) = serve(app).await?;
     Ok((cloud, url, stop, dir))
 }
@@ -387,10 +419,16 @@ async fn synced_hub(
 /// Creates/s for `seconds` on a hub of its own, sync on (against a fresh cloud
 /// database) or off. Says "hub ready" (with this process's id, for `perf` or
 /// `schedstat`) just before the clients start.
-async fn creates_rate(admin: &str, seconds: u64, clients: usize, on: bool) -> anyhow::Result<f64> {
+async fn creates_rate(
+    admin: &str,
+    seconds: u64,
+    clients: usize,
+    batch: usize,
+    on: bool,
+) -> anyhow::Result<f64> {
     let name = format!("collisionos_sync_rate_{}", std::process::id());
     let (url, stop, _dir) = if on {
-        let (_, url, stop, dir) = synced_hub(admin, &name).await?;
+        let (_, url, stop, dir) = synced_hub(admin, &name, batch).await?;
         (url, stop, dir)
     } else {
         let dir = tempfile::tempdir()?;
@@ -411,11 +449,16 @@ async fn creates_rate(admin: &str, seconds: u64, clients: usize, on: bool) -> an
     Ok(rate)
 }
 
-async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> anyhow::Result<()> {
+async fn latency_and_throughput(
+    admin: &str,
+    seconds: u64,
+    clients: usize,
+    batch: usize,
+) -> anyhow::Result<()> {
     // Creates/s, sync off then on, nothing else running (no watcher: the
     // latency phase below watches the cloud, which costs the machine CPU).
-    let off = creates_rate(admin, seconds, clients, false).await?;
-    let on = creates_rate(admin, seconds, clients, true).await?;
+    let off = creates_rate(admin, seconds, clients, batch, false).await?;
+    let on = creates_rate(admin, seconds, clients, batch, true).await?;
     println!(
         "creates/s over HTTP, {clients} clients: sync off {off:.0}, sync on {on:.0} ({:+.1}%)",
         (on / off - 1.0) * 100.0
@@ -424,7 +467,7 @@ async fn latency_and_throughput(admin: &str, seconds: u64, clients: usize) -> an
     // Acknowledgement to cloud: a trigger in the cloud notifies each row's id
     // as it commits; the watcher notes when each arrives.
     let name = format!("collisionos_sync_lag_{}", std::process::id());
-    let (cloud, url, stop, _dir) = synced_hub(admin, &name).await?;
+    let (cloud, url, stop, _dir) = synced_hub(admin, &name, batch).await?;
     let (pg, mut conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let listener = {
@@ -597,7 +640,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(only) = &args.only {
         anyhow::ensure!(only == "on" || only == "off", "--only takes on or off");
         let on = only == "on";
-        let rate = creates_rate(&args.db_url, args.seconds, args.clients, on).await?;
+        let rate = creates_rate(&args.db_url, args.seconds, args.clients, args.batch, on).await?;
         println!(
             "creates/s over HTTP, {} clients, sync {only}: {rate:.0}",
             args.clients
@@ -614,5 +657,5 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    latency_and_throughput(&args.db_url, args.seconds, args.clients).await
+    latency_and_throughput(&args.db_url, args.seconds, args.clients, args.batch).await
 }

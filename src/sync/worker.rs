@@ -70,11 +70,14 @@ pub struct Outcome {
     pub unreachable: Option<String>,
     /// The batch was full: more may be due now.
     pub more: bool,
+    /// After full batches, a partial one was due and left to gather for a
+    /// debounce ([`DEBOUNCE`]) rather than pushed at once.
+    pub left: bool,
 }
 
 impl Outcome {
     pub fn is_idle(&self) -> bool {
-        self.pushed == 0 && self.retried == 0 && self.failed == 0 && !self.more
+        self.pushed == 0 && self.retried == 0 && self.failed == 0 && !self.more && !self.left
     }
 }
 
@@ -340,8 +343,10 @@ impl Engine {
     /// Up to `max_batches` batches, pipelined: while one batch is in the cloud's
     /// hands, the previous one is marked and the next one read (without the
     /// records in flight, so a record is never in two pushes at once, and a
-    /// later write of it waits for its earlier push to be marked). Stops at the
-    /// first unreachable push, leaving that batch unmarked.
+    /// later write of it waits for its earlier push to be marked). Only a full
+    /// batch is followed by another; a partial one read after full ones is left
+    /// for the next run ([`Outcome::left`]). Stops at the first unreachable
+    /// push, leaving that batch unmarked.
     pub async fn run_batches(&self, max_batches: usize) -> anyhow::Result<Outcome> {
         let _step = self.inner.step.lock().await;
         let live = self.live();
@@ -364,14 +369,15 @@ impl Engine {
                 if let Some((due, results)) = landed.take() {
                     self.mark(&live.settings, due, results, &mut total).await?;
                 }
-                if pushes < max_batches {
+                // A partial batch took everything that was due: nothing to read.
+                if pushes < max_batches && full {
                     self.next_batch(batch, busy).await
                 } else {
                     Ok(Vec::new())
                 }
             };
             let (pushed, next) = tokio::join!(push_split(sink.as_ref(), &claims, &refs), behind);
-            let next = next?;
+            let mut next = next?;
             match pushed {
                 Ok(results) => landed = Some((cur, results)),
                 Err(e) => {
@@ -386,6 +392,15 @@ impl Engine {
             } else {
                 next.len() >= batch
             };
+            // A partial batch after full ones: the backlog is gone and what is
+            // left is the trickle of writes since. Pushed now it would go in
+            // pushes of a few records each, chasing every write (a transaction
+            // in the cloud and a mark on the writer each); left to gather for
+            // one debounce, it goes in full batches.
+            if !next.is_empty() && next.len() < batch {
+                total.left = true;
+                next.clear();
+            }
             cur = next;
         }
         if let Some((due, results)) = landed.take() {
@@ -526,7 +541,8 @@ impl Engine {
             total.not_ready = o.not_ready.clone();
             total.unreachable = o.unreachable.clone();
             total.more = o.more;
-            if !o.more || o.unreachable.is_some() {
+            total.left = o.left;
+            if !(o.more || o.left) || o.unreachable.is_some() {
                 break;
             }
         }
@@ -562,6 +578,10 @@ impl Engine {
                 Ok(o) if o.more => {
                     unreachable_for = 0;
                     continue;
+                }
+                Ok(o) if o.left => {
+                    unreachable_for = 0;
+                    DEBOUNCE
                 }
                 Ok(_) => {
                     unreachable_for = 0;

@@ -32,6 +32,7 @@ mod shutdown;
 mod stage_history;
 mod store_guards;
 mod sync_api;
+mod sync_batching;
 mod sync_e2e;
 mod sync_failures;
 mod sync_guards;
