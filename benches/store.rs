@@ -215,6 +215,7 @@ fn store_list(c: &mut Criterion) {
         let shop = fx.owner.shop_id.clone();
         b.iter(|| {
             let q = ListQuery {
+                newest_first: false,
                 filters: vec![("stage", Value::Text("paint_booth".into()))],
                 search: None,
                 after: None,

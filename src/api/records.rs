@@ -296,6 +296,7 @@ pub async fn list(
         filters: Vec::new(),
         search: None,
         after: None,
+        newest_first: false,
         limit: DEFAULT_LIMIT,
     };
     let pairs = query.unwrap_or_default();
@@ -321,6 +322,19 @@ pub async fn list(
                     .into());
                 }
                 q.search = Some((searchable(table, &caller), text.to_string()));
+            }
+            "order" => {
+                q.newest_first = match raw.as_ref() {
+                    "newest" => true,
+                    "oldest" => false,
+                    _ => {
+                        return Err(FieldError::new(
+                            "order",
+                            "must be newest or oldest (the default)",
+                        )
+                        .into())
+                    }
+                };
             }
             "cursor" => {
                 let id = parse_uuid(&raw).ok_or_else(|| {

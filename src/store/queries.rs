@@ -14,8 +14,11 @@ pub struct ListQuery {
     /// Rows where any of these text columns contains this text (case-insensitive
     /// for ASCII, as SQLite's `LIKE`; `%`, `_` and `\` match themselves).
     pub search: Option<(Vec<&'static str>, String)>,
-    /// Return only rows after this id (ids are UUID v7, so time-ordered).
+    /// Return only rows after this id in the list's order (ids are UUID v7,
+    /// so time-ordered).
     pub after: Option<String>,
+    /// Newest first (descending id) instead of oldest first.
+    pub newest_first: bool,
     pub limit: usize,
 }
 
@@ -113,13 +116,18 @@ impl Store {
                     format!(" AND ({any})")
                 });
             }
+            let (after_op, order) = if q.newest_first {
+                ("<", "DESC")
+            } else {
+                (">", "ASC")
+            };
             if let Some(after) = q.after {
                 args.push(Value::Text(after));
-                where_sql.push_str(&format!(" AND t.id > ?{}", args.len()));
+                where_sql.push_str(&format!(" AND t.id {after_op} ?{}", args.len()));
             }
             args.push(Value::Int(q.limit as i64));
             let stmt_sql = format!(
-                "{}{where_sql} ORDER BY t.id LIMIT ?{}",
+                "{}{where_sql} ORDER BY t.id {order} LIMIT ?{}",
                 sql(table).select,
                 args.len()
             );

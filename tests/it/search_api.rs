@@ -1,7 +1,7 @@
 //! `GET /api/<table>?q=text`: the records of the caller's shop with the text
 //! anywhere in a text column (case-insensitive), `%`, `_` and `\` taken
 //! literally, combined with filters and the cursor; a `q` that is empty or too
-//! long is a 400 naming `q`.
+//! long is a 400 naming `q`. And `order=newest`: the same pages newest first.
 
 use crate::common::{api, assert_error, TestHub};
 use reqwest::StatusCode;
@@ -127,4 +127,82 @@ async fn a_search_finds_text_anywhere_in_the_shops_own_records() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(all["data"].as_array().map(Vec::len), Some(people.len()));
+}
+
+/// The ids of every record `path` lists in order, following the cursor with
+/// pages of `limit` (the cursor goes with the same query).
+async fn ids_in_order(hub: &TestHub, token: &str, path: &str, limit: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let url = match &cursor {
+            Some(c) => format!("{path}&limit={limit}&cursor={c}"),
+            None => format!("{path}&limit={limit}"),
+        };
+        let (s, body) = hub.get(&url, token).await;
+        assert_eq!(s, StatusCode::OK, "{url}: {body}");
+        let rows = body["data"].as_array().expect("data");
+        ids.extend(
+            rows.iter()
+                .map(|r| r["id"].as_str().expect("id").to_string()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return ids,
+        }
+    }
+    panic!("{path}: paging does not end");
+}
+
+#[tokio::test]
+async fn a_list_pages_newest_first_on_request() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let mut created = Vec::new();
+    for i in 0..7 {
+        let who = if i % 2 == 0 { "Even" } else { "Odd" };
+        let r = hub
+            .create(
+                "customers",
+                &owner.token,
+                &json!({"first_name": format!("N{i}"), "last_name": who}),
+            )
+            .await;
+        created.push(r["id"].as_str().expect("id").to_string());
+    }
+    let base = api("customers");
+    let oldest = ids_in_order(&hub, &owner.token, &format!("{base}?order=oldest"), 3).await;
+    assert_eq!(oldest, created, "oldest first, in the order they were made");
+    let default = ids_in_order(&hub, &owner.token, &format!("{base}?q=n"), 4).await;
+    assert_eq!(default, created, "oldest first unless asked");
+    let newest = ids_in_order(&hub, &owner.token, &format!("{base}?order=newest"), 3).await;
+    let mut reversed = created.clone();
+    reversed.reverse();
+    assert_eq!(newest, reversed, "newest first, across pages of 3");
+    // With a search and a filter too.
+    let odd = ids_in_order(
+        &hub,
+        &owner.token,
+        &format!("{base}?order=newest&q=odd&last_name=Odd"),
+        2,
+    )
+    .await;
+    let want: Vec<String> = reversed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (6 - i) % 2 == 1)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(odd, want);
+
+    for bad in ["", "desc", "NEWEST"] {
+        let got = hub.get(&format!("{base}?order={bad}"), &owner.token).await;
+        let field = assert_error(
+            &got,
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            &format!("order={bad:?}"),
+        );
+        assert_eq!(field.as_deref(), Some("order"), "{:?}", got.1);
+    }
 }

@@ -61,8 +61,16 @@ export function qs(params) {
   return s ? `?${s}` : "";
 }
 
-/** Every record of a table (500 a request), up to `max`. */
-export async function listAll(table, filters = {}, max = 5000) {
+/** The most records of a table a page loads (`NEWEST` lists keep the newest). */
+export const MAX_LOADED = 5000;
+
+/** Filters that list a whole table newest first: past `MAX_LOADED` records,
+ * the oldest are the ones left out (what the shop works on now is recent). */
+export const NEWEST = Object.freeze({ order: "newest" });
+
+/** Every record of a table (500 a request), up to `max`; `truncated` on the
+ * answer says there were more. */
+export async function listAll(table, filters = {}, max = MAX_LOADED) {
   const out = [];
   let cursor = null;
   do {
@@ -70,5 +78,6 @@ export async function listAll(table, filters = {}, max = 5000) {
     out.push(...page.data);
     cursor = page.next_cursor;
   } while (cursor && out.length < max);
+  out.truncated = Boolean(cursor);
   return out;
 }

@@ -1,6 +1,6 @@
 // Human labels for records (what a foreign-key select or a card shows), and a
 // per-page memo of the lists they come from.
-import { listAll } from "./api.js";
+import { listAll, NEWEST } from "./api.js";
 import { may } from "./session.js";
 
 const LABEL = {
@@ -40,7 +40,7 @@ export function forget() {
 export function records(table) {
   if (!may(table, "read")) return Promise.resolve([]);
   if (!memo.has(table)) {
-    memo.set(table, listAll(table).catch((e) => {
+    memo.set(table, listAll(table, NEWEST).catch((e) => {
       memo.delete(table);
       throw e;
     }));

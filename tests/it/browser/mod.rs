@@ -20,6 +20,7 @@ mod cloud_sync;
 mod conflicts_page;
 mod keyboard;
 mod lists_and_filters;
+mod many_records;
 mod perf;
 mod screenshots;
 mod shop_details;

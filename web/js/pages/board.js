@@ -2,7 +2,7 @@
 // WebSocket. A card moves by drag-and-drop or by its "Move to" select (the
 // keyboard and touch path); filters by technician and priority.
 import { h, page, ready, human, toast, when } from "../dom.js";
-import { listAll, patch } from "../api.js";
+import { listAll, patch, NEWEST } from "../api.js";
 import { table, role, user, may } from "../session.js";
 import { label } from "../labels.js";
 import { boardStages } from "../stages.js";
@@ -34,10 +34,10 @@ export async function render() {
   const OFF = ["archived", "cancelled"];
   const [stages, ros, customers, vehicles, users] = await Promise.all([
     boardStages(),
-    listAll("repair_orders").then((all) => all.filter((r) => !OFF.includes(r.ro_status))),
-    listAll("customers").catch(() => []),
-    listAll("vehicles").catch(() => []),
-    listAll("users").catch(() => []),
+    listAll("repair_orders", NEWEST).then((all) => all.filter((r) => !OFF.includes(r.ro_status))),
+    listAll("customers", NEWEST).catch(() => []),
+    listAll("vehicles", NEWEST).catch(() => []),
+    listAll("users", NEWEST).catch(() => []),
   ]);
   const names = {
     customers: new Map(customers.map((r) => [r.id, label("customers", r)])),

@@ -1,7 +1,9 @@
-// A table's records: search (over what is shown) and pages of 25. Every record
-// the caller may read is loaded (500 a request) so search needs no round trip.
+// A table's records: search (over what is shown) and pages of 25. The records
+// the caller may read are loaded newest first (500 a request, up to
+// MAX_LOADED) so search needs no round trip; past that many, a search also asks
+// the hub (`?q=`), which finds the older ones too.
 import { h, page, ready, columnLabel } from "../dom.js";
-import { listAll } from "../api.js";
+import { get, listAll, qs, NEWEST } from "../api.js";
 import { table, may } from "../session.js";
 import { records, label, forget } from "../labels.js";
 import { show, summaryColumns, titles } from "../format.js";
@@ -54,7 +56,9 @@ export async function render({ table: name }) {
   );
 
   // Newest first: what the shop is working on now.
-  const rows = (await listAll(name)).sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  const loaded = await listAll(name, NEWEST);
+  const more = loaded.truncated;
+  const rows = loaded.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
   const refs = await refMaps(cols);
   // A board column's code is shown as typed; the columns in board order.
   const cell = (c, v) => (name === "production_stages" && c.name === "code" ? v ?? "" : show(c, v, refs));
@@ -66,9 +70,22 @@ export async function render({ table: name }) {
     return text.get(r.id);
   };
 
+  // What the hub found for a search (`asked`) beyond the loaded records.
+  let asked = "";
+  let found = [];
+  let timer = null;
+  async function ask(q) {
+    const answer = await get(`/api/${name}${qs({ ...NEWEST, q, limit: 500 })}`).catch(() => null);
+    if (search.value.trim().toLowerCase() !== q) return; // typed on since
+    const have = new Set(rows.map((r) => r.id));
+    asked = q;
+    found = answer ? answer.data.filter((r) => !have.has(r.id)) : [];
+    draw();
+  }
+
   function draw() {
     const q = search.value.trim().toLowerCase();
-    const hits = q ? rows.filter((r) => textOf(r).includes(q)) : rows;
+    const hits = q ? rows.filter((r) => textOf(r).includes(q)).concat(q === asked ? found : []) : rows;
     if (at >= hits.length) at = Math.max(0, Math.floor((hits.length - 1) / PAGE) * PAGE);
     const frag = document.createDocumentFragment();
     for (const r of hits.slice(at, at + PAGE)) {
@@ -88,14 +105,21 @@ export async function render({ table: name }) {
     tbody.replaceChildren(frag);
     prev.disabled = at === 0;
     next.disabled = at + PAGE >= hits.length;
-    where.textContent = hits.length
-      ? `${at + 1}–${Math.min(at + PAGE, hits.length)} of ${hits.length}`
-      : "";
+    const span = `${at + 1}–${Math.min(at + PAGE, hits.length)}`;
+    where.textContent = !hits.length
+      ? ""
+      : more && !q
+        ? `${span} of the newest ${hits.length}; search to find older ones`
+        : `${span} of ${hits.length}`;
   }
 
   search.addEventListener("input", () => {
     at = 0;
     draw();
+    if (!more) return;
+    clearTimeout(timer);
+    const q = search.value.trim().toLowerCase();
+    if (q && q.length <= 100) timer = setTimeout(() => ask(q), 250);
   });
   prev.addEventListener("click", () => {
     at = Math.max(0, at - PAGE);

@@ -4,7 +4,7 @@
 // (IndexedDB), so they wait there while the hub is away and replay, once each,
 // when it is back. The last data seen is kept for a start without the hub.
 import { h, page, ready, human, when, toast, uuid } from "../dom.js";
-import { listAll } from "../api.js";
+import { listAll, NEWEST } from "../api.js";
 import { user, table } from "../session.js";
 import { label } from "../labels.js";
 import { boardStages } from "../stages.js";
@@ -16,7 +16,7 @@ const DONE_PARTS = ["received", "inspected", "installed", "returned", "cancelled
 async function load(me) {
   const [stages, all, clock] = await Promise.all([
     boardStages(),
-    listAll("repair_orders"),
+    listAll("repair_orders", NEWEST),
     listAll("time_clock", { technician_id: me, status: "clocked_in" }).catch(() => []),
   ]);
   const open = all.filter((r) => !["archived", "cancelled"].includes(r.ro_status));
@@ -28,9 +28,9 @@ async function load(me) {
   ros.sort((a, b) => rank(a) - rank(b));
   const ids = new Set(ros.map((r) => r.id));
   const [parts, customers, vehicles] = await Promise.all([
-    ros.length ? listAll("parts").then((p) => p.filter((x) => ids.has(x.repair_order_id))) : [],
-    listAll("customers").catch(() => []),
-    listAll("vehicles").catch(() => []),
+    ros.length ? listAll("parts", NEWEST).then((p) => p.filter((x) => ids.has(x.repair_order_id))) : [],
+    listAll("customers", NEWEST).catch(() => []),
+    listAll("vehicles", NEWEST).catch(() => []),
   ]);
   const need = (key) => new Set(ros.map((r) => r[key]));
   const cs = need("customer_id");
