@@ -8,10 +8,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// The last names of every record `path` lists, following the cursor (pages
-/// of `limit`).
-async fn last_names(hub: &TestHub, token: &str, path: &str, limit: usize) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
+/// Every record `path` lists, in order, following the cursor with pages of
+/// `limit` (the cursor goes with the same query).
+async fn all_pages(hub: &TestHub, token: &str, path: &str, limit: usize) -> Vec<Value> {
+    let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
         let url = match &cursor {
@@ -22,16 +22,23 @@ async fn last_names(hub: &TestHub, token: &str, path: &str, limit: usize) -> BTr
         assert_eq!(s, StatusCode::OK, "{url}: {body}");
         let rows = body["data"].as_array().expect("data");
         assert!(rows.len() <= limit, "{url}: more than the limit");
-        for r in rows {
-            let name = r["last_name"].as_str().unwrap_or_default().to_string();
-            assert!(names.insert(name.clone()), "{url}: {name} twice");
-        }
+        all.extend(rows.iter().cloned());
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
-            None => return names,
+            None => return all,
         }
     }
     panic!("{path}: paging does not end");
+}
+
+/// The last names of every record `path` lists (each once).
+async fn last_names(hub: &TestHub, token: &str, path: &str, limit: usize) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for r in all_pages(hub, token, path, limit).await {
+        let name = r["last_name"].as_str().unwrap_or_default().to_string();
+        assert!(names.insert(name.clone()), "{path}: {name} twice");
+    }
+    names
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -129,29 +136,13 @@ async fn a_search_finds_text_anywhere_in_the_shops_own_records() {
     assert_eq!(all["data"].as_array().map(Vec::len), Some(people.len()));
 }
 
-/// The ids of every record `path` lists in order, following the cursor with
-/// pages of `limit` (the cursor goes with the same query).
+/// The ids of every record `path` lists, in order.
 async fn ids_in_order(hub: &TestHub, token: &str, path: &str, limit: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let url = match &cursor {
-            Some(c) => format!("{path}&limit={limit}&cursor={c}"),
-            None => format!("{path}&limit={limit}"),
-        };
-        let (s, body) = hub.get(&url, token).await;
-        assert_eq!(s, StatusCode::OK, "{url}: {body}");
-        let rows = body["data"].as_array().expect("data");
-        ids.extend(
-            rows.iter()
-                .map(|r| r["id"].as_str().expect("id").to_string()),
-        );
-        match body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return ids,
-        }
-    }
-    panic!("{path}: paging does not end");
+    all_pages(hub, token, path, limit)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect()
 }
 
 #[tokio::test]

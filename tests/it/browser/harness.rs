@@ -304,6 +304,17 @@ impl Browser {
         self.wait_js_within(what, script, args, WAIT).await
     }
 
+    /// Waits until the records list (`#records-list`) shows `id` alone.
+    pub async fn wait_only_row(&self, what: &str, id: &str) {
+        self.wait_js(
+            what,
+            "const ids = [...document.querySelectorAll('#records-list tr[data-id]')].map(r => r.dataset.id);
+             return ids.length === 1 && ids[0] === arguments[0]",
+            vec![json!(id)],
+        )
+        .await;
+    }
+
     pub async fn wait_js_within(
         &self,
         what: &str,

@@ -101,13 +101,8 @@ async fn lists_page_and_search_and_the_board_filters() {
     // Search finds the one customer wherever her page is.
     let search = b.wait_for("#search").await;
     search.send_keys("Quixotic").await.expect("type");
-    b.wait_js(
-        "the search to show only Zelda",
-        "const ids = [...document.querySelectorAll('#records-list tr[data-id]')].map(r => r.dataset.id);
-         return ids.length === 1 && ids[0] === arguments[0]",
-        vec![json!(zelda)],
-    )
-    .await;
+    b.wait_only_row("the search to show only Zelda", &zelda)
+        .await;
 
     // The board: by technician, by priority.
     b.goto("/board").await;

@@ -78,11 +78,9 @@ async fn past_a_pages_worth_the_list_shows_the_newest_and_search_finds_the_oldes
 
     let search = b.wait_for("#search").await;
     search.send_keys("Ozma").await.expect("type");
-    b.wait_js(
+    b.wait_only_row(
         "the search to find the oldest customer through the hub",
-        "const ids = [...document.querySelectorAll('#records-list tr[data-id]')].map(r => r.dataset.id);
-         return ids.length === 1 && ids[0] === arguments[0]",
-        vec![json!(oldest)],
+        &oldest,
     )
     .await;
     let shown = b.text_of(".pager .hint").await;
