@@ -7,7 +7,9 @@
 //!    tool adds to the cloud notifies each row as it commits (LISTEN/NOTIFY):
 //!    p50/p99 from the API's answer to the row being committed in Postgres;
 //! 3. creates/s over HTTP with sync on against sync off (same clients), each
-//!    run alone (the watcher of 2. would cost the machine CPU).
+//!    run alone (the watcher of 2. would cost the machine CPU). For a figure to
+//!    rely on, `--pairs 8` runs eight off/on pairs instead, each side in a
+//!    process of its own, and prints the median ratio.
 //!
 //! It needs a Postgres superuser URL (the test cluster: `eval "$(bash
 //! install/pg-test-cluster.sh start /tmp/pg)"`, then `--db-url
@@ -65,6 +67,55 @@ struct Args {
     /// for profiling one side (`perf record -g -p …`).
     #[arg(long)]
     only: Option<String>,
+    /// Only the creates/s phase, as this many off/on pairs, each side in a
+    /// process of its own run alone (`--only off`, then `--only on`): each
+    /// pair's ratio and their median. The VM's speed drifts, so one pair misleads.
+    #[arg(long)]
+    pairs: Option<usize>,
+}
+
+/// `--pairs`: runs this tool again per side and pair, one at a time.
+fn pairs(args: &Args, n: usize) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let side = |only: &str| -> anyhow::Result<f64> {
+        let out = std::process::Command::new(&me)
+            .args(["--only", only, "--db-url", &args.db_url])
+            .args(["--seconds", &args.seconds.to_string()])
+            .args(["--clients", &args.clients.to_string()])
+            .args(["--batch", &args.batch.to_string()])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "sync {only}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .find_map(|l| l.split_once(&format!("sync {only}: ")))
+            .and_then(|(_, n)| n.trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("sync {only}: no rate in {text}"))
+    };
+    let mut ratios = Vec::with_capacity(n);
+    for i in 1..=n {
+        let (off, on) = (side("off")?, side("on")?);
+        let ratio = (on / off - 1.0) * 100.0;
+        println!("pair {i}: sync off {off:.0}, sync on {on:.0} ({ratio:+.1}%)");
+        ratios.push(ratio);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = if n % 2 == 1 {
+        ratios[n / 2]
+    } else {
+        (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
+    };
+    println!(
+        "creates/s over HTTP, {} client{}, sync on vs off, median of {n} pairs: {median:+.1}% (from {:+.1}% to {:+.1}%)",
+        args.clients,
+        if args.clients == 1 { "" } else { "s" },
+        ratios[0],
+        ratios[n - 1]
+    );
+    Ok(())
 }
 
 const PASSWORD: &str = "sync load password";
@@ -636,6 +687,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(ros) = args.storage {
         return storage(&args.db_url, ros).await;
+    }
+    if let Some(n) = args.pairs {
+        anyhow::ensure!(n > 0, "--pairs takes a number of pairs, 1 or more");
+        return pairs(&args, n);
     }
     if let Some(only) = &args.only {
         anyhow::ensure!(only == "on" || only == "off", "--only takes on or off");
