@@ -4,13 +4,14 @@
 //! records); a partial batch on its own is pushed at once. The hub is built but
 //! not served, so no background loop pushes between the test's steps.
 
+use crate::common::table_id;
 use crate::pg::{fresh_db, TestDb};
 use crate::sync_support::cloud_count;
 use collisionos::app::{init_shop, App, NewShop};
 use collisionos::config::Config;
 use collisionos::domain::policy::Principal;
 use collisionos::domain::value::{parse_object, Mode};
-use collisionos::domain::{Role, ShopId, TableId};
+use collisionos::domain::{Role, ShopId};
 use collisionos::store::{WriteOp, WriteRequest};
 use collisionos::sync::config::EnvConfig;
 use serde_json::json;
@@ -48,7 +49,7 @@ async fn hub(dir: &std::path::Path, db: &TestDb) -> (App, Principal) {
 }
 
 async fn create_customers(app: &App, who: &Principal, n: usize, last_name: &str) {
-    let table = TableId::by_name("customers").expect("customers");
+    let table = table_id("customers");
     let items = (0..n)
         .map(|i| {
             let body = json!({ "first_name": format!("Batch {i}"), "last_name": last_name });

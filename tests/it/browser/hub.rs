@@ -285,18 +285,24 @@ impl Hub {
                     r
                 })
                 .collect();
-            let (s, b) = self
-                .call(
-                    Method::POST,
-                    "/api/repair_orders/bulk",
-                    Some(token),
-                    Some(json!({ "records": records })),
-                )
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "bulk repair orders: {b}");
-            out.extend(b["data"].as_array().expect("the created ROs").clone());
+            out.extend(self.bulk(token, "repair_orders", records).await);
         }
         out
+    }
+
+    /// Creates `records` of `table` in one `POST /api/{table}/bulk` (at most
+    /// 1,000); the created records, in order.
+    pub async fn bulk(&self, token: &str, table: &str, records: Vec<Value>) -> Vec<Value> {
+        let (s, b) = self
+            .call(
+                Method::POST,
+                &format!("/api/{table}/bulk"),
+                Some(token),
+                Some(json!({ "records": records })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "bulk {table}: {b}");
+        b["data"].as_array().expect("the created records").clone()
     }
 
     /// The hub's SQLite database, read-only.

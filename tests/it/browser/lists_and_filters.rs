@@ -4,7 +4,6 @@
 use super::harness::{Browser, Driver};
 use super::hub::{secret_env, Hub, OWNER_EMAIL, PASSWORD};
 use super::proxy::RecordingProxy;
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// The ids of the rows the records list shows now.
@@ -37,16 +36,8 @@ async fn lists_page_and_search_and_the_board_filters() {
         .map(|i| json!({"first_name": format!("Pat {i:02}"), "last_name": "Pager"}))
         .chain([json!({"first_name": "Zelda", "last_name": "Quixotic"})])
         .collect();
-    let (s, b) = hub
-        .call(
-            Method::POST,
-            "/api/customers/bulk",
-            Some(&owner),
-            Some(json!({ "records": records })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let zelda = b["data"][60]["id"].as_str().expect("id").to_string();
+    let created = hub.bulk(&owner, "customers", records).await;
+    let zelda = created[60]["id"].as_str().expect("id").to_string();
     let (tech, _) = hub.user(&owner, "technician", "Fay Filter").await;
     let mine = hub
         .seed_ros(

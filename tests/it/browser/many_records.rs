@@ -7,24 +7,14 @@
 use super::harness::Driver;
 use super::hub::{secret_env, Hub, OWNER_EMAIL, PASSWORD};
 use super::proxy::RecordingProxy;
-use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const LOADED: usize = 5000;
 
+/// Creates `records` as customers; their ids.
 async fn bulk(hub: &Hub, owner: &str, records: Vec<Value>) -> Vec<String> {
-    let (s, b) = hub
-        .call(
-            Method::POST,
-            "/api/customers/bulk",
-            Some(owner),
-            Some(json!({ "records": records })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    b["data"]
-        .as_array()
-        .expect("the created records")
+    hub.bulk(owner, "customers", records)
+        .await
         .iter()
         .map(|r| r["id"].as_str().expect("id").to_string())
         .collect()
