@@ -75,12 +75,6 @@ pub struct Outcome {
     pub left: bool,
 }
 
-impl Outcome {
-    pub fn is_idle(&self) -> bool {
-        self.pushed == 0 && self.retried == 0 && self.failed == 0 && !self.more && !self.left
-    }
-}
-
 /// The live configuration and the transport made from it.
 pub(super) struct Live {
     pub shop_id: Option<String>,
