@@ -97,12 +97,9 @@ impl Store {
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let (shop_id, id) = (shop_id.as_str().to_string(), id.to_string());
         self.read(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT doc FROM crdt_docs
-                 WHERE table_name = ?1 AND record_id = ?2 AND shop_id = ?3 AND deleted = 0",
-            )?
-            .query_row(params![table.name(), id, shop_id], |r| r.get(0))
-            .optional()?)
+            Ok(super::docs::stored(c, table.name(), &id)?
+                .filter(|d| d.shop_id == shop_id && !d.deleted)
+                .map(|d| d.bytes))
         })
         .await
     }

@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_doc_chunks.sql",
         sql: include_str!("../../migrations/0004_doc_chunks.sql"),
     },
+    Migration {
+        name: "0005_doc_log_tail.sql",
+        sql: include_str!("../../migrations/0005_doc_log_tail.sql"),
+    },
 ];
 
 impl Migration {

@@ -14,9 +14,11 @@
 //! - [`schema`]: the live SQLite schema, for the parity tests.
 //! - [`devices`]: bay tablets' identities and applied operation ids.
 //! - [`feed`]: the change feed the tablets read.
+//! - [`docs`]: a record's stored document (snapshot + change-log tail).
 
 pub mod backup;
 pub mod devices;
+pub mod docs;
 pub mod error;
 pub mod feed;
 pub mod migrations;

@@ -193,14 +193,10 @@ async fn acknowledged_writes_survive_sigkill() {
                 "{id}: stored hash matches bytes"
             );
         }
-        let doc: Vec<u8> = db
-            .query_row(
-                "SELECT doc FROM crdt_docs WHERE table_name = 'repair_orders' AND record_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+        let doc = collisionos::store::docs::stored(&db, "repair_orders", id)
+            .expect("read the document")
             .expect("document");
-        let mut doc = automerge::AutoCommit::load(&doc).expect("document loads");
+        let mut doc = automerge::AutoCommit::load(&doc.bytes).expect("document loads");
         let last = &rows.last().expect("a change").1;
         assert!(
             doc.get_heads().iter().any(|h| &h.to_string() == last),

@@ -81,6 +81,32 @@ pub fn violations(db: &Connection, queued: bool) -> Vec<String> {
                 .into(),
         );
     }
+    // Each document, as stored (snapshot and change-log tail), loads to the
+    // heads its row names.
+    let mut docs = db
+        .prepare("SELECT table_name, record_id, heads FROM crdt_docs")
+        .expect("prepare");
+    let rows: Vec<(String, String, String)> = docs
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(Iterator::collect)
+        .expect("documents");
+    let unloadable = rows
+        .iter()
+        .filter(|(table, id, heads)| {
+            let Ok(Some(stored)) = collisionos::store::docs::stored(db, table, id) else {
+                return true;
+            };
+            automerge::AutoCommit::load(&stored.bytes).map_or(true, |mut d| {
+                let loaded: Vec<String> = d.get_heads().iter().map(ToString::to_string).collect();
+                loaded.join(",") != *heads
+            })
+        })
+        .count();
+    if unloadable != 0 {
+        found.push(format!(
+            "{unloadable} documents that do not load to the heads their row names"
+        ));
+    }
     found
 }
 
@@ -107,6 +133,17 @@ fn a_broken_database_is_reported() {
     assert!(
         v.iter()
             .any(|l| l.contains("change-log entries without a document")),
+        "{v:?}"
+    );
+    db.execute_batch(
+        "INSERT INTO crdt_docs (table_name, record_id, shop_id, heads, doc, log_after)
+         VALUES ('customers', 'r', 's', 'h', x'', 0);",
+    )
+    .expect("a document whose log holds no change");
+    let v = violations(&db, true);
+    assert!(
+        v.iter()
+            .any(|l| l.contains("1 documents that do not load to the heads")),
         "{v:?}"
     );
 }

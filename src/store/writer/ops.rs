@@ -13,11 +13,11 @@ use crate::store::devices::{self, AppliedOp};
 use crate::store::error::StoreError;
 use crate::store::records::{row_params, sql, Record};
 use automerge::ActorId;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-/// Change chunks appended to a saved document before it is saved whole again.
-/// A long history then costs a write only its own change, and a load at most
-/// this many chunks after the snapshot.
+/// Changes after a document's snapshot before it is saved whole again. A long
+/// history then costs a write only its change-log entry, and a load at most
+/// this many change-log rows after the snapshot.
 pub(super) const COMPACT_AFTER: i64 = 64;
 
 impl Writer {
@@ -231,9 +231,10 @@ impl Writer {
             .map_err(|e| constraint_error(e, def.name))?;
         ctx.conn
             .prepare_cached(
-                "INSERT INTO crdt_docs (table_name, record_id, shop_id, heads, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO crdt_docs (table_name, record_id, shop_id, heads, doc, chunks, log_after)
+                 VALUES (?1, ?2, ?3, ?4, X'', 1, 0)",
             )?
-            .execute(params![def.name, id, shop, applied.heads.join(","), doc.save()])?;
+            .execute(params![def.name, id, shop, applied.heads.join(",")])?;
         let changed: Vec<&str> = rec
             .fields
             .iter()
@@ -241,9 +242,11 @@ impl Writer {
             .map(|(k, _)| *k)
             .collect();
         let seq = ctx.log(&id, "create", &applied, &changed, queue_op, None)?;
+        // The document row holds no bytes: the record's one change is in the
+        // change log, and that is the whole document (see `store::docs`).
         // A new document is not cached: caching each one costs an eviction (a
         // cold document dropped) per create and, for a bulk create, flushes the
-        // documents being edited. Its first update loads it from crdt_docs.
+        // documents being edited. Its first update loads it from the store.
         drop(doc);
         keys.push((table, id));
         Ok((rec, seq))
@@ -253,12 +256,9 @@ impl Writer {
         if let Some(doc) = self.docs.remove(key) {
             return Ok(doc);
         }
-        let bytes: Vec<u8> = conn
-            .prepare_cached("SELECT doc FROM crdt_docs WHERE table_name = ?1 AND record_id = ?2")?
-            .query_row(params![key.0.name(), key.1], |r| r.get(0))
-            .optional()?
+        let stored = crate::store::docs::stored(conn, key.0.name(), &key.1)?
             .ok_or_else(|| StoreError::Internal(format!("{} {} has no document", key.0, key.1)))?;
-        Ok(crdt::load(&bytes, &self.actor)?)
+        Ok(crdt::load(&stored.bytes, &self.actor)?)
     }
 
     fn update(
@@ -302,7 +302,6 @@ impl Writer {
             .execute(rusqlite::params_from_iter(params.iter()))
             .map_err(|e| constraint_error(e, def.name))?;
         ctx.keep_an_owner()?;
-        self.save_doc(ctx, &key, &mut doc, &applied, false)?;
         // Exactly the fields whose values the change set (a put of the value a
         // field already held is not in the change).
         let changed: Vec<&str> = applied.fields.iter().map(String::as_str).collect();
@@ -315,6 +314,7 @@ impl Writer {
             "UPDATE",
             conflicts.as_ref(),
         )?;
+        self.save_doc(ctx, &key, &mut doc, &applied, false, seq)?;
         self.docs.insert(key, doc);
         let moved = table == TableId::REPAIR_ORDERS
             && !ctx.req.skip_sync
@@ -392,8 +392,8 @@ impl Writer {
         let mut doc = self.load_doc(ctx.conn, &key)?;
         keys.push(key.clone());
         let applied = crdt::tombstone_as(&mut doc, actor, &ctx.meta("delete"))?;
-        self.save_doc(ctx, &key, &mut doc, &applied, true)?;
         let seq = ctx.log(id, "delete", &applied, &[], "DELETE", None)?;
+        self.save_doc(ctx, &key, &mut doc, &applied, true, seq)?;
         ctx.conn
             .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?
             .execute(params![def.name, id])?;
@@ -402,6 +402,12 @@ impl Writer {
         Ok((current, seq))
     }
 
+    /// Records `applied` (logged as `seq`) in the document's row. The change's
+    /// bytes are in the change log already: the row only counts it, until
+    /// COMPACT_AFTER are waiting after the snapshot; then the document is saved
+    /// whole again (compacted) as the new snapshot, covering the log up to `seq`.
+    /// A row from before migration 0005 (no `log_after`: its `doc` is the whole
+    /// document) is compacted at its first write.
     fn save_doc(
         &self,
         ctx: &Ctx<'_>,
@@ -409,27 +415,25 @@ impl Writer {
         doc: &mut Doc,
         applied: &Applied,
         deleted: bool,
+        seq: i64,
     ) -> Result<(), StoreError> {
-        // The new change is appended to the stored chunks; once COMPACT_AFTER
-        // are waiting, the document is saved whole again (compacted).
-        let appended = ctx
+        let counted = ctx
             .conn
             .prepare_cached(
-                "UPDATE crdt_docs SET heads = ?3, doc = CAST(doc || ?4 AS BLOB), deleted = ?5, chunks = chunks + 1
-                 WHERE table_name = ?1 AND record_id = ?2 AND chunks < ?6",
+                "UPDATE crdt_docs SET heads = ?3, deleted = ?4, chunks = chunks + 1
+                 WHERE table_name = ?1 AND record_id = ?2 AND log_after IS NOT NULL AND chunks < ?5",
             )?
             .execute(params![
                 key.0.name(),
                 key.1,
                 applied.heads.join(","),
-                applied.change_bytes,
                 deleted,
                 COMPACT_AFTER
             ])?;
-        if appended == 0 {
+        if counted == 0 {
             ctx.conn
                 .prepare_cached(
-                    "UPDATE crdt_docs SET heads = ?3, doc = ?4, deleted = ?5, chunks = 0
+                    "UPDATE crdt_docs SET heads = ?3, doc = ?4, deleted = ?5, chunks = 0, log_after = ?6
                      WHERE table_name = ?1 AND record_id = ?2",
                 )?
                 .execute(params![
@@ -437,7 +441,8 @@ impl Writer {
                     key.1,
                     applied.heads.join(","),
                     doc.save(),
-                    deleted
+                    deleted,
+                    seq
                 ])?;
         }
         Ok(())

@@ -208,14 +208,7 @@ fn a_failing_job_is_refused_alone_and_leaves_no_trace() {
         changes, 3,
         "create and two updates, nothing from the rolled-back run"
     );
-    let stored: Vec<u8> = f
-        .conn
-        .query_row(
-            "SELECT doc FROM crdt_docs WHERE record_id = ?1",
-            [&a],
-            |r| r.get(0),
-        )
-        .expect("doc");
+    let stored = stored_doc(&f, &a);
     let mut doc = crdt::load(&stored, &f.w.actor).expect("load");
     assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
     assert_eq!(crdt::heads_hex(&mut doc), *heads);
@@ -270,7 +263,7 @@ fn a_group_is_bounded_by_rows_not_only_by_jobs() {
 }
 
 #[test]
-fn a_long_history_is_appended_in_chunks_and_compacted() {
+fn a_long_history_is_compacted_every_64_changes() {
     let mut f = fixture();
     let create = create_ro(&f, None);
     let out = group(&mut f, vec![create]);
@@ -287,20 +280,104 @@ fn a_long_history_is_appended_in_chunks_and_compacted() {
             f.w.docs.remove(&(table("repair_orders"), id.clone()));
         }
     }
-    let (bytes, chunks): (Vec<u8>, i64) = f
+    let (chunks, log_after): (i64, i64) = f
         .conn
         .query_row(
-            "SELECT doc, chunks FROM crdt_docs WHERE record_id = ?1",
+            "SELECT chunks, log_after FROM crdt_docs WHERE record_id = ?1",
             [&id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("doc");
-    // 64 appended, compacted on the 65th, 64 more, compacted on the 130th, 20 more.
+    // The create and 63 updates counted, compacted on the 64th update, 64 more
+    // counted, compacted on the 129th, 21 more.
     assert_eq!(super::ops::COMPACT_AFTER, 64);
-    assert_eq!(chunks, 20);
-    let mut doc = crdt::load(&bytes, &f.w.actor).expect("snapshot and chunks load as one");
+    assert_eq!(chunks, 21);
+    let after: i64 = f
+        .conn
+        .query_row(
+            "SELECT count(*) FROM change_log WHERE record_id = ?1 AND seq > ?2",
+            rusqlite::params![id, log_after],
+            |r| r.get(0),
+        )
+        .expect("tail");
+    assert_eq!(after, 21, "the snapshot covers the log up to log_after");
+    let bytes = stored_doc(&f, &id);
+    let mut doc = crdt::load(&bytes, &f.w.actor).expect("snapshot and log tail load as one");
     assert_eq!(crdt::heads_hex(&mut doc), heads);
     assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
     // The stored form holds the whole history: 1 create and 150 updates.
     assert_eq!(doc.get_changes(&[]).len(), 151);
+}
+
+/// The record's stored document (snapshot and change-log tail), as loaded.
+fn stored_doc(f: &Fixture, id: &str) -> Vec<u8> {
+    crate::store::docs::stored(&f.conn, "repair_orders", id)
+        .expect("read")
+        .expect("a document row")
+        .bytes
+}
+
+#[test]
+fn a_new_record_stores_its_document_only_in_the_change_log() {
+    let mut f = fixture();
+    let create = create_ro(&f, None);
+    let out = group(&mut f, vec![create]);
+    let rec = &out[0].as_ref().expect("created").records[0];
+    let (doc_len, chunks, log_after): (i64, i64, i64) = f
+        .conn
+        .query_row(
+            "SELECT length(doc), chunks, log_after FROM crdt_docs WHERE record_id = ?1",
+            [&rec.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("doc row");
+    assert_eq!((doc_len, chunks, log_after), (0, 1, 0));
+    let mut doc = crdt::load(&stored_doc(&f, &rec.id), &f.w.actor).expect("loads from the log");
+    assert_eq!(crdt::heads_hex(&mut doc), rec.heads);
+    assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("intake".into())));
+}
+
+#[test]
+fn a_document_stored_whole_before_migration_5_loads_and_is_compacted_at_its_next_write() {
+    let mut f = fixture();
+    let create = create_ro(&f, None);
+    let out = group(&mut f, vec![create]);
+    let id = out[0].as_ref().expect("created").records[0].id.clone();
+    // The form rows had before migration 0005: the whole document in `doc`.
+    let whole = stored_doc(&f, &id);
+    f.conn
+        .execute(
+            "UPDATE crdt_docs SET doc = ?2, chunks = 0, log_after = NULL WHERE record_id = ?1",
+            rusqlite::params![id, whole],
+        )
+        .expect("old form");
+    f.w.docs.remove(&(table("repair_orders"), id.clone()));
+    let update = set_stage(&f, &id, "detail");
+    let out = group(&mut f, vec![update]);
+    let heads = out[0].as_ref().expect("updated").records[0].heads.clone();
+    let (chunks, log_after): (i64, Option<i64>) = f
+        .conn
+        .query_row(
+            "SELECT chunks, log_after FROM crdt_docs WHERE record_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("doc row");
+    let last: i64 = f
+        .conn
+        .query_row(
+            "SELECT max(seq) FROM change_log WHERE record_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .expect("seq");
+    assert_eq!(
+        (chunks, log_after),
+        (0, Some(last)),
+        "compacted through the update"
+    );
+    let mut doc = crdt::load(&stored_doc(&f, &id), &f.w.actor).expect("loads");
+    assert_eq!(crdt::heads_hex(&mut doc), heads);
+    assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
+    assert_eq!(doc.get_changes(&[]).len(), 2);
 }
