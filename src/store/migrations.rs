@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_doc_log_tail.sql",
         sql: include_str!("../../migrations/0005_doc_log_tail.sql"),
     },
+    Migration {
+        name: "0006_partial_indexes.sql",
+        sql: include_str!("../../migrations/0006_partial_indexes.sql"),
+    },
 ];
 
 impl Migration {
