@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod cloud;
 mod cloud_apply;
+mod cloud_checks;
 mod cloud_guards;
 mod columns_api;
 mod columns_file;
