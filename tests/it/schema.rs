@@ -21,12 +21,18 @@ fn the_first_migration_holds_every_catalog_table_as_rendered() {
     );
 }
 
-#[test]
-fn a_migrated_database_has_exactly_the_indexes_the_catalog_renders() {
+/// A new data dir, every migration applied by the store, opened directly.
+fn migrated_database() -> (tempfile::TempDir, rusqlite::Connection) {
     let dir = tempfile::tempdir().expect("tempdir");
     drop(collisionos::store::Store::open(dir.path()).expect("open"));
     let db = rusqlite::Connection::open(dir.path().join(collisionos::store::DB_FILE))
         .expect("open the database");
+    (dir, db)
+}
+
+#[test]
+fn a_migrated_database_has_exactly_the_indexes_the_catalog_renders() {
+    let (_dir, db) = migrated_database();
     let mut partial = 0;
     for t in TABLES {
         let mut live: Vec<String> = db
@@ -49,10 +55,7 @@ fn a_migrated_database_has_exactly_the_indexes_the_catalog_renders() {
 
 #[test]
 fn a_lookup_by_a_nullable_reference_uses_its_partial_index() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    drop(collisionos::store::Store::open(dir.path()).expect("open"));
-    let db = rusqlite::Connection::open(dir.path().join(collisionos::store::DB_FILE))
-        .expect("open the database");
+    let (_dir, db) = migrated_database();
     // As the list (a filter, paged by id) and a parent's delete check ask.
     for (sql, index) in [
         (
