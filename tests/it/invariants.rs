@@ -97,8 +97,7 @@ pub fn violations(db: &Connection, queued: bool) -> Vec<String> {
                 return true;
             };
             automerge::AutoCommit::load(&stored.bytes).map_or(true, |mut d| {
-                let loaded: Vec<String> = d.get_heads().iter().map(ToString::to_string).collect();
-                loaded.join(",") != *heads
+                collisionos::crdt::heads_hex(&mut d).join(",") != *heads
             })
         })
         .count();
