@@ -11,7 +11,7 @@ use super::expected::{
     HUB_ALL, HUB_INSERT, HUB_ROLE, HUB_SELECT, PRIVATE_SCHEMA,
 };
 use crate::domain::catalog::{ColType, Column, Default, Table, TableId, TABLES};
-use crate::domain::ddl::{index_columns, postgres_type};
+use crate::domain::ddl::{index_columns, index_predicate, postgres_type};
 use crate::domain::policy::{Role, Verb, SELF_EDITABLE_USER_FIELDS};
 use std::fmt::Write;
 
@@ -146,6 +146,39 @@ pub fn schema_sql() -> String {
             .collect::<Vec<_>>()
             .join("\n"),
     );
+    one_transaction(&sql)
+}
+
+/// The catalog indexes whose first column may be NULL, made partial
+/// (`WHERE col IS NOT NULL`) as the hub's are: shipped as
+/// `supabase/migrations/20261130000002_partial_indexes.sql`.
+pub fn partial_indexes_sql() -> String {
+    let mut sql = String::from(
+        "-- CollisionOS cloud mirror: a catalog index whose first column may be NULL\n\
+         -- leaves NULL out (`WHERE col IS NOT NULL`), as the hub's SQLite does. Each\n\
+         -- index is (shop_id, col, ...); a read that filters on col (`=`, `IN`, a\n\
+         -- range) implies IS NOT NULL, so Postgres still uses it. A record whose\n\
+         -- reference is unset (a repair order without a claim, estimate or\n\
+         -- technician yet) then costs no entry, no write and no bytes in that index.\n\
+         -- Same names, so nothing that names an index changes. Written by\n\
+         -- `collisionos::cloud::ddl::partial_indexes_sql`; tests/it/cloud_indexes.rs\n\
+         -- holds this file to it. Append-only: never edit once shipped.\n\n",
+    );
+    for t in TABLES {
+        for cols in index_columns(t) {
+            let Some(predicate) = index_predicate(t, &cols) else {
+                continue;
+            };
+            let name = format!("{}_by_{}", t.name, cols.join("_"));
+            let _ = writeln!(
+                sql,
+                "DROP INDEX public.{name};\n\
+                 CREATE INDEX {name} ON public.{} (shop_id, {}) WHERE {predicate};",
+                t.name,
+                cols.join(", ")
+            );
+        }
+    }
     one_transaction(&sql)
 }
 

@@ -100,21 +100,28 @@ pub fn sqlite_indexes(t: &Table) -> Vec<String> {
     index_columns(t)
         .into_iter()
         .map(|cols| {
-            let nullable = t.column(cols[0]).is_some_and(|c| !c.required);
             format!(
                 "CREATE INDEX {}_by_{} ON {} (shop_id, {}){}",
                 t.name,
                 cols.join("_"),
                 t.name,
                 cols.join(", "),
-                if nullable {
-                    format!(" WHERE {} IS NOT NULL", cols[0])
-                } else {
-                    String::new()
-                }
+                index_predicate(t, &cols)
+                    .map(|p| format!(" WHERE {p}"))
+                    .unwrap_or_default()
             )
         })
         .collect()
+}
+
+/// The predicate of a catalog index (`cols`, after `shop_id`): `col IS NOT NULL`
+/// when its first column may be NULL, else none. The hub's SQLite and the
+/// cloud's Postgres index the same way.
+pub fn index_predicate(t: &Table, cols: &[&str]) -> Option<String> {
+    let first = cols.first()?;
+    t.column(first)
+        .is_some_and(|c| !c.required)
+        .then(|| format!("{first} IS NOT NULL"))
 }
 
 /// The `CREATE TABLE` statement of one table, in SQLite.

@@ -456,4 +456,29 @@ mod tests {
         super::configure(&ours).expect("configure");
         assert_eq!(reprepares(&ours), 0);
     }
+
+    /// `.cargo/config.toml` builds the bundled SQLite without the process-wide
+    /// page-cache group (`ENABLE_MEMORY_MANAGEMENT`) and without memory
+    /// statistics: with either, every connection's page fetches and mallocs take
+    /// one global mutex, and the writer waits on the readers and the sync worker.
+    #[test]
+    fn sqlite_is_built_without_process_wide_mutexes_on_pages_and_mallocs() {
+        let conn = Connection::open_in_memory().expect("open");
+        let options: Vec<String> = conn
+            .prepare("SELECT compile_options FROM pragma_compile_options")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("options");
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ mod cloud;
 mod cloud_apply;
 mod cloud_checks;
 mod cloud_guards;
+mod cloud_indexes;
 mod columns_api;
 mod columns_file;
 mod columns_rls;
