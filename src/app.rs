@@ -36,7 +36,7 @@ impl App {
         };
         let sync = crate::sync::worker::Engine::open(store.clone(), config.sync.clone()).await?;
         Ok(App {
-            state: AppState {
+            state: AppState::new(crate::api::Shared {
                 setup,
                 logins: Default::default(),
                 backups,
@@ -47,7 +47,7 @@ impl App {
                 accounts: Default::default(),
                 tablets: Default::default(),
                 sync,
-            },
+            }),
             shutdown_timeout: config.shutdown_timeout,
         })
     }

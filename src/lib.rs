@@ -24,3 +24,8 @@ pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod ws;
+
+/// The allocator of every binary built on this crate (the hub, its tools and
+/// tests): mimalloc, with per-thread free lists, instead of glibc's malloc.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
