@@ -4,8 +4,10 @@
 //! `request.jwt.claims` to the hub's claims (as PostgREST does), so the cloud's
 //! RLS confines the hub to its shop. Rows go per table as one multi-row
 //! `INSERT … SELECT … FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE`,
-//! deletes as one `DELETE … WHERE id = ANY($1)`, change bytes as one insert with
-//! `ON CONFLICT (change_hash) DO NOTHING`. Every statement is sent unnamed
+//! deletes as one `DELETE … WHERE id = ANY($1)`, change bytes as one
+//! `INSERT … SELECT … FROM unnest(…)` of one binary array per column (the bytes as
+//! `bytea[]`: no hex, no JSON to build or parse) with `ON CONFLICT (change_hash)
+//! DO NOTHING`. Every statement is sent unnamed
 //! (`execute_typed`, or the simple protocol), so no prepared statement outlives
 //! its transaction and a transaction-mode pooler (pgbouncer, Supavisor) works.
 
@@ -18,17 +20,66 @@ use serde_json::Value;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A push that takes longer is abandoned as "no answer" (and retried, idempotently).
 const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The one parameter of a statement.
+/// The parameters of a statement.
 enum Param {
     Text(String),
     TextArray(Vec<String>),
+    /// The change-bytes insert's columns ([`CHANGES_SQL`]).
+    Changes(ChangeColumns),
+}
+
+/// A batch of change-log entries as one array per column of [`CHANGES_SQL`].
+#[derive(Default)]
+struct ChangeColumns {
+    hash: Vec<String>,
+    shop: Vec<String>,
+    table: Vec<String>,
+    record: Vec<String>,
+    seq: Vec<i64>,
+    actor: Vec<String>,
+    author: Vec<Option<String>>,
+    bytes: Vec<Vec<u8>>,
+    created_at: Vec<String>,
+}
+
+impl ChangeColumns {
+    fn of(changes: &[&ChangeEntry]) -> ChangeColumns {
+        let mut c = ChangeColumns::default();
+        for e in changes {
+            c.hash.push(e.change_hash.clone());
+            c.shop.push(e.shop_id.clone());
+            c.table.push(e.table_name.clone());
+            c.record.push(e.record_id.clone());
+            c.seq.push(e.seq);
+            c.actor.push(e.actor.clone());
+            c.author.push(e.author_id.clone());
+            c.bytes.push(e.bytes.clone());
+            c.created_at.push(e.created_at.clone());
+        }
+        c
+    }
+
+    /// The statement's parameters, in `$1 … $9` order.
+    fn params(&self) -> [(&(dyn ToSql + Sync), Type); 9] {
+        [
+            (&self.hash, Type::TEXT_ARRAY),
+            (&self.shop, Type::TEXT_ARRAY),
+            (&self.table, Type::TEXT_ARRAY),
+            (&self.record, Type::TEXT_ARRAY),
+            (&self.seq, Type::INT8_ARRAY),
+            (&self.actor, Type::TEXT_ARRAY),
+            (&self.author, Type::TEXT_ARRAY),
+            (&self.bytes, Type::BYTEA_ARRAY),
+            (&self.created_at, Type::TEXT_ARRAY),
+        ]
+    }
 }
 
 pub struct PgSink {
@@ -126,6 +177,7 @@ impl PgSink {
                         Param::TextArray(a) => {
                             tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await
                         }
+                        Param::Changes(c) => tx.execute_typed(sql, &c.params()).await,
                     }
                 }
             }));
@@ -212,11 +264,8 @@ fn upsert_sql(table: TableId) -> String {
 
 const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
     (change_hash, shop_id, table_name, record_id, seq, actor, author_id, bytes, created_at)
-  SELECT change_hash, shop_id, table_name, record_id, seq, actor, author_id,
-         decode(bytes_hex, 'hex'), created_at
-    FROM jsonb_to_recordset($1::text::jsonb) AS x(change_hash text, shop_id uuid,
-         table_name text, record_id uuid, seq bigint, actor text, author_id uuid,
-         bytes_hex text, created_at timestamptz)
+  SELECT * FROM unnest($1::text[], $2::text[]::uuid[], $3::text[], $4::text[]::uuid[],
+         $5::int8[], $6::text[], $7::text[]::uuid[], $8::bytea[], $9::text[]::timestamptz[])
   ON CONFLICT (change_hash) DO NOTHING";
 
 /// The upserts (per table) and deletes of a batch's rows.
@@ -241,8 +290,10 @@ fn row_statements(rows: &RowBatch) -> Vec<(String, Param)> {
 }
 
 fn changes_statement(changes: &[&ChangeEntry]) -> (String, Param) {
-    let payload = super::sink::changes_json(changes, "bytes_hex", |b| hex::encode(b));
-    (CHANGES_SQL.to_string(), Param::Text(payload))
+    (
+        CHANGES_SQL.to_string(),
+        Param::Changes(ChangeColumns::of(changes)),
+    )
 }
 
 impl CloudSink for PgSink {

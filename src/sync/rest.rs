@@ -250,8 +250,7 @@ impl RestSink {
         if changes.is_empty() {
             return Ok(());
         }
-        let body =
-            super::sink::changes_json(changes, "bytes", |b| format!("\\x{}", hex::encode(b)));
+        let body = super::sink::changes_json(changes);
         self.send(
             claims,
             reqwest::Method::POST,

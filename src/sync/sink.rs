@@ -181,20 +181,15 @@ pub trait CloudSink: Send + Sync {
 /// Change bytes per statement (Postgres wire) or request (REST).
 pub const CHANGES_PER_CALL: usize = 1000;
 
-/// The cloud's `crdt_changes` rows for `changes`, as a JSON array: the same
-/// columns over either transport, the bytes under `bytes_key` in the form
-/// `bytes` gives them (hex for the Postgres wire's `json_populate_recordset`,
-/// `\\x…` for PostgREST's `bytea`).
-pub fn changes_json(
-    changes: &[&ChangeEntry],
-    bytes_key: &str,
-    bytes: impl Fn(&[u8]) -> String,
-) -> String {
+/// The cloud's `crdt_changes` rows for `changes`, as a JSON array (what the
+/// REST transport posts), the bytes as PostgREST's `bytea` text (`\\x…`). The
+/// Postgres wire sends the same columns as binary arrays (`pg::ChangeColumns`).
+pub fn changes_json(changes: &[&ChangeEntry]) -> String {
     Value::Array(
         changes
             .iter()
             .map(|c| {
-                let mut row = serde_json::json!({
+                serde_json::json!({
                     "change_hash": c.change_hash,
                     "shop_id": c.shop_id,
                     "table_name": c.table_name,
@@ -203,9 +198,8 @@ pub fn changes_json(
                     "actor": c.actor,
                     "author_id": c.author_id,
                     "created_at": c.created_at,
-                });
-                row[bytes_key] = Value::String(bytes(&c.bytes));
-                row
+                    "bytes": format!("\\x{}", hex::encode(&c.bytes)),
+                })
             })
             .collect(),
     )
