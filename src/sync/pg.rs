@@ -3,17 +3,18 @@
 //! Each push is one transaction that sets `role` to `authenticated` and
 //! `request.jwt.claims` to the hub's claims (as PostgREST does), so the cloud's
 //! RLS confines the hub to its shop. Rows go per table as one multi-row
-//! `INSERT … SELECT … FROM jsonb_populate_recordset(…) ON CONFLICT (id) DO UPDATE`,
-//! deletes as one `DELETE … WHERE id = ANY($1)`, change bytes as one
-//! `INSERT … SELECT … FROM unnest(…)` of one binary array per column (the bytes as
-//! `bytea[]`: no hex, no JSON to build or parse) with `ON CONFLICT (change_hash)
-//! DO NOTHING`. Every statement is sent unnamed
+//! `INSERT … SELECT … FROM unnest(…) ON CONFLICT (id) DO UPDATE`, one binary
+//! array per column (no JSON to build or parse), deletes as one
+//! `DELETE … WHERE id = ANY($1)`, change bytes as one `INSERT … SELECT … FROM
+//! unnest(…)` likewise (the bytes as `bytea[]`, no hex) with `ON CONFLICT
+//! (change_hash) DO NOTHING`. Every statement is sent unnamed
 //! (`execute_typed`, or the simple protocol), so no prepared statement outlives
 //! its transaction and a transaction-mode pooler (pgbouncer, Supavisor) works.
 
 use super::config::Secret;
 use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, SinkError};
 use super::tls::RustlsConnect;
+use crate::domain::ddl::postgres_type;
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
 use serde_json::Value;
@@ -29,8 +30,9 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The parameters of a statement.
 enum Param {
-    Text(String),
     TextArray(Vec<String>),
+    /// A table's upsert: one text array per column ([`upsert_sql`]).
+    Rows(Vec<Vec<Option<String>>>),
     /// The change-bytes insert's columns ([`CHANGES_SQL`]).
     Changes(ChangeColumns),
 }
@@ -173,7 +175,13 @@ impl PgSink {
                 let tx = &tx;
                 async move {
                     match param {
-                        Param::Text(t) => tx.execute_typed(sql, &[(t, Type::TEXT)]).await,
+                        Param::Rows(columns) => {
+                            let params: Vec<(&(dyn ToSql + Sync), Type)> = columns
+                                .iter()
+                                .map(|c| (c as &(dyn ToSql + Sync), Type::TEXT_ARRAY))
+                                .collect();
+                            tx.execute_typed(sql, &params).await
+                        }
                         Param::TextArray(a) => {
                             tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await
                         }
@@ -245,21 +253,70 @@ pub fn classify(e: &tokio_postgres::Error, context: &str) -> SinkError {
     }
 }
 
+/// A table's columns (the system columns first, as the catalog orders them)
+/// with their cloud types.
+fn columns(table: TableId) -> Vec<(&'static str, &'static str)> {
+    table
+        .def()
+        .all_column_names()
+        .map(|name| {
+            let ty = match name {
+                "id" | "shop_id" => "uuid",
+                "created_at" | "updated_at" => "timestamptz",
+                _ => table
+                    .def()
+                    .column(name)
+                    .map_or("text", |c| postgres_type(c.ty)),
+            };
+            (name, ty)
+        })
+        .collect()
+}
+
+/// A table's upsert: `$1 … $n` are one text array per column (binary arrays,
+/// nothing to parse but each value), cast to the column's type as
+/// `jsonb_populate_recordset` would.
 fn upsert_sql(table: TableId) -> String {
     let t = table.name();
-    let cols: Vec<&str> = table.def().all_column_names().collect();
-    let list = cols.join(", ");
+    let cols = columns(table);
+    let list = cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+    let arrays = (1..=cols.len())
+        .map(|i| format!("${i}::text[]"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let casts = cols
+        .iter()
+        .map(|(c, ty)| format!("u.{c}::{ty}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sets = cols
         .iter()
-        .filter(|c| **c != "id")
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .filter(|(c, _)| *c != "id")
+        .map(|(c, _)| format!("{c} = EXCLUDED.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "INSERT INTO public.{t} ({list}) SELECT {list} \
-         FROM jsonb_populate_recordset(NULL::public.{t}, $1::text::jsonb) \
+        "INSERT INTO public.{t} ({list}) SELECT {casts} \
+         FROM unnest({arrays}) AS u({list}) \
          ON CONFLICT (id) DO UPDATE SET {sets}"
     )
+}
+
+/// The rows' values, one text array per column of [`columns`] (NULL for a
+/// null or missing value; a JSON object as its text, for `jsonb`).
+fn row_columns(table: TableId, rows: &[Value]) -> Vec<Vec<Option<String>>> {
+    columns(table)
+        .iter()
+        .map(|(name, _)| {
+            rows.iter()
+                .map(|row| match row.get(*name) {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(v) => Some(v.to_string()),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
@@ -272,10 +329,7 @@ const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
 fn row_statements(rows: &RowBatch) -> Vec<(String, Param)> {
     let mut statements: Vec<(String, Param)> = Vec::new();
     for (table, ups) in &rows.upserts {
-        statements.push((
-            upsert_sql(*table),
-            Param::Text(Value::Array(ups.clone()).to_string()),
-        ));
+        statements.push((upsert_sql(*table), Param::Rows(row_columns(*table, ups))));
     }
     for (table, ids) in &rows.deletes {
         statements.push((
