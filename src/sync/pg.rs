@@ -14,10 +14,12 @@
 use super::config::Secret;
 use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, SinkError};
 use super::tls::RustlsConnect;
+use crate::domain::catalog::SYSTEM_COLUMNS;
 use crate::domain::ddl::postgres_type;
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -28,42 +30,42 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A push that takes longer is abandoned as "no answer" (and retried, idempotently).
 const PUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The parameters of a statement.
-enum Param {
-    TextArray(Vec<String>),
+/// The parameters of a statement, borrowed from the batch being pushed.
+enum Param<'a> {
+    TextArray(&'a [String]),
     /// A table's upsert: one text array per column ([`upsert_sql`]).
-    Rows(Vec<Vec<Option<String>>>),
+    Rows(Vec<Vec<Option<Cow<'a, str>>>>),
     /// The change-bytes insert's columns ([`CHANGES_SQL`]).
-    Changes(ChangeColumns),
+    Changes(ChangeColumns<'a>),
 }
 
 /// A batch of change-log entries as one array per column of [`CHANGES_SQL`].
 #[derive(Default)]
-struct ChangeColumns {
-    hash: Vec<String>,
-    shop: Vec<String>,
-    table: Vec<String>,
-    record: Vec<String>,
+struct ChangeColumns<'a> {
+    hash: Vec<&'a str>,
+    shop: Vec<&'a str>,
+    table: Vec<&'a str>,
+    record: Vec<&'a str>,
     seq: Vec<i64>,
-    actor: Vec<String>,
-    author: Vec<Option<String>>,
-    bytes: Vec<Vec<u8>>,
-    created_at: Vec<String>,
+    actor: Vec<&'a str>,
+    author: Vec<Option<&'a str>>,
+    bytes: Vec<&'a [u8]>,
+    created_at: Vec<&'a str>,
 }
 
-impl ChangeColumns {
-    fn of(changes: &[&ChangeEntry]) -> ChangeColumns {
+impl<'a> ChangeColumns<'a> {
+    fn of(changes: &[&'a ChangeEntry]) -> ChangeColumns<'a> {
         let mut c = ChangeColumns::default();
         for e in changes {
-            c.hash.push(e.change_hash.clone());
-            c.shop.push(e.shop_id.clone());
-            c.table.push(e.table_name.clone());
-            c.record.push(e.record_id.clone());
+            c.hash.push(&e.change_hash);
+            c.shop.push(&e.shop_id);
+            c.table.push(&e.table_name);
+            c.record.push(&e.record_id);
             c.seq.push(e.seq);
-            c.actor.push(e.actor.clone());
-            c.author.push(e.author_id.clone());
-            c.bytes.push(e.bytes.clone());
-            c.created_at.push(e.created_at.clone());
+            c.actor.push(&e.actor);
+            c.author.push(e.author_id.as_deref());
+            c.bytes.push(&e.bytes);
+            c.created_at.push(&e.created_at);
         }
         c
     }
@@ -145,7 +147,7 @@ impl PgSink {
     async fn in_tx(
         &self,
         claims: &Claims,
-        statements: &[(String, Param)],
+        statements: &[(String, Param<'_>)],
     ) -> Result<(), SinkError> {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|c| c.is_closed()) {
@@ -253,23 +255,20 @@ pub fn classify(e: &tokio_postgres::Error, context: &str) -> SinkError {
     }
 }
 
-/// A table's columns (the system columns first, as the catalog orders them)
-/// with their cloud types.
+/// A table's columns with their cloud types, in `all_column_names` order: the
+/// system columns, then the catalog's.
 fn columns(table: TableId) -> Vec<(&'static str, &'static str)> {
-    table
-        .def()
-        .all_column_names()
-        .map(|name| {
-            let ty = match name {
-                "id" | "shop_id" => "uuid",
-                "created_at" | "updated_at" => "timestamptz",
-                _ => table
-                    .def()
-                    .column(name)
-                    .map_or("text", |c| postgres_type(c.ty)),
-            };
-            (name, ty)
-        })
+    const SYSTEM_TYPES: [&str; 4] = ["uuid", "uuid", "timestamptz", "timestamptz"];
+    SYSTEM_COLUMNS
+        .into_iter()
+        .zip(SYSTEM_TYPES)
+        .chain(
+            table
+                .def()
+                .columns
+                .iter()
+                .map(|c| (c.name, postgres_type(c.ty))),
+        )
         .collect()
 }
 
@@ -304,15 +303,16 @@ fn upsert_sql(table: TableId) -> String {
 
 /// The rows' values, one text array per column of [`columns`] (NULL for a
 /// null or missing value; a JSON object as its text, for `jsonb`).
-fn row_columns(table: TableId, rows: &[Value]) -> Vec<Vec<Option<String>>> {
-    columns(table)
-        .iter()
-        .map(|(name, _)| {
+fn row_columns<'a>(table: TableId, rows: &'a [Value]) -> Vec<Vec<Option<Cow<'a, str>>>> {
+    table
+        .def()
+        .all_column_names()
+        .map(|name| {
             rows.iter()
-                .map(|row| match row.get(*name) {
+                .map(|row| match row.get(name) {
                     None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(v) => Some(v.to_string()),
+                    Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
+                    Some(v) => Some(Cow::Owned(v.to_string())),
                 })
                 .collect()
         })
@@ -326,8 +326,8 @@ const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
   ON CONFLICT (change_hash) DO NOTHING";
 
 /// The upserts (per table) and deletes of a batch's rows.
-fn row_statements(rows: &RowBatch) -> Vec<(String, Param)> {
-    let mut statements: Vec<(String, Param)> = Vec::new();
+fn row_statements(rows: &RowBatch) -> Vec<(String, Param<'_>)> {
+    let mut statements = Vec::new();
     for (table, ups) in &rows.upserts {
         statements.push((upsert_sql(*table), Param::Rows(row_columns(*table, ups))));
     }
@@ -337,13 +337,13 @@ fn row_statements(rows: &RowBatch) -> Vec<(String, Param)> {
                 "DELETE FROM public.{} WHERE id = ANY($1::text[]::uuid[])",
                 table.name()
             ),
-            Param::TextArray(ids.clone()),
+            Param::TextArray(ids),
         ));
     }
     statements
 }
 
-fn changes_statement(changes: &[&ChangeEntry]) -> (String, Param) {
+fn changes_statement<'a>(changes: &[&'a ChangeEntry]) -> (String, Param<'a>) {
     (
         CHANGES_SQL.to_string(),
         Param::Changes(ChangeColumns::of(changes)),
