@@ -11,7 +11,7 @@ use super::expected::{
     HUB_ALL, HUB_INSERT, HUB_ROLE, HUB_SELECT, PRIVATE_SCHEMA,
 };
 use crate::domain::catalog::{ColType, Column, Default, Table, TableId, TABLES};
-use crate::domain::ddl::{index_columns, index_predicate, postgres_type};
+use crate::domain::ddl::{index_columns, index_name, index_predicate, postgres_type};
 use crate::domain::policy::{Role, Verb, SELF_EDITABLE_USER_FIELDS};
 use std::fmt::Write;
 
@@ -117,8 +117,8 @@ pub fn postgres_table(t: &Table) -> String {
     for cols in index_columns(t) {
         let _ = writeln!(
             sql,
-            "CREATE INDEX {name}_by_{} ON public.{name} (shop_id, {});",
-            cols.join("_"),
+            "CREATE INDEX {} ON public.{name} (shop_id, {});",
+            index_name(t, &cols),
             cols.join(", ")
         );
     }
@@ -169,7 +169,7 @@ pub fn partial_indexes_sql() -> String {
             let Some(predicate) = index_predicate(t, &cols) else {
                 continue;
             };
-            let name = format!("{}_by_{}", t.name, cols.join("_"));
+            let name = index_name(t, &cols);
             let _ = writeln!(
                 sql,
                 "DROP INDEX public.{name};\n\

@@ -101,9 +101,8 @@ pub fn sqlite_indexes(t: &Table) -> Vec<String> {
         .into_iter()
         .map(|cols| {
             format!(
-                "CREATE INDEX {}_by_{} ON {} (shop_id, {}){}",
-                t.name,
-                cols.join("_"),
+                "CREATE INDEX {} ON {} (shop_id, {}){}",
+                index_name(t, &cols),
                 t.name,
                 cols.join(", "),
                 index_predicate(t, &cols)
@@ -112,6 +111,12 @@ pub fn sqlite_indexes(t: &Table) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The name of a catalog index (`cols`, after `shop_id`), the same in SQLite
+/// and in the cloud.
+pub fn index_name(t: &Table, cols: &[&str]) -> String {
+    format!("{}_by_{}", t.name, cols.join("_"))
 }
 
 /// The predicate of a catalog index (`cols`, after `shop_id`): `col IS NOT NULL`

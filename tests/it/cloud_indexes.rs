@@ -6,7 +6,7 @@
 
 use crate::pg::{fresh_db, repo_root};
 use collisionos::domain::catalog::TABLES;
-use collisionos::domain::ddl::{index_columns, index_predicate};
+use collisionos::domain::ddl::{index_columns, index_name, index_predicate};
 use std::collections::BTreeMap;
 
 #[test]
@@ -38,7 +38,7 @@ async fn cloud_indexes_are_partial_where_the_hubs_are() {
     let mut partial = 0;
     for t in TABLES {
         for cols in index_columns(t) {
-            let name = format!("{}_by_{}", t.name, cols.join("_"));
+            let name = index_name(t, &cols);
             let got = live
                 .get(&name)
                 .unwrap_or_else(|| panic!("{name} is missing in the cloud"));
