@@ -1,6 +1,7 @@
 //! Store-layer benchmarks (no HTTP): durable creates and updates of repair
 //! orders through the writer thread, a filtered list over 100,000 repair orders,
-//! 16 creates in flight at once, and the Automerge costs a write pays.
+//! 16 creates in flight at once, the Automerge costs a write pays, and the sync
+//! worker's compression of a batch's change bytes.
 //!
 //!     cargo bench --bench store
 //!     cargo bench --bench store -- list      # one group only
@@ -294,6 +295,42 @@ fn automerge_costs(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sync worker's share of a push that is pure CPU: compressing the change
+/// bytes of one batch (50 repair orders just created, read from the queue as
+/// the worker reads them).
+fn sync_compress(c: &mut Criterion) {
+    let rt = Runtime::new().expect("a tokio runtime");
+    let fx = Fixture::new(&rt);
+    fx.seed(&rt, 50);
+    let queue = collisionos::store::queue::Queue::open(&fx.store).expect("the sync queue");
+    let due = rt
+        .block_on(queue.due(
+            "9999-12-31T00:00:00Z".into(),
+            60, // the shop and its owner are due too
+            std::collections::HashSet::new(),
+        ))
+        .expect("the due batch");
+    let due: Vec<_> = due
+        .into_iter()
+        .filter(|r| r.table == fx.ro)
+        .take(50)
+        .collect();
+    assert_eq!(due.len(), 50, "the 50 repair orders are due");
+    let mut g = c.benchmark_group("sync");
+    g.throughput(Throughput::Elements(50));
+    g.bench_function("compress_changes_50", |b| {
+        b.iter_batched(
+            || due.clone(),
+            |mut batch| {
+                collisionos::sync::worker::compress_changes(&mut batch);
+                batch
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(30)
@@ -304,6 +341,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = automerge_costs, store_writes, store_list
+    targets = automerge_costs, store_writes, store_list, sync_compress
 }
 criterion_main!(benches);

@@ -90,6 +90,9 @@ fn pairs(args: &Args, n: usize) -> anyhow::Result<()> {
             "sync {only}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if let Some(line) = text.lines().find(|l| l.starts_with("in the cloud")) {
+            println!("  sync {only}: {line}");
+        }
         text.lines()
             .find_map(|l| l.split_once(&format!("sync {only}: ")))
             .and_then(|(_, n)| n.trim().parse().ok())
@@ -478,21 +481,33 @@ async fn creates_rate(
     on: bool,
 ) -> anyhow::Result<f64> {
     let name = format!("collisionos_sync_rate_{}", std::process::id());
-    let (url, stop, _dir) = if on {
-        let (_, url, stop, dir) = synced_hub(admin, &name, batch).await?;
-        (url, stop, dir)
+    let (cloud, url, stop, _dir) = if on {
+        let (cloud, url, stop, dir) = synced_hub(admin, &name, batch).await?;
+        (Some(cloud), url, stop, dir)
     } else {
         let dir = tempfile::tempdir()?;
         let (app, _, _) = hub(dir.path(), None, 50).await?;
         let (url, stop) = serve(app).await?;
-        (url, stop, dir)
+        (None, url, stop, dir)
     };
     println!(
         "hub ready (pid {}, sync {}); writing for {seconds} s",
         std::process::id(),
         if on { "on" } else { "off" }
     );
-    let (_, rate) = write_load(&url, seconds, clients).await?;
+    let (acked, rate) = write_load(&url, seconds, clients).await?;
+    if let Some(cloud) = cloud {
+        // A sync that fell behind would cost the write path nothing: say how
+        // much of what was written had reached the cloud when the clients stopped.
+        let (pg, conn) = tokio_postgres::connect(&cloud, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        let arrived: i64 = pg
+            .query_one("SELECT count(*) FROM public.repair_orders", &[])
+            .await?
+            .get(0);
+        let written = acked.lock().map(|a| a.len()).unwrap_or_default();
+        println!("in the cloud when the clients stopped: {arrived} of {written} repair orders");
+    }
     let _ = stop.send(());
     if on {
         drop_cloud(admin, &name).await?;
