@@ -27,6 +27,7 @@ mod ops;
 mod pg;
 mod restore_sync;
 mod rls;
+mod rls_helpers;
 mod schema;
 mod search_api;
 mod sessions;
