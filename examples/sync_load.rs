@@ -9,7 +9,10 @@
 //! 3. creates/s over HTTP with sync on against sync off (same clients), each
 //!    run alone (the watcher of 2. would cost the machine CPU). For a figure to
 //!    rely on, `--pairs 8` runs eight off/on pairs instead, each side in a
-//!    process of its own, and prints the median ratio.
+//!    process of its own, and prints the median ratio. Each run also says how
+//!    much of what was acknowledged had reached the cloud when the clients
+//!    stopped (a sync that falls behind costs the write path nothing), and how
+//!    long the writer thread, the hub's serial path, waited for a core.
 //!
 //! It needs a Postgres superuser URL (the test cluster: `eval "$(bash
 //! install/pg-test-cluster.sh start /tmp/pg)"`, then `--db-url
@@ -90,7 +93,10 @@ fn pairs(args: &Args, n: usize) -> anyhow::Result<()> {
             "sync {only}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        if let Some(line) = text.lines().find(|l| l.starts_with("in the cloud")) {
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("in the cloud") || l.starts_with("the writer thread"))
+        {
             println!("  sync {only}: {line}");
         }
         text.lines()
@@ -256,6 +262,30 @@ async fn create_ros(
 /// CPU time (user + system) this process has used, in ms (Linux `/proc`).
 fn process_cpu_ms() -> f64 {
     cpu_ms_of("self")
+}
+
+/// This process's threads named `name`: the time they ran and the time they
+/// waited, runnable, for a core (ns), summed from `/proc/self/task/*/schedstat`.
+fn threads_schedstat(name: &str) -> (u64, u64) {
+    let mut out = (0, 0);
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
+        let mut f = stat
+            .split_whitespace()
+            .map(|v| v.parse::<u64>().unwrap_or(0));
+        out.0 += f.next().unwrap_or(0);
+        out.1 += f.next().unwrap_or(0);
+    }
+    out
 }
 
 /// The CPU time (user and system, ms) process `pid` has used, from `/proc`.
@@ -495,7 +525,18 @@ async fn creates_rate(
         std::process::id(),
         if on { "on" } else { "off" }
     );
+    // The writer thread is the serial path: the share of the run it spent
+    // waiting, runnable, for a core is what sync on can cost the write rate.
+    let (ran0, waited0) = threads_schedstat("sqlite-writer");
+    let start = Instant::now();
     let (acked, rate) = write_load(&url, seconds, clients).await?;
+    let (ran1, waited1) = threads_schedstat("sqlite-writer");
+    let wall = start.elapsed().as_nanos() as f64;
+    println!(
+        "the writer thread: ran {:.0}% of the run, waited for a core {:.1}%",
+        (ran1 - ran0) as f64 / wall * 100.0,
+        (waited1 - waited0) as f64 / wall * 100.0
+    );
     if let Some(cloud) = cloud {
         // A sync that fell behind would cost the write path nothing: say how
         // much of what was written had reached the cloud when the clients stopped.
