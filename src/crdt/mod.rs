@@ -19,6 +19,9 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use std::str::FromStr;
 
+mod create;
+pub use create::create;
+
 pub use automerge::AutoCommit as Doc;
 
 /// The tombstone field a delete puts into the document.
@@ -55,10 +58,14 @@ pub struct ChangeMeta<'a> {
 }
 
 impl ChangeMeta<'_> {
+    /// The change's message: who made it and through which operation.
+    fn message(&self) -> String {
+        serde_json::json!({ "author": self.author, "op": self.op }).to_string()
+    }
+
     fn options(&self) -> CommitOptions {
-        let msg = serde_json::json!({ "author": self.author, "op": self.op });
         CommitOptions::default()
-            .with_message(msg.to_string())
+            .with_message(self.message())
             .with_time(self.unix_time)
     }
 }
@@ -79,7 +86,7 @@ pub fn heads_hex(doc: &mut AutoCommit) -> Vec<String> {
     doc.get_heads().iter().map(ToString::to_string).collect()
 }
 
-fn scalar(v: &Value) -> ScalarValue {
+pub(crate) fn scalar(v: &Value) -> ScalarValue {
     match v {
         Value::Null => ScalarValue::Null,
         Value::Text(s) => ScalarValue::Str(s.as_str().into()),

@@ -206,7 +206,6 @@ impl Writer {
         }
         ctx.check_values(&fields)?;
 
-        let mut doc = crdt::new_doc(actor.unwrap_or(&self.actor));
         let mut all = fields.clone();
         // The id makes every record's first change unique: without it, two records
         // with the same fields created together (a bulk) made byte-identical changes
@@ -214,7 +213,9 @@ impl Writer {
         all.insert("id", Value::Text(id.clone()));
         all.insert("shop_id", Value::Text(shop.to_string()));
         all.insert("created_at", Value::Text(ctx.now.clone()));
-        let applied = crdt::apply(&mut doc, &all, None, &ctx.meta("create"))?;
+        // Built directly (`crdt::create`): a new record's document is this one
+        // change, so no document is made only to be dropped.
+        let applied = crdt::create(actor.unwrap_or(&self.actor), &all, &ctx.meta("create"));
         let rec = Record {
             table,
             id: id.clone(),
@@ -247,7 +248,6 @@ impl Writer {
         // A new document is not cached: caching each one costs an eviction (a
         // cold document dropped) per create and, for a bulk create, flushes the
         // documents being edited. Its first update loads it from the store.
-        drop(doc);
         keys.push((table, id));
         Ok((rec, seq))
     }

@@ -1,0 +1,135 @@
+//! A new record's first change, built directly.
+//!
+//! The writer's create used to make a fresh `AutoCommit`, put every field into
+//! it (Automerge builds its op set), commit (Automerge encodes the change to
+//! hash it, then keeps only the hash) and read the change back by hash
+//! (Automerge collects and encodes it a second time). The document itself was
+//! then dropped: a new record's document is its one change in the change log.
+//! A first change needs none of that state: every field is a put on the root
+//! map with no predecessors, at sequence 1 and op 1, with no dependencies. Here
+//! it is encoded once, from Automerge's own expanded form; `Change::from`
+//! checks nothing we could get wrong that loading it back would not, and the
+//! tests load it and apply updates on top of it.
+
+use super::{scalar, Applied, ChangeMeta};
+use crate::domain::value::Fields;
+use automerge::legacy::{Key, ObjectId, Op, OpType, SortedVec};
+use automerge::{ActorId, Change, ExpandedChange};
+use std::num::NonZeroU64;
+
+/// The first change of a new document signed by `actor`: every field of
+/// `fields` put on the root map (in name order).
+pub fn create(actor: &ActorId, fields: &Fields, meta: &ChangeMeta<'_>) -> Applied {
+    let operations = fields
+        .iter()
+        .map(|(name, v)| Op {
+            action: OpType::Put(scalar(v)),
+            obj: ObjectId::Root,
+            key: Key::Map((*name).into()),
+            pred: SortedVec::new(),
+            insert: false,
+        })
+        .collect();
+    let change = Change::from(ExpandedChange {
+        operations,
+        actor_id: actor.clone(),
+        hash: None,
+        seq: 1,
+        start_op: NonZeroU64::MIN,
+        time: meta.unix_time,
+        message: Some(meta.message()),
+        deps: Vec::new(),
+        extra_bytes: Vec::new(),
+        author: None,
+    });
+    let hash = change.hash().to_string();
+    Applied {
+        change_hash: hash.clone(),
+        change_bytes: change.raw_bytes().to_vec(),
+        actor: actor.to_hex_string(),
+        heads: vec![hash],
+        fields: fields.keys().map(|k| k.to_string()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crdt::{apply, get, load, new_doc};
+    use crate::domain::value::Value;
+
+    fn fields() -> Fields {
+        let mut f = Fields::new();
+        f.insert(
+            "id",
+            Value::Text("0193a1b2-0000-7000-8000-000000000001".into()),
+        );
+        f.insert("stage", Value::Text("intake".into()));
+        f.insert("total_cents", Value::Int(12_345));
+        f.insert("active", Value::Bool(true));
+        f.insert("notes", Value::Null);
+        f
+    }
+
+    fn meta(op: &str) -> ChangeMeta<'_> {
+        ChangeMeta {
+            author: Some("0193a1b2-0000-7000-8000-0000000000aa"),
+            op,
+            unix_time: 1_735_689_600,
+        }
+    }
+
+    /// The direct change is the change a document would make: the same
+    /// actor, sequence, time, message, dependencies and puts, and a document
+    /// loaded from it reads every field back.
+    #[test]
+    fn the_direct_first_change_is_the_one_a_document_makes() {
+        let actor = ActorId::random();
+        let made = create(&actor, &fields(), &meta("create"));
+        let mut doc = new_doc(&actor);
+        let via_doc = apply(&mut doc, &fields(), None, &meta("create")).expect("apply");
+
+        let ours = Change::from_bytes(made.change_bytes.clone()).expect("a valid change");
+        let theirs = Change::from_bytes(via_doc.change_bytes.clone()).expect("a change");
+        assert_eq!(ours.hash().to_string(), made.change_hash);
+        let (mut a, mut b) = (ours.decode(), theirs.decode());
+        for c in [&mut a, &mut b] {
+            c.hash = None;
+            c.operations
+                .sort_by(|x, y| format!("{:?}", x.key).cmp(&format!("{:?}", y.key)));
+        }
+        assert_eq!(a, b, "same change, up to the order of its puts");
+        assert_eq!(
+            (made.actor.as_str(), &made.fields, made.heads.len()),
+            (via_doc.actor.as_str(), &via_doc.fields, 1)
+        );
+
+        let mut loaded = load(&made.change_bytes, &actor).expect("load");
+        for (name, v) in fields() {
+            assert_eq!(get(&loaded, name).unwrap_or(Value::Null), v, "{name}");
+        }
+        assert_eq!(loaded.get_heads()[0].to_string(), made.change_hash);
+    }
+
+    /// An update on a document loaded from the direct change replaces the
+    /// value (its put names the first change's op as predecessor): no conflict.
+    #[test]
+    fn an_update_on_top_of_the_direct_change_replaces_the_value() {
+        let actor = ActorId::random();
+        let made = create(&actor, &fields(), &meta("create"));
+        let mut doc = load(&made.change_bytes, &actor).expect("load");
+        let mut f = Fields::new();
+        f.insert("stage", Value::Text("paint_booth".into()));
+        let up = apply(&mut doc, &f, None, &meta("update")).expect("update");
+        assert_eq!(up.fields, vec!["stage".to_string()]);
+        let mut again = load(&made.change_bytes, &actor).expect("load");
+        again
+            .load_incremental(&up.change_bytes)
+            .expect("the update applies");
+        assert_eq!(
+            get(&again, "stage"),
+            Some(Value::Text("paint_booth".into()))
+        );
+        assert!(crate::crdt::conflicts(&mut again).is_empty());
+    }
+}
