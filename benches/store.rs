@@ -252,12 +252,9 @@ fn automerge_costs(c: &mut Criterion) {
     };
 
     let mut g = c.benchmark_group("automerge");
-    g.bench_function("new_doc_apply_save", |b| {
-        b.iter(|| {
-            let mut doc = crdt::new_doc(&actor);
-            let applied = crdt::apply(&mut doc, &fields, None, &meta).expect("apply");
-            (applied, doc.save())
-        })
+    // What a create pays: its first change, built directly (no document).
+    g.bench_function("create_change", |b| {
+        b.iter(|| crdt::create(&actor, black_box(&fields), &meta))
     });
 
     let mut doc = crdt::new_doc(&actor);

@@ -113,21 +113,8 @@ fn put_all<D: Transactable>(doc: &mut D, fields: &Fields) -> Result<(), CrdtErro
     Ok(())
 }
 
-/// Puts `fields` into a document with no changes and no pending ops, as one
-/// batch: the same ops, in the same (key) order, with the same ids as
-/// [`put_all`] would make, so the change and its hash are identical, but with
-/// one op-set splice instead of one per field (see the `same_change` test).
-fn init_all(doc: &mut AutoCommit, fields: &Fields) -> Result<(), CrdtError> {
-    let map: std::collections::HashMap<&str, automerge::hydrate::Value> = fields
-        .iter()
-        .map(|(name, v)| (*name, scalar(v).into()))
-        .collect();
-    doc.init_root_from_hydrate(&map.into())?;
-    Ok(())
-}
-
-/// `known_fields`: the fields the change put, when the caller knows them (a new
-/// document's first change puts every field); otherwise read from the change.
+/// `known_fields`: the fields the change put, when the caller knows them (a
+/// tombstone puts one); otherwise read from the change.
 fn finish(
     doc: &mut AutoCommit,
     hash: Option<ChangeHash>,
@@ -215,20 +202,11 @@ pub fn apply_as(
         if let Some(a) = actor {
             doc.set_actor(a.clone());
         }
-        let mut known = None;
-        let result = (|| {
-            if doc.is_empty() && doc.pending_ops() == 0 {
-                init_all(doc, fields)?;
-                known = Some(fields.keys().map(|k| k.to_string()).collect());
-            } else {
-                put_all(doc, fields)?;
-            }
-            Ok::<_, CrdtError>(doc.commit_with(meta.options()))
-        })();
+        let result = put_all(doc, fields).map(|()| doc.commit_with(meta.options()));
         if actor.is_some() {
             doc.set_actor(own);
         }
-        return finish(doc, result?, known);
+        return finish(doc, result?, None);
     };
     let mut heads = parse_heads(doc, base)?;
     if let Some(a) = actor {
@@ -464,36 +442,6 @@ mod tests {
             3,
             "three concurrent edits on one base"
         );
-    }
-
-    #[test]
-    fn a_create_batched_into_a_new_doc_is_the_same_change_as_one_put_per_field() {
-        let actor = ActorId::random();
-        let mut f = Fields::new();
-        f.insert("stage", Value::Text("intake".into()));
-        f.insert("priority", Value::Text("normal".into()));
-        f.insert("customer_id", Value::Null);
-        f.insert("total_cents", Value::Int(1250));
-        f.insert("active", Value::Bool(true));
-        let mut batched = new_doc(&actor);
-        let a = apply(&mut batched, &f, None, &meta("a")).expect("batched");
-        let mut one_by_one = new_doc(&actor);
-        put_all(&mut one_by_one, &f).expect("puts");
-        let hash = one_by_one.commit_with(meta("a").options());
-        let b = finish(&mut one_by_one, hash, None).expect("finish");
-        assert_eq!(a.change_hash, b.change_hash);
-        assert_eq!(a.change_bytes, b.change_bytes);
-        assert_eq!(a.heads, b.heads);
-        assert_eq!(batched.save(), one_by_one.save());
-        assert_eq!(get(&batched, "customer_id"), Some(Value::Null));
-
-        // Later writes to the document go field by field, as before.
-        let mut g = Fields::new();
-        g.insert("stage", Value::Text("detail".into()));
-        let a = apply(&mut batched, &g, None, &meta("a")).expect("update");
-        let b = apply(&mut one_by_one, &g, None, &meta("a")).expect("update");
-        assert_eq!(a.change_hash, b.change_hash);
-        assert_eq!(get(&batched, "stage"), Some(Value::Text("detail".into())));
     }
 
     #[test]
