@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_partial_indexes.sql",
         sql: include_str!("../../migrations/0006_partial_indexes.sql"),
     },
+    Migration {
+        name: "0007_change_log_no_hash_index.sql",
+        sql: include_str!("../../migrations/0007_change_log_no_hash_index.sql"),
+    },
 ];
 
 impl Migration {
@@ -112,6 +116,11 @@ pub fn verify(conn: &Connection) -> Result<i64, MigrationError> {
 /// Brings the database up to this build's schema, each migration in its own
 /// transaction. Returns the resulting version.
 pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
+    apply_these(conn, MIGRATIONS)
+}
+
+/// [`apply`] with `migrations` for the list (tests stop part way).
+fn apply_these(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, MigrationError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = latest_version();
     if found > known {
@@ -126,7 +135,7 @@ pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
          ) STRICT;",
     )?;
     let mut at = found;
-    for m in MIGRATIONS {
+    for m in migrations {
         let version = m.version();
         let applied: Option<String> = conn
             .query_row(
@@ -156,7 +165,7 @@ pub fn apply(conn: &mut Connection) -> Result<i64, MigrationError> {
         tx.commit()?;
         tracing::info!(migration = m.name, version, "applied migration");
     }
-    Ok(known)
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -201,6 +210,96 @@ mod tests {
             .query_row("SELECT count(*) FROM devices", [], |r| r.get(0))
             .expect("devices exists again");
         assert_eq!(n, 0);
+    }
+
+    /// 0007 rebuilds `change_log` without the index on `change_hash`: every
+    /// row and column comes through, the AUTOINCREMENT counter is kept (even
+    /// past deleted rows: a `seq` is never handed out twice), and a record's
+    /// changes are still found by `change_log_by_record`.
+    #[test]
+    fn the_change_log_rebuild_keeps_rows_and_the_seq_counter() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let before_0007 = MIGRATIONS.iter().take_while(|m| m.version() < 7).count();
+        assert_eq!(
+            apply_these(&mut conn, &MIGRATIONS[..before_0007]).expect("up to 0006"),
+            6
+        );
+        let row = "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor,
+                     author_id, fields, bytes, created_at, device_id, conflicts)
+                   VALUES ('s', 'repair_orders', ?1, 'create', ?2, 'a', NULL, '[\"stage\"]',
+                           x'00ff', '2026-11-30T00:00:00Z', ?3, ?4)";
+        for i in 0..5 {
+            conn.execute(
+                row,
+                params![
+                    format!("r{}", i % 2),
+                    format!("{i:064x}"),
+                    (i == 1).then_some("bay-3"),
+                    (i == 2).then_some("[]")
+                ],
+            )
+            .expect("insert");
+        }
+        // The newest two rows gone: the counter stays at 5.
+        conn.execute("DELETE FROM change_log WHERE seq > 3", [])
+            .expect("delete");
+        let dump = |c: &Connection| -> Vec<String> {
+            c.prepare(
+                "SELECT quote(seq) || quote(shop_id) || quote(table_name) || quote(record_id)
+                         || quote(op) || quote(change_hash) || quote(actor) || quote(author_id)
+                         || quote(fields) || quote(bytes) || quote(created_at) || quote(device_id)
+                         || quote(conflicts) FROM change_log ORDER BY seq",
+            )
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("dump")
+        };
+        let rows = dump(&conn);
+        assert_eq!(rows.len(), 3);
+
+        assert_eq!(apply(&mut conn).expect("the rest"), latest_version());
+        assert_eq!(dump(&conn), rows);
+        let counter: i64 = conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("the counter");
+        assert_eq!(counter, 5);
+        let next: i64 = conn
+            .query_row(
+                &format!("{row} RETURNING seq"),
+                params!["r0", format!("{:064x}", 9), None::<String>, None::<String>],
+                |r| r.get(0),
+            )
+            .expect("insert after");
+        assert_eq!(next, 6, "a seq is never reused");
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'change_log' ORDER BY name")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("indexes");
+        assert_eq!(indexes, ["change_log_by_record"]);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT bytes FROM change_log
+                  WHERE table_name = 'repair_orders' AND record_id = 'r0' ORDER BY seq",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("change_log_by_record"), "{plan}");
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'change_log_rebuilt%'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(tables, 0);
     }
 
     #[test]
