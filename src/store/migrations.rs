@@ -150,6 +150,9 @@ fn apply_these(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, M
             }
             continue;
         }
+        // Some rebuild a table (0007: the change log), which takes a while on
+        // a shop's years of history: say so before, not only after.
+        tracing::info!(migration = m.name, version, "applying migration");
         let tx = conn.transaction()?;
         tx.execute_batch(m.sql)
             .map_err(|source| MigrationError::Failed {

@@ -60,21 +60,28 @@ async fn psql(url: &str, sql: &str, on_error_stop: bool, extra: &[&str]) -> (boo
 async fn fingerprint(client: &Client) -> String {
     let row = client
         .query_one(
+            // Each list sorted by its own text (inside an aggregate, `ORDER BY 1`
+            // sorts by the constant 1: catalog order, which a rolled-back apply
+            // may change).
             "SELECT concat_ws(E'\\n',
-               (SELECT string_agg(n.nspname::text || '.' || c.relname::text || ' ' || c.relkind::text || ' '
-                                  || c.relrowsecurity::text || c.relforcerowsecurity::text || ' '
-                                  || coalesce(c.relacl::text, '-'), E'\\n' ORDER BY 1)
-                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE n.nspname IN ('public', 'app_private')),
-               (SELECT string_agg(polrelid::regclass::text || ' ' || polname::text, E'\\n' ORDER BY 1)
-                  FROM pg_policy),
-               (SELECT string_agg(tgrelid::regclass::text || ' ' || tgname::text, E'\\n' ORDER BY 1)
-                  FROM pg_trigger WHERE NOT tgisinternal),
-               (SELECT string_agg(p.oid::regprocedure::text, E'\\n' ORDER BY 1)
-                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                  WHERE n.nspname IN ('public', 'app_private')),
-               (SELECT string_agg(nspname::text || ' ' || coalesce(nspacl::text, '-'), E'\\n' ORDER BY 1)
-                  FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'))",
+               (SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT n.nspname::text || '.' || c.relname::text || ' ' || c.relkind::text || ' '
+                         || c.relrowsecurity::text || c.relforcerowsecurity::text || ' '
+                         || coalesce(c.relacl::text, '-') AS x
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname IN ('public', 'app_private')) s),
+               (SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT polrelid::regclass::text || ' ' || polname::text AS x FROM pg_policy) s),
+               (SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT tgrelid::regclass::text || ' ' || tgname::text AS x
+                    FROM pg_trigger WHERE NOT tgisinternal) s),
+               (SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT p.oid::regprocedure::text AS x
+                    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                   WHERE n.nspname IN ('public', 'app_private')) s),
+               (SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+                  SELECT nspname::text || ' ' || coalesce(nspacl::text, '-') AS x
+                    FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%') s))",
             &[],
         )
         .await
