@@ -263,14 +263,15 @@ mod tests {
 
         assert_eq!(apply(&mut conn).expect("the rest"), latest_version());
         assert_eq!(dump(&conn), rows);
-        let counter: i64 = conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("the counter");
-        assert_eq!(counter, 5);
+        let number =
+            |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        assert_eq!(
+            number(
+                &conn,
+                "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'"
+            ),
+            5
+        );
         let next: i64 = conn
             .query_row(
                 &format!("{row} RETURNING seq"),
@@ -295,14 +296,13 @@ mod tests {
             )
             .expect("plan");
         assert!(plan.contains("change_log_by_record"), "{plan}");
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'change_log_rebuilt%'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("count");
-        assert_eq!(tables, 0);
+        assert_eq!(
+            number(
+                &conn,
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'change_log_rebuilt%'"
+            ),
+            0
+        );
     }
 
     #[test]
