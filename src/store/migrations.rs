@@ -49,6 +49,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0007_change_log_no_hash_index.sql",
         sql: include_str!("../../migrations/0007_change_log_no_hash_index.sql"),
     },
+    Migration {
+        name: "0008_queue_after_first_enable.sql",
+        sql: include_str!("../../migrations/0008_queue_after_first_enable.sql"),
+    },
 ];
 
 impl Migration {
@@ -174,6 +178,7 @@ fn apply_these(conn: &mut Connection, migrations: &[Migration]) -> Result<i64, M
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::OptionalExtension;
 
     #[test]
     fn applies_once_and_refuses_a_newer_data_dir() {
@@ -318,5 +323,40 @@ mod tests {
             apply(&mut conn),
             Err(MigrationError::Edited { .. })
         ));
+    }
+
+    /// 0008: a database that has ever queued a write, or started a first
+    /// upload, keeps queueing its writes; any other starts without, until sync
+    /// is first switched on.
+    #[test]
+    fn only_a_database_that_queued_before_0008_keeps_queueing() {
+        let before_0008 = MIGRATIONS.iter().take_while(|m| m.version() < 8).count();
+        let queued = "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
+                        change_seq, created_at, updated_at)
+                      VALUES ('s', 'repair_orders', 'r', 'CREATE', 1, 't', 't')";
+        let uploading = "INSERT INTO sync_state (key, value) VALUES ('initial_upload', 'queuing')";
+        let hub_id = "INSERT INTO sync_state (key, value) VALUES ('hub_id', 'h')";
+        for (setup, expected) in [
+            (None, None),
+            (Some(hub_id), None),
+            (Some(queued), Some("on")),
+            (Some(uploading), Some("on")),
+        ] {
+            let mut conn = Connection::open_in_memory().expect("open");
+            apply_these(&mut conn, &MIGRATIONS[..before_0008]).expect("up to 0007");
+            if let Some(sql) = setup {
+                conn.execute(sql, []).expect(sql);
+            }
+            apply(&mut conn).expect("0008");
+            let flag: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM sync_state WHERE key = 'queue_writes'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .expect("read");
+            assert_eq!(flag.as_deref(), expected, "after {setup:?}");
+        }
     }
 }

@@ -261,6 +261,11 @@ impl Engine {
                 _ => None,
             }
         };
+        if settings.enabled {
+            // On from the environment: the first upload is queued here, as
+            // `enable` does (once; a no-op after).
+            self.queue_first_upload().await.map_err(sync_error)?;
+        }
         let live = Arc::new(Live {
             shop_id,
             hub_id: old.hub_id.clone(),

@@ -24,6 +24,7 @@ fn init(data: &Path) {
         Some(PASSWORD),
     );
     assert!(ok.status.success(), "{}", text(&ok));
+    crate::binary::queue_writes(data);
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {

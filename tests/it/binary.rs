@@ -8,6 +8,23 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 
+/// Puts the data dir `data` (made by `init`, no hub running) in the state
+/// turning sync on leaves it in: what `init` wrote is queued (as the first
+/// upload queues it) and every later write queues itself. For the tests that
+/// check a queue entry beside every record.
+pub fn queue_writes(data: &Path) {
+    let db = rusqlite::Connection::open(data.join("collisionos.db")).expect("open the database");
+    db.execute_batch(
+        "INSERT INTO sync_state (key, value) VALUES ('queue_writes', 'on');
+         INSERT INTO sync_queue (shop_id, table_name, record_id, operation, status,
+                                 change_seq, created_at, updated_at)
+         SELECT shop_id, table_name, record_id, 'BULK_CREATE', 'PENDING', max(seq),
+                max(created_at), max(created_at)
+           FROM change_log GROUP BY table_name, record_id;",
+    )
+    .expect("queue_writes");
+}
+
 /// `collisionos serve` on a free loopback port over `data`, warnings only on
 /// stderr (inherited), stdout piped for the listening line. Add flags,
 /// environment or another stderr before [`start`].

@@ -117,12 +117,32 @@ impl Drop for TestHub {
 }
 
 impl TestHub {
+    /// A hub whose writes queue themselves for the cloud from the first one
+    /// (as after sync was first switched on), so the queue is there to check;
+    /// [`TestHub::spawn_local_only`] for one that never had sync on.
     pub async fn spawn() -> TestHub {
+        TestHub::spawn_with(true).await
+    }
+
+    /// A hub that has never had cloud sync on: its writes leave the queue alone.
+    pub async fn spawn_local_only() -> TestHub {
+        TestHub::spawn_with(false).await
+    }
+
+    async fn spawn_with(queueing: bool) -> TestHub {
         init_tracing();
         let dir = tempfile::tempdir().expect("a temp data dir");
         let listen = "127.0.0.1:0".parse().expect("a socket address");
         let config = Config::new(listen, dir.path().to_path_buf());
         let app = App::build(&config).await.expect("the app builds");
+        if queueing {
+            app.state
+                .sync
+                .queue()
+                .start_queueing()
+                .await
+                .expect("queueing on");
+        }
         let (shop_id, owner_id) = init_shop(
             app.store(),
             NewShop {

@@ -47,6 +47,7 @@ async fn acknowledged_writes_survive_sigkill() {
         .output()
         .expect("run init");
     assert!(init.status.success(), "init failed: {init:?}");
+    crate::binary::queue_writes(&data);
 
     let (mut hub, url) = start_hub(&data);
     let http = reqwest::Client::new();

@@ -23,6 +23,7 @@ async fn sigterm_under_load_finishes_writes_and_checkpoints() {
         Some("shutdown test password"),
     );
     assert!(init.status.success(), "{}", crate::cli::text(&init));
+    crate::binary::queue_writes(&data);
     let (mut hub, url) = start_hub(&data);
     let http = reqwest::Client::new();
     let token = crate::binary::login(&http, &url, "t@t.test", "shutdown test password").await;

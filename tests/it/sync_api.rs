@@ -548,3 +548,72 @@ async fn the_views_and_force_sync_answer() {
     assert_eq!(st["mode"], "local-only");
     db.drop_db().await;
 }
+
+/// A hub that has never had sync on keeps no queue: its writes (creates,
+/// updates, a delete) leave `sync_queue` empty and the status shows nothing
+/// pending. The first enable then queues every record that exists (and only
+/// those), and every one reaches the cloud with its latest values.
+#[tokio::test]
+async fn a_local_only_hub_keeps_no_queue_and_its_first_enable_uploads_everything() {
+    let db = fresh_db("sync_local_only").await;
+    let hub = TestHub::spawn_local_only().await;
+    let token = hub.owner_token().to_string();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let c = hub
+            .create(
+                "customers",
+                &token,
+                &json!({ "first_name": "Local", "last_name": format!("Only {i}") }),
+            )
+            .await;
+        ids.push(c["id"].as_str().expect("id").to_string());
+    }
+    let (s, b) = hub
+        .patch(
+            &format!("/api/customers/{}", ids[0]),
+            &token,
+            &json!({ "last_name": "Renamed" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = hub
+        .delete(&format!("/api/customers/{}", ids[2]), &token)
+        .await;
+    assert!(s.is_success(), "{s} {b}");
+    let queued = |hub: &TestHub| -> i64 {
+        hub.db()
+            .query_row("SELECT count(*) FROM sync_queue", [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(queued(&hub), 0, "nothing queued before sync was ever on");
+    let (_, st) = hub.get("/api/sync/status", &token).await;
+    assert_eq!(st["pendingOperations"], 0, "{st}");
+
+    enable_sync(&hub, &db.url).await;
+    // The shop, its owner and the two customers that exist: one item each.
+    let (_, st) = hub.get("/api/sync/status", &token).await;
+    assert_eq!(st["initialUpload"]["total"], 4, "{st}");
+    assert_eq!(queued(&hub), 4);
+    drain(&hub).await;
+    let renamed = cloud_row(&db, "customers", &ids[0])
+        .await
+        .expect("in the cloud");
+    assert_eq!(renamed["last_name"], "Renamed");
+    assert!(cloud_row(&db, "customers", &ids[1]).await.is_some());
+    assert!(cloud_row(&db, "customers", &ids[2]).await.is_none());
+    assert!(cloud_row(&db, "shops", &hub.shop_id).await.is_some());
+
+    // From now on, writes queue themselves, even with sync off again.
+    let (s, b) = hub.post("/api/sync/disable", &token, &json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let before = queued(&hub);
+    hub.create(
+        "customers",
+        &token,
+        &json!({ "first_name": "After", "last_name": "Enable" }),
+    )
+    .await;
+    assert_eq!(queued(&hub), before + 1);
+    db.drop_db().await;
+}

@@ -230,6 +230,14 @@ impl Queue {
         Ok(())
     }
 
+    /// From now on, every write queues itself for the cloud (`queue_writes`;
+    /// before, writes leave the queue alone, as the first upload will cover
+    /// them). The first thing turning sync on does; never undone.
+    pub async fn start_queueing(&self) -> Result<(), StoreError> {
+        self.set_state("queue_writes".into(), Some("on".into()))
+            .await
+    }
+
     pub async fn state(&self) -> Result<HashMap<String, String>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare_cached("SELECT key, value FROM sync_state")?;

@@ -1,6 +1,8 @@
 //! The change log and the sync queue: one change-log entry per change (with its
 //! bytes and a monotonic `seq`) and, unless skipped, the record's sync-queue
-//! entry, coalesced into its pending item.
+//! entry, coalesced into its pending item. The queue fills only once cloud sync
+//! has first been switched on (`queue_writes` in `sync_state`, see
+//! `Queue::start_queueing`): before that, the first upload covers every record.
 
 use super::checks::Ctx;
 use crate::crdt::Applied;
@@ -8,8 +10,9 @@ use crate::store::error::StoreError;
 use rusqlite::params;
 
 impl Ctx<'_> {
-    /// Writes the change-log entry (with the change bytes) and, unless skipped, the
-    /// sync-queue entry, coalescing into the record's pending item. Returns the seq.
+    /// Writes the change-log entry (with the change bytes) and, unless skipped or
+    /// before sync was ever on, the sync-queue entry, coalescing into the record's
+    /// pending item. Returns the seq.
     pub(super) fn log(
         &self,
         id: &str,
@@ -52,7 +55,8 @@ impl Ctx<'_> {
                 .prepare_cached(
                     "INSERT INTO sync_queue
                        (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?6)
+                     SELECT ?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?6
+                      WHERE EXISTS (SELECT 1 FROM sync_state WHERE key = 'queue_writes')
                      ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
                        operation = CASE
                          WHEN excluded.operation = 'DELETE' THEN 'DELETE'

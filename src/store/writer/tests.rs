@@ -88,6 +88,23 @@ fn fixture() -> Fixture {
     f
 }
 
+/// A fixture whose writes queue themselves for the cloud, as after sync was
+/// first switched on.
+fn queueing_fixture() -> Fixture {
+    let f = fixture();
+    switch_queueing_on(&f);
+    f
+}
+
+fn switch_queueing_on(f: &Fixture) {
+    f.conn
+        .execute(
+            "INSERT INTO sync_state (key, value) VALUES ('queue_writes', 'on')",
+            [],
+        )
+        .expect("queue_writes");
+}
+
 fn create_ro(f: &Fixture, id: Option<uuid::Uuid>) -> WriteRequest {
     let ro = table("repair_orders");
     let body = serde_json::json!({ "stage": "intake" });
@@ -137,7 +154,7 @@ fn the_document_cache_stays_bounded_and_evicts_the_oldest() {
 
 #[test]
 fn a_failing_job_is_refused_alone_and_leaves_no_trace() {
-    let mut f = fixture();
+    let mut f = queueing_fixture();
     let taken = uuid::Uuid::now_v7();
     let reqs = vec![
         create_ro(&f, None),
@@ -380,4 +397,44 @@ fn a_document_stored_whole_before_migration_5_loads_and_is_compacted_at_its_next
     assert_eq!(crdt::heads_hex(&mut doc), heads);
     assert_eq!(crdt::get(&doc, "stage"), Some(Value::Text("detail".into())));
     assert_eq!(doc.get_changes(&[]).len(), 2);
+}
+
+/// Before sync is first switched on, a write leaves the sync queue alone (the
+/// first upload will cover the record); from then on, every write queues
+/// itself, an earlier record's update too.
+#[test]
+fn writes_queue_themselves_only_once_sync_was_switched_on() {
+    let mut f = fixture();
+    let queued = |f: &Fixture| {
+        f.conn
+            .prepare("SELECT record_id, operation FROM sync_queue ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .expect("queue")
+    };
+    let reqs = vec![create_ro(&f, None)];
+    let out = group(&mut f, reqs);
+    let early = out[0].as_ref().expect("created").records[0].id.clone();
+    assert_eq!(queued(&f), []);
+    assert_eq!(
+        count(
+            &f,
+            "SELECT count(*) FROM change_log WHERE table_name = 'repair_orders'"
+        ),
+        1,
+        "the change is logged all the same"
+    );
+
+    switch_queueing_on(&f);
+    let reqs = vec![create_ro(&f, None), set_stage(&f, &early, "detail")];
+    let out = group(&mut f, reqs);
+    let late = out[0].as_ref().expect("created").records[0].id.clone();
+    assert!(out[1].is_ok());
+    // The move also wrote a stage-history record, queued with the rest.
+    let items = queued(&f);
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(items[0], (late, "CREATE".to_string()));
+    assert_eq!(items[1], (early, "UPDATE".to_string()));
+    assert_eq!(items[2].1, "CREATE");
 }
