@@ -79,6 +79,15 @@ impl Fixture {
         }
     }
 
+    /// As [`Fixture::new`], in the state turning cloud sync on leaves a hub in:
+    /// every write also queues itself.
+    fn queueing(rt: &Runtime) -> Fixture {
+        let fx = Fixture::new(rt);
+        let queue = collisionos::store::queue::Queue::open(&fx.store).expect("the sync queue");
+        rt.block_on(queue.start_queueing()).expect("queueing on");
+        fx
+    }
+
     fn request(&self, op: WriteOp) -> WriteRequest {
         WriteRequest {
             who: self.owner.clone(),
@@ -133,6 +142,16 @@ fn store_writes(c: &mut Criterion) {
         b.iter_batched(
             || fx.request(fx.create_op()),
             |req| rt.block_on(fx.store.write(req)).expect("create"),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The same, on a hub that has had sync on: the write also queues itself.
+    let queued = Fixture::queueing(&rt);
+    g.bench_function("create_repair_order_queued", |b| {
+        b.iter_batched(
+            || queued.request(queued.create_op()),
+            |req| rt.block_on(queued.store.write(req)).expect("create"),
             BatchSize::SmallInput,
         )
     });
@@ -297,7 +316,7 @@ fn automerge_costs(c: &mut Criterion) {
 /// the worker reads them).
 fn sync_compress(c: &mut Criterion) {
     let rt = Runtime::new().expect("a tokio runtime");
-    let fx = Fixture::new(&rt);
+    let fx = Fixture::queueing(&rt);
     fx.seed(&rt, 50);
     let queue = collisionos::store::queue::Queue::open(&fx.store).expect("the sync queue");
     let due = rt
