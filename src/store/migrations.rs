@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0008_queue_after_first_enable.sql",
         sql: include_str!("../../migrations/0008_queue_after_first_enable.sql"),
     },
+    Migration {
+        name: "0009_no_updated_at_indexes.sql",
+        sql: include_str!("../../migrations/0009_no_updated_at_indexes.sql"),
+    },
 ];
 
 impl Migration {
