@@ -18,45 +18,28 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// One shipped migration: its file name, and the file's text built in.
+macro_rules! migration {
+    ($file:literal) => {
+        Migration {
+            name: $file,
+            sql: include_str!(concat!("../../migrations/", $file)),
+        }
+    };
+}
+
 /// Every migration, in order of version. Never edit or renumber one that has
 /// shipped: add a new one.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_init.sql",
-        sql: include_str!("../../migrations/0001_init.sql"),
-    },
-    Migration {
-        name: "0002_sync.sql",
-        sql: include_str!("../../migrations/0002_sync.sql"),
-    },
-    Migration {
-        name: "0003_devices.sql",
-        sql: include_str!("../../migrations/0003_devices.sql"),
-    },
-    Migration {
-        name: "0004_doc_chunks.sql",
-        sql: include_str!("../../migrations/0004_doc_chunks.sql"),
-    },
-    Migration {
-        name: "0005_doc_log_tail.sql",
-        sql: include_str!("../../migrations/0005_doc_log_tail.sql"),
-    },
-    Migration {
-        name: "0006_partial_indexes.sql",
-        sql: include_str!("../../migrations/0006_partial_indexes.sql"),
-    },
-    Migration {
-        name: "0007_change_log_no_hash_index.sql",
-        sql: include_str!("../../migrations/0007_change_log_no_hash_index.sql"),
-    },
-    Migration {
-        name: "0008_queue_after_first_enable.sql",
-        sql: include_str!("../../migrations/0008_queue_after_first_enable.sql"),
-    },
-    Migration {
-        name: "0009_no_updated_at_indexes.sql",
-        sql: include_str!("../../migrations/0009_no_updated_at_indexes.sql"),
-    },
+    migration!("0001_init.sql"),
+    migration!("0002_sync.sql"),
+    migration!("0003_devices.sql"),
+    migration!("0004_doc_chunks.sql"),
+    migration!("0005_doc_log_tail.sql"),
+    migration!("0006_partial_indexes.sql"),
+    migration!("0007_change_log_no_hash_index.sql"),
+    migration!("0008_queue_after_first_enable.sql"),
+    migration!("0009_no_updated_at_indexes.sql"),
 ];
 
 impl Migration {
@@ -184,6 +167,16 @@ mod tests {
     use super::*;
     use rusqlite::OptionalExtension;
 
+    /// Applies the migrations before `version` only, as a data dir made by an
+    /// older build would have them.
+    fn apply_before(conn: &mut Connection, version: i64) -> i64 {
+        let n = MIGRATIONS
+            .iter()
+            .take_while(|m| m.version() < version)
+            .count();
+        apply_these(conn, &MIGRATIONS[..n]).expect("the earlier migrations")
+    }
+
     #[test]
     fn applies_once_and_refuses_a_newer_data_dir() {
         let mut conn = Connection::open_in_memory().expect("open");
@@ -231,11 +224,7 @@ mod tests {
     #[test]
     fn the_change_log_rebuild_keeps_rows_and_the_seq_counter() {
         let mut conn = Connection::open_in_memory().expect("open");
-        let before_0007 = MIGRATIONS.iter().take_while(|m| m.version() < 7).count();
-        assert_eq!(
-            apply_these(&mut conn, &MIGRATIONS[..before_0007]).expect("up to 0006"),
-            6
-        );
+        assert_eq!(apply_before(&mut conn, 7), 6);
         let row = "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor,
                      author_id, fields, bytes, created_at, device_id, conflicts)
                    VALUES ('s', 'repair_orders', ?1, 'create', ?2, 'a', NULL, '[\"stage\"]',
@@ -334,7 +323,6 @@ mod tests {
     /// is first switched on.
     #[test]
     fn only_a_database_that_queued_before_0008_keeps_queueing() {
-        let before_0008 = MIGRATIONS.iter().take_while(|m| m.version() < 8).count();
         let queued = "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
                         change_seq, created_at, updated_at)
                       VALUES ('s', 'repair_orders', 'r', 'CREATE', 1, 't', 't')";
@@ -347,7 +335,7 @@ mod tests {
             (Some(uploading), Some("on")),
         ] {
             let mut conn = Connection::open_in_memory().expect("open");
-            apply_these(&mut conn, &MIGRATIONS[..before_0008]).expect("up to 0007");
+            assert_eq!(apply_before(&mut conn, 8), 7);
             if let Some(sql) = setup {
                 conn.execute(sql, []).expect(sql);
             }
