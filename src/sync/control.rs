@@ -316,24 +316,12 @@ impl Engine {
         Ok(json!({ "syncEnabled": true, "check": check, "status": self.status().await? }))
     }
 
-    /// The first upload, once per hub: from here on every write queues itself
-    /// ([`crate::store::queue::Queue::start_queueing`]), then every
-    /// record that exists is queued, resumably. Both happen in this order so
-    /// that each record is either queued by its write or seen by the scan.
-    /// Run by `enable`, and at start when sync is on from the environment.
+    /// The first upload ([`crate::store::queue::Queue::queue_first_upload`]),
+    /// stamped with this engine's clock. Run by `enable`, and at start when sync
+    /// is on from the environment.
     pub(super) async fn queue_first_upload(&self) -> Result<(), StoreError> {
-        let q = self.queue();
-        let state = q.state().await?;
-        if state.get("initial_upload").map(String::as_str) == Some("queued") {
-            return Ok(());
-        }
-        q.start_queueing().await?;
-        q.set_state("initial_upload".into(), Some("queuing".into()))
-            .await?;
-        q.enqueue_existing(2000, format_timestamp(self.clock().now()))
-            .await?;
-        q.seal_initial_upload().await?;
-        q.set_state("initial_upload".into(), Some("queued".into()))
+        self.queue()
+            .queue_first_upload(format_timestamp(self.clock().now()))
             .await
     }
 

@@ -9,19 +9,29 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 
 /// Puts the data dir `data` (made by `init`, no hub running) in the state
-/// turning sync on leaves it in: what `init` wrote is queued (as the first
-/// upload queues it) and every later write queues itself. For the tests that
-/// check a queue entry beside every record.
+/// turning sync on leaves it in, through the hub's own first upload
+/// (`Queue::queue_first_upload`): what `init` wrote is queued and every later
+/// write queues itself. For the tests that check a queue entry beside every
+/// record. Runs on a thread of its own, so sync and async tests can call it.
 pub fn queue_writes(data: &Path) {
-    let db = rusqlite::Connection::open(data.join("collisionos.db")).expect("open the database");
-    db.execute_batch(
-        "INSERT INTO sync_state (key, value) VALUES ('queue_writes', 'on');
-         INSERT INTO sync_queue (shop_id, table_name, record_id, operation, status,
-                                 change_seq, created_at, updated_at)
-         SELECT shop_id, table_name, record_id, 'BULK_CREATE', 'PENDING', max(seq),
-                max(created_at), max(created_at)
-           FROM change_log GROUP BY table_name, record_id;",
-    )
+    let data = data.to_path_buf();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let store = collisionos::store::Store::open(&data).expect("open the store");
+            let queue = collisionos::store::queue::Queue::open(&store).expect("the sync queue");
+            queue
+                .queue_first_upload("2026-01-01T00:00:00.000000Z".into())
+                .await
+                .expect("the first upload queued");
+            drop(queue);
+            store.close().await;
+        });
+    })
+    .join()
     .expect("queue_writes");
 }
 

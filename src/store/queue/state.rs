@@ -77,6 +77,25 @@ fn enqueue_chunk(
 }
 
 impl Queue {
+    /// The first upload, once per hub: from here on every write queues itself
+    /// ([`Queue::start_queueing`]), then every record that exists is queued
+    /// ([`Queue::enqueue_existing`], resumably) and the upload's scope sealed.
+    /// In this order, each record is either queued by its write or seen by the
+    /// scan. A no-op once it has completed.
+    pub async fn queue_first_upload(&self, now: String) -> Result<(), StoreError> {
+        let state = self.state().await?;
+        if state.get("initial_upload").map(String::as_str) == Some("queued") {
+            return Ok(());
+        }
+        self.start_queueing().await?;
+        self.set_state("initial_upload".into(), Some("queuing".into()))
+            .await?;
+        self.enqueue_existing(2000, now).await?;
+        self.seal_initial_upload().await?;
+        self.set_state("initial_upload".into(), Some("queued".into()))
+            .await
+    }
+
     /// Queues every record that exists now and has no open item, as BULK_CREATE
     /// (the first upload), `chunk` records per transaction so the writer is never
     /// held up long. Resumes from the position kept in `sync_state`. Returns the
