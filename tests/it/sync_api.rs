@@ -317,6 +317,11 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
         .post("/api/sync/disable", hub.owner_token(), &json!({}))
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A step of the hub's own loop that began before the disable may still
+    // be running (it read the settings when sync was on) and would push the
+    // next write; a step waits for it and then finds sync off.
+    let after = drain(&hub).await;
+    assert!(after.disabled, "{after:?}");
     hub.create(
         "customers",
         hub.owner_token(),
