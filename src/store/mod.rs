@@ -70,6 +70,20 @@ struct Inner {
 /// plans do not depend on the values bound (there are no `sqlite_stat4`
 /// samples, and no `LIKE` pattern the hub binds could use an index), so nothing
 /// is lost.
+/// The writer's connection: [`configure`]d, in WAL mode, `synchronous=FULL`.
+fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    anyhow::ensure!(
+        mode.eq_ignore_ascii_case("wal"),
+        "could not switch {} to WAL",
+        path.display()
+    );
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -90,23 +104,21 @@ impl Store {
         let lock = backup::DataDirLock::acquire(data_dir, std::time::Duration::from_secs(5))?;
         let path = data_dir.join(DB_FILE);
         private_file(&path)?;
-        let mut conn = Connection::open(&path)?;
-        configure(&conn)?;
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        anyhow::ensure!(
-            mode.eq_ignore_ascii_case("wal"),
-            "could not switch {} to WAL",
-            path.display()
-        );
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut conn = open_writer(&path)?;
         let durability = Durability::of(&conn)?;
         anyhow::ensure!(
             durability.synchronous == "full",
             "{} did not take synchronous=FULL",
             path.display()
         );
-        migrations::apply(&mut conn)?;
+        let before: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if migrations::apply(&mut conn)? != before {
+            // A migration may change a table's stored definition in place (0010
+            // does, through writable_schema); a connection reads definitions
+            // when it opens, so the writer's is opened again, from the file.
+            drop(conn);
+            conn = open_writer(&path)?;
+        }
         let actor = hub_actor(&conn)?;
         let readers = (0..READERS)
             .map(|_| -> rusqlite::Result<Connection> {

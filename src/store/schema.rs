@@ -80,7 +80,9 @@ pub fn sqlite_schema(db_path: &Path) -> anyhow::Result<Vec<SqliteTable>> {
     Ok(out)
 }
 
-/// The `CHECK (col IN ('a', 'b', ...))` lists of a `CREATE TABLE` statement.
+/// The status lists of a `CREATE TABLE` statement: `CHECK (col IN ('a', 'b'))`,
+/// or the same written as `CHECK (col = 'a' OR col = 'b' OR col = 'c')` (how
+/// lists of three or more values are stored since migration 0010).
 pub fn status_lists(sql: &str) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     let upper = sql.to_ascii_uppercase();
@@ -88,55 +90,86 @@ pub fn status_lists(sql: &str) -> BTreeMap<String, Vec<String>> {
     while let Some(at) = upper[from..].find("CHECK") {
         let start = from + at + "CHECK".len();
         from = start;
-        if let Some((col, values)) = parse_in_list(&sql[start..]) {
+        let body = sql[start..].trim_start().strip_prefix('(');
+        if let Some((col, values)) =
+            body.and_then(|b| parse_in_list(b).or_else(|| parse_or_list(b)))
+        {
             out.insert(col, values);
         }
     }
     out
 }
 
-/// Parses ` (col IN ('a', 'b'))` at the start of `s`.
-fn parse_in_list(s: &str) -> Option<(String, Vec<String>)> {
-    let s = s.trim_start().strip_prefix('(')?.trim_start();
-    let ident_len = s
+/// The identifier at the start of `s` (after blanks), and the rest.
+fn ident(s: &str) -> Option<(&str, &str)> {
+    let s = s.trim_start();
+    let len = s
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(s.len());
-    if ident_len == 0 {
-        return None;
+    (len > 0).then(|| s.split_at(len))
+}
+
+/// `kw` (any case) at the start of `s` (after blanks), and the rest.
+fn keyword<'a>(s: &'a str, kw: &str) -> Option<&'a str> {
+    let s = s.trim_start();
+    s.get(..kw.len())?
+        .eq_ignore_ascii_case(kw)
+        .then(|| &s[kw.len()..])
+}
+
+/// The SQL string literal at the start of `s` (after blanks), and the rest.
+fn literal(s: &str) -> Option<(String, &str)> {
+    let body = s.trim_start().strip_prefix('\'')?;
+    let mut value = String::new();
+    let mut chars = body.char_indices();
+    loop {
+        let (i, c) = chars.next()?;
+        if c != '\'' {
+            value.push(c);
+        } else if body[i + 1..].starts_with('\'') {
+            value.push('\'');
+            chars.next();
+        } else {
+            return Some((value, &body[i + 1..]));
+        }
     }
-    let (col, rest) = s.split_at(ident_len);
-    let rest = rest.trim_start();
-    if !rest.get(..2)?.eq_ignore_ascii_case("IN") {
-        return None;
-    }
-    let mut rest = rest[2..].trim_start().strip_prefix('(')?;
+}
+
+/// Parses `col IN ('a', 'b'))` (after the check's opening parenthesis).
+fn parse_in_list(s: &str) -> Option<(String, Vec<String>)> {
+    let (col, rest) = ident(s)?;
+    let mut rest = keyword(rest, "IN")?.trim_start().strip_prefix('(')?;
     let mut values = Vec::new();
     loop {
-        rest = rest.trim_start();
-        let body = rest.strip_prefix('\'')?;
-        let mut value = String::new();
-        let mut chars = body.char_indices();
-        let end = loop {
-            let (i, c) = chars.next()?;
-            if c == '\'' {
-                if body[i + 1..].starts_with('\'') {
-                    value.push('\'');
-                    chars.next();
-                } else {
-                    break i + 1;
-                }
-            } else {
-                value.push(c);
-            }
-        };
+        let (value, after) = literal(rest)?;
         values.push(value);
-        rest = body[end..].trim_start();
-        if let Some(r) = rest.strip_prefix(',') {
+        let after = after.trim_start();
+        if let Some(r) = after.strip_prefix(',') {
             rest = r;
         } else {
-            rest.strip_prefix(')')?;
+            after.strip_prefix(')')?;
             return Some((col.to_string(), values));
         }
+    }
+}
+
+/// Parses `col = 'a' OR col = 'b')` (after the check's opening parenthesis):
+/// every comparison on the same column, with a string literal.
+fn parse_or_list(s: &str) -> Option<(String, Vec<String>)> {
+    let (col, _) = ident(s)?;
+    let mut rest = s;
+    let mut values = Vec::new();
+    loop {
+        let (c, after) = ident(rest)?;
+        if c != col {
+            return None;
+        }
+        let (value, after) = literal(after.trim_start().strip_prefix('=')?)?;
+        values.push(value);
+        if after.trim_start().starts_with(')') {
+            return Some((col.to_string(), values));
+        }
+        rest = keyword(after, "OR")?;
     }
 }
 
@@ -153,5 +186,16 @@ mod tests {
         assert_eq!(lists.len(), 2);
         assert_eq!(lists["role"], ["owner", "it's"]);
         assert_eq!(lists["s"], ["a"]);
+    }
+
+    #[test]
+    fn status_lists_written_as_comparisons_are_parsed() {
+        let sql = "CREATE TABLE t (\n  op TEXT NOT NULL CHECK (op = 'create' OR op = 'it''s' or op = 'delete'),\n  \
+                   shop_id TEXT CHECK (shop_id = id),\n  \
+                   mixed TEXT CHECK (mixed = 'a' OR other = 'b'),\n  \
+                   n INTEGER CHECK (n = 1 OR n = 2)\n)";
+        let lists = status_lists(sql);
+        assert_eq!(lists.len(), 1, "{lists:?}");
+        assert_eq!(lists["op"], ["create", "it's", "delete"]);
     }
 }
