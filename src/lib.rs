@@ -27,5 +27,7 @@ pub mod ws;
 
 /// The allocator of every binary built on this crate (the hub, its tools and
 /// tests): mimalloc, with per-thread free lists, instead of glibc's malloc.
+/// Its `override` feature (Cargo.toml) makes it the C `malloc` as well, so the
+/// bundled SQLite allocates from it too (ARCHITECTURE.md says why).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
