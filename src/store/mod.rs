@@ -70,6 +70,16 @@ struct Inner {
 /// plans do not depend on the values bound (there are no `sqlite_stat4`
 /// samples, and no `LIKE` pattern the hub binds could use an index), so nothing
 /// is lost.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// The writer's connection: [`configure`]d, in WAL mode, `synchronous=FULL`.
 fn open_writer(path: &Path) -> anyhow::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -84,16 +94,6 @@ fn open_writer(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )?;
-    Ok(())
-}
-
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`, applies migrations,
     /// and starts the writer thread. Blocking: call it before serving, or from
@@ -105,12 +105,6 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         private_file(&path)?;
         let mut conn = open_writer(&path)?;
-        let durability = Durability::of(&conn)?;
-        anyhow::ensure!(
-            durability.synchronous == "full",
-            "{} did not take synchronous=FULL",
-            path.display()
-        );
         let before: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if migrations::apply(&mut conn)? != before {
             // A migration may change a table's stored definition in place (0010
@@ -119,6 +113,13 @@ impl Store {
             drop(conn);
             conn = open_writer(&path)?;
         }
+        // Checked on the connection that will write.
+        let durability = Durability::of(&conn)?;
+        anyhow::ensure!(
+            durability.synchronous == "full",
+            "{} did not take synchronous=FULL",
+            path.display()
+        );
         let actor = hub_actor(&conn)?;
         let readers = (0..READERS)
             .map(|_| -> rusqlite::Result<Connection> {
