@@ -1,7 +1,8 @@
 //! Store-layer benchmarks (no HTTP): durable creates and updates of repair
-//! orders through the writer thread, a filtered list over 100,000 repair orders,
-//! 16 creates in flight at once, the Automerge costs a write pays, and the sync
-//! worker's compression of a batch's change bytes.
+//! orders through the writer thread, 16 creates in flight at once (of repair
+//! orders, and of 13 tables in turn), a filtered list over 100,000 repair
+//! orders, the Automerge costs a write pays, and the sync worker's compression
+//! of a batch's change bytes.
 //!
 //!     cargo bench --bench store
 //!     cargo bench --bench store -- list      # one group only
@@ -39,6 +40,25 @@ const SEED_STAGES: &[&str] = &[
     "paint_booth",
     "reassembly",
     "detail",
+];
+
+/// The tables the mixed-writes bench creates records of, in turn, with the
+/// fields each requires ([`Fixture::mixed_op`]): a shop's writes touch many
+/// tables, each with its own statements.
+const MIXED: &[&str] = &[
+    "customers",
+    "vehicles",
+    "insurance_companies",
+    "vendors",
+    "claims",
+    "estimates",
+    "repair_orders",
+    "purchase_orders",
+    "parts",
+    "invoices",
+    "attachments",
+    "loaner_vehicles",
+    "bms_imports",
 ];
 
 /// A store in its own temp dir, with a shop and its owner.
@@ -104,6 +124,29 @@ impl Fixture {
         parse_object(self.ro.def(), &body, Mode::Create)
             .expect("a valid repair order")
             .1
+    }
+
+    /// A create of a record of `MIXED[i % MIXED.len()]`, with the fields that
+    /// table requires (unique ones fresh each time).
+    fn mixed_request(&self, i: usize) -> WriteRequest {
+        let name = MIXED[i % MIXED.len()];
+        let table = TableId::by_name(name).expect("a table of the catalog");
+        let unique = uuid::Uuid::now_v7().to_string();
+        let body = match name {
+            "insurance_companies" | "vendors" => json!({ "name": unique }),
+            "claims" => json!({ "claim_number": unique }),
+            "parts" => json!({ "description": "front bumper cover" }),
+            "attachments" | "bms_imports" => json!({ "file_name": "estimate.pdf" }),
+            "loaner_vehicles" => json!({ "unit_number": unique }),
+            _ => json!({}),
+        };
+        let fields = parse_object(table.def(), &body, Mode::Create)
+            .unwrap_or_else(|e| panic!("a valid {name}: {e:?}"))
+            .1;
+        WriteRequest {
+            table,
+            ..self.request(WriteOp::Create { id: None, fields })
+        }
     }
 
     fn create_op(&self) -> WriteOp {
@@ -196,24 +239,44 @@ fn store_writes(c: &mut Criterion) {
                     .map(|_| fx.request(fx.create_op()))
                     .collect::<Vec<_>>()
             },
-            |reqs| {
-                rt.block_on(async {
-                    let tasks: Vec<_> = reqs
-                        .into_iter()
-                        .map(|req| {
-                            let store = fx.store.clone();
-                            tokio::spawn(async move { store.write(req).await })
-                        })
-                        .collect();
-                    for t in tasks {
-                        t.await.expect("the task ran").expect("create");
-                    }
-                })
+            |reqs| in_flight(&rt, &fx.store, reqs),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // The same, each of the 16 a record of another table (13 in turn).
+    let mut next = 0usize;
+    g.bench_function("create_mixed_16_in_flight", |b| {
+        b.iter_batched(
+            || {
+                (0..IN_FLIGHT)
+                    .map(|_| {
+                        next += 1;
+                        fx.mixed_request(next)
+                    })
+                    .collect::<Vec<_>>()
             },
+            |reqs| in_flight(&rt, &fx.store, reqs),
             BatchSize::SmallInput,
         )
     });
     g.finish();
+}
+
+/// Sends every write at once (each its own task) and waits for all of them.
+fn in_flight(rt: &Runtime, store: &Store, reqs: Vec<WriteRequest>) {
+    rt.block_on(async {
+        let tasks: Vec<_> = reqs
+            .into_iter()
+            .map(|req| {
+                let store = store.clone();
+                tokio::spawn(async move { store.write(req).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("the task ran").expect("create");
+        }
+    })
 }
 
 fn store_list(c: &mut Criterion) {
