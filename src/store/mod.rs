@@ -46,7 +46,7 @@ const READERS: usize = 4;
 /// day uses: a create alone runs about five statements of the log, document
 /// and checks besides its table's own, so writes to a dozen tables in turn
 /// found their statements evicted and parsed and planned each one again
-/// (writer CPU per create 183 – 201 µs with 16, 120 – 165 µs with 256, 13
+/// (writer CPU per create 183 – 201 µs with 16, 120 – 171 µs with 256, 13
 /// tables in turn; `cargo bench --bench store -- create_mixed`). The cache
 /// holds only statements used, a few KB each.
 const STATEMENT_CACHE: usize = 256;
