@@ -43,7 +43,7 @@ const SEED_STAGES: &[&str] = &[
 ];
 
 /// The tables the mixed-writes bench creates records of, in turn, with the
-/// fields each requires ([`Fixture::mixed_op`]): a shop's writes touch many
+/// fields each requires ([`Fixture::mixed_request`]): a shop's writes touch many
 /// tables, each with its own statements.
 const MIXED: &[&str] = &[
     "customers",
