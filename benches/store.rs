@@ -387,9 +387,11 @@ fn sync_compress(c: &mut Criterion) {
             "9999-12-31T00:00:00Z".into(),
             60, // the shop and its owner are due too
             std::collections::HashSet::new(),
+            None,
         ))
         .expect("the due batch");
     let due: Vec<_> = due
+        .records
         .into_iter()
         .filter(|r| r.table == fx.ro)
         .take(50)

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0008_queue_after_first_enable.sql"),
     migration!("0009_no_updated_at_indexes.sql"),
     migration!("0010_checks_without_in_lists.sql"),
+    migration!("0011_change_log_is_the_queue.sql"),
 ];
 
 impl Migration {
@@ -340,7 +341,7 @@ mod tests {
             if let Some(sql) = setup {
                 conn.execute(sql, []).expect(sql);
             }
-            apply(&mut conn).expect("0008");
+            assert_eq!(apply_before(&mut conn, 9), 8);
             let flag: Option<String> = conn
                 .query_row(
                     "SELECT value FROM sync_state WHERE key = 'queue_writes'",
@@ -419,5 +420,38 @@ mod tests {
         }
         item(&conn, "BULK_CREATE", "PROCESSING").expect("inside the lists");
         assert_eq!(dump(&conn).len(), rows.len() + 1);
+    }
+
+    /// 0011: a database that queued its writes gets a change-log cursor at its
+    /// last entry (its items cover everything before); any other gets none
+    /// until sync is first switched on. `queue_writes` is gone either way.
+    #[test]
+    fn a_database_that_queued_its_writes_reads_the_log_from_its_last_entry() {
+        let log = "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash,
+                     actor, fields, bytes, created_at)
+                   VALUES ('s', 'customers', 'r', 'create', hex(randomblob(8)), 'a', '[]', x'00', 't')";
+        let queueing = "INSERT INTO sync_state (key, value) VALUES ('queue_writes', 'on')";
+        for (setup, expected) in [
+            (vec![], None),
+            (vec![log, log], None),
+            (vec![queueing], Some("0")),
+            (vec![log, queueing, log, log], Some("3")),
+        ] {
+            let mut conn = Connection::open_in_memory().expect("open");
+            assert_eq!(apply_before(&mut conn, 11), 10);
+            for sql in &setup {
+                conn.execute(sql, []).expect(sql);
+            }
+            assert_eq!(apply(&mut conn).expect("0011"), latest_version());
+            let state = |key: &str| -> Option<String> {
+                conn.query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .expect("read")
+            };
+            assert_eq!(state("log_cursor").as_deref(), expected, "after {setup:?}");
+            assert_eq!(state("queue_writes"), None, "after {setup:?}");
+        }
     }
 }

@@ -21,7 +21,7 @@ pub use super::push::{backoff, compress_changes, MAX_BACKOFF};
 use super::sink::{Claims, CloudSink, FailureKind, SinkError};
 use crate::domain::value::format_timestamp;
 use crate::domain::TableId;
-use crate::store::queue::{DueRecord, Queue};
+use crate::store::queue::{Batch, DueRecord, Queue};
 use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -86,7 +86,7 @@ pub(super) struct Live {
 }
 
 /// A batch the cloud answered, with each record's answer, waiting to be marked.
-type Landed = (Vec<DueRecord>, Vec<Result<(), SinkError>>);
+type Landed = (Batch, Vec<Result<(), SinkError>>);
 
 /// The sync engine: cheap to clone; one per hub.
 #[derive(Clone)]
@@ -310,23 +310,25 @@ impl Engine {
         }
     }
 
-    /// The next batch (records in `busy` left out: their push is under way),
-    /// its change bytes compressed, read on a blocking thread.
+    /// The next batch (records in `busy` left out: their push is under way;
+    /// the change log read past `log_from` when a batch before it is not
+    /// marked yet), its change bytes compressed, read on a blocking thread.
     async fn next_batch(
         &self,
         batch: usize,
         busy: HashSet<(TableId, String)>,
-    ) -> anyhow::Result<Vec<DueRecord>> {
+        log_from: Option<i64>,
+    ) -> anyhow::Result<Batch> {
         let now = format_timestamp(self.inner.clock.now());
         let mut due = self
             .inner
             .queue
-            .due(now, batch, busy)
+            .due(now, batch, busy, log_from)
             .await
             .map_err(sync_error)?;
-        if !due.is_empty() {
+        if !due.records.is_empty() {
             due = tokio::task::spawn_blocking(move || {
-                compress_changes(&mut due);
+                compress_changes(&mut due.records);
                 due
             })
             .await?;
@@ -355,27 +357,41 @@ impl Engine {
         };
         let batch = live.settings.batch_size;
         let mut total = Outcome::default();
-        let mut cur = self.next_batch(batch, HashSet::new()).await?;
+        let mut cur = self.next_batch(batch, HashSet::new(), None).await?;
         let mut landed: Option<Landed> = None;
         let mut pushes = 0;
         while !cur.is_empty() && pushes < max_batches {
             pushes += 1;
-            let full = cur.len() >= batch;
-            let busy: HashSet<(TableId, String)> =
-                cur.iter().map(|r| (r.table, r.record_id.clone())).collect();
-            let refs: Vec<&DueRecord> = cur.iter().collect();
+            let full = cur.full;
+            let busy: HashSet<(TableId, String)> = cur
+                .records
+                .iter()
+                .map(|r| (r.table, r.record_id.clone()))
+                .collect();
+            // The next read starts after this batch's range of the change log.
+            let log_from = cur.log.as_ref().map(|l| l.upto);
+            let refs: Vec<&DueRecord> = cur.records.iter().collect();
             let behind = async {
                 if let Some((due, results)) = landed.take() {
                     self.mark(&live.settings, due, results, &mut total).await?;
                 }
                 // A partial batch took everything that was due: nothing to read.
                 if pushes < max_batches && full {
-                    self.next_batch(batch, busy).await
+                    self.next_batch(batch, busy, log_from).await
                 } else {
-                    Ok(Vec::new())
+                    Ok(Batch::default())
                 }
             };
-            let (pushed, next) = tokio::join!(push_split(sink.as_ref(), &claims, &refs), behind);
+            let push = async {
+                if refs.is_empty() {
+                    // Only a range of the change log to mark (every record in
+                    // it passed over): nothing for the cloud.
+                    Ok(Vec::new())
+                } else {
+                    push_split(sink.as_ref(), &claims, &refs).await
+                }
+            };
+            let (pushed, next) = tokio::join!(push, behind);
             let mut next = next?;
             match pushed {
                 Ok(results) => landed = Some((cur, results)),
@@ -389,16 +405,17 @@ impl Engine {
             total.more = if pushes >= max_batches {
                 full
             } else {
-                next.len() >= batch
+                next.full
             };
             // A partial batch after full ones: the backlog is gone and what is
             // left is the trickle of writes since. Pushed now it would go in
             // pushes of a few records each, chasing every write (a transaction
             // in the cloud and a mark on the writer each); left to gather for
-            // one debounce, it goes in full batches.
-            if !next.is_empty() && next.len() < batch {
+            // one debounce, it goes in full batches (and its range of the
+            // change log is read again).
+            if !next.is_empty() && !next.full {
                 total.left = true;
-                next.clear();
+                next = Batch::default();
             }
             cur = next;
         }
@@ -447,8 +464,11 @@ impl Engine {
         let mut out = Outcome::default();
         match push_split(sink.as_ref(), &claims, &[&rec]).await {
             Ok(results) => {
-                self.mark(&live.settings, vec![rec], results, &mut out)
-                    .await?
+                let batch = Batch {
+                    records: vec![rec],
+                    ..Batch::default()
+                };
+                self.mark(&live.settings, batch, results, &mut out).await?
             }
             Err(e) => {
                 self.note_error(&e.message).await;
@@ -470,17 +490,22 @@ impl Engine {
             .await;
     }
 
+    /// Marks a batch the cloud answered: first each failed record (RETRY or
+    /// FAILED, an item that covers its changes), then in one writer job the
+    /// pushed records and the batch's range of the change log. In this order,
+    /// a crash between the two leaves the range to be read again, never a
+    /// change passed over without an item.
     async fn mark(
         &self,
         settings: &Settings,
-        due: Vec<DueRecord>,
+        due: Batch,
         results: Vec<Result<(), SinkError>>,
         out: &mut Outcome,
     ) -> anyhow::Result<()> {
         let now = &format_timestamp(self.inner.clock.now());
         let mut done = Vec::new();
         let mut last_error = None;
-        for (rec, res) in due.into_iter().zip(results) {
+        for (rec, res) in due.records.into_iter().zip(results) {
             match res {
                 Ok(()) => done.push(rec),
                 Err(e) => {
@@ -518,7 +543,7 @@ impl Engine {
         let clear_error = last_error.is_none() && out.pushed > 0;
         self.inner
             .queue
-            .complete(done, now.to_string(), clear_error)
+            .complete(done, due.log, now.to_string(), clear_error)
             .await
             .map_err(sync_error)?;
         if let Some(m) = last_error {

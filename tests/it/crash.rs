@@ -203,17 +203,20 @@ async fn acknowledged_writes_survive_sigkill() {
             doc.get_heads().iter().any(|h| &h.to_string() == last),
             "{id}: the saved document includes its last logged change"
         );
-        let queued: i64 = db
+        // Every change of it waits for the cloud: past the change log's cursor.
+        let waiting: i64 = db
             .query_row(
-                "SELECT count(*) FROM sync_queue WHERE table_name = 'repair_orders'
-                 AND record_id = ?1 AND status = 'PENDING' AND operation = 'CREATE'",
+                "SELECT count(*) FROM change_log WHERE table_name = 'repair_orders'
+                 AND record_id = ?1 AND seq > (SELECT CAST(value AS INTEGER) FROM sync_state
+                                                WHERE key = 'log_cursor')",
                 [id],
                 |r| r.get(0),
             )
-            .expect("queue");
+            .expect("the log past the cursor");
         assert_eq!(
-            queued, 1,
-            "{id}: one coalesced pending CREATE in the sync queue"
+            waiting as usize,
+            rows.len(),
+            "{id}: every change waits for the cloud"
         );
     }
 }

@@ -8,10 +8,11 @@ use crate::common::*;
 use collisionos::domain::policy::Principal;
 use collisionos::domain::value::{parse_object, Mode};
 use collisionos::domain::{ColType, Role, TABLES};
+use collisionos::store::queue::DueRecord;
 use collisionos::store::{WriteOp, WriteRequest};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -42,19 +43,31 @@ fn change_log(hub: &TestHub, table: &str, id: &str) -> Vec<LogRow> {
     rows.collect::<Result<_, _>>().expect("read change_log")
 }
 
-/// The record's sync-queue items: (operation, status, change_seq).
-fn queue(hub: &TestHub, table: &str, id: &str) -> Vec<(String, String, i64)> {
-    let db = hub.db();
-    let mut stmt = db
-        .prepare(
-            "SELECT operation, status, change_seq FROM sync_queue
-             WHERE table_name = ?1 AND record_id = ?2 ORDER BY id",
+/// The record's next push, as the sync worker's own read of the queue gives it
+/// (the change log past its cursor, and the items): its coalesced operation and
+/// the last change it covers, or `None` when nothing of it waits for the cloud.
+async fn next_push(hub: &TestHub, table: &str, id: &str) -> Option<(String, i64)> {
+    let rec = due_record(hub, table, id).await?;
+    Some((rec.operation, rec.seq))
+}
+
+async fn due_record(hub: &TestHub, table: &str, id: &str) -> Option<DueRecord> {
+    let batch = hub
+        .state
+        .sync
+        .queue()
+        .due(
+            "9999-12-31T00:00:00.000000Z".into(),
+            100_000,
+            HashSet::new(),
+            None,
         )
-        .expect("prepare");
-    let rows = stmt
-        .query_map([table, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("query sync_queue");
-    rows.collect::<Result<_, _>>().expect("read sync_queue")
+        .await
+        .expect("the due batch");
+    batch
+        .records
+        .into_iter()
+        .find(|r| r.table.name() == table && r.record_id == id)
 }
 
 fn ops(log: &[LogRow]) -> Vec<&str> {
@@ -244,8 +257,8 @@ async fn every_table_creates_reads_updates_and_deletes_as_owner() {
             "{table}: author"
         );
         assert_eq!(
-            queue(&hub, table, &id),
-            [("CREATE".to_string(), "PENDING".to_string(), log[0].3)],
+            next_push(&hub, table, &id).await,
+            Some(("CREATE".to_string(), log[0].3)),
             "{table}"
         );
 
@@ -328,9 +341,9 @@ async fn every_table_creates_reads_updates_and_deletes_as_owner() {
         assert!(log.iter().all(|(_, bytes, ..)| *bytes > 0), "{table}");
         assert!(log.windows(2).all(|w| w[0].3 < w[1].3), "{table}: seqs");
         assert_eq!(
-            queue(&hub, table, &id),
-            [("DELETE".to_string(), "PENDING".to_string(), log[2].3)],
-            "{table}: one coalesced pending item"
+            next_push(&hub, table, &id).await,
+            Some(("DELETE".to_string(), log[2].3)),
+            "{table}: one coalesced push"
         );
         let (s, history) = hub.get(&format!("{path}/history"), &owner.token).await;
         assert_eq!(s, StatusCode::OK, "{history}");
@@ -535,7 +548,7 @@ async fn bulk_create_stores_all_or_nothing() {
             continue;
         }
 
-        // Three valid records: all stored, each queued as BULK_CREATE.
+        // Three valid records: all stored, each waiting for the cloud as a CREATE.
         let records: Vec<Value> = (0..3).map(|_| valid_body(table, &refs)).collect();
         let (s, out) = hub
             .post(&bulk, &owner.token, &json!({ "records": records }))
@@ -549,8 +562,8 @@ async fn bulk_create_stores_all_or_nothing() {
             let log = change_log(&hub, table, id);
             assert_eq!(ops(&log), ["create"], "{table}");
             assert_eq!(
-                queue(&hub, table, id),
-                [("BULK_CREATE".to_string(), "PENDING".to_string(), log[0].3)]
+                next_push(&hub, table, id).await,
+                Some(("CREATE".to_string(), log[0].3))
             );
         }
         if let Some((col, prefix)) = number_of(table) {
@@ -628,7 +641,7 @@ async fn bulk_create_stores_all_or_nothing() {
 }
 
 #[tokio::test]
-async fn writes_log_their_change_and_coalesce_into_one_queue_item() {
+async fn writes_log_their_change_and_coalesce_into_one_push() {
     let hub = TestHub::spawn().await;
     let token = hub.owner.token.clone();
     let rec = hub
@@ -682,11 +695,11 @@ async fn writes_log_their_change_and_coalesce_into_one_queue_item() {
     assert_eq!(rows[2].4, r#"["phone"]"#);
     // The last change is the document's head.
     assert_eq!(heads(&p2), [rows[2].2.clone()]);
-    // One pending item, still a CREATE (the cloud has never seen the record),
+    // One push, still a CREATE (the cloud has never seen the record),
     // pointing at the latest change.
     assert_eq!(
-        queue(&hub, "customers", &id),
-        [("CREATE".to_string(), "PENDING".to_string(), rows[2].0)]
+        next_push(&hub, "customers", &id).await,
+        Some(("CREATE".to_string(), rows[2].0))
     );
     let doc_heads: String = db
         .query_row(
@@ -697,19 +710,19 @@ async fn writes_log_their_change_and_coalesce_into_one_queue_item() {
         .expect("the record's document");
     assert_eq!(doc_heads, rows[2].2);
 
-    // Delete coalesces into the same item.
+    // A delete coalesces into the same push.
     hub.delete(&path, &token).await;
     let seq: i64 = db
         .query_row("SELECT MAX(seq) FROM change_log", [], |r| r.get(0))
         .expect("max seq");
     assert_eq!(
-        queue(&hub, "customers", &id),
-        [("DELETE".to_string(), "PENDING".to_string(), seq)]
+        next_push(&hub, "customers", &id).await,
+        Some(("DELETE".to_string(), seq))
     );
 }
 
 #[tokio::test]
-async fn skip_sync_writes_the_change_but_no_queue_entry() {
+async fn skip_sync_writes_the_change_but_nothing_for_the_cloud() {
     let hub = TestHub::spawn().await;
     let customers = table_id("customers");
     let (_, fields) = parse_object(
@@ -744,7 +757,7 @@ async fn skip_sync_writes_the_change_but_no_queue_entry() {
             .collect::<Vec<_>>(),
         [("create", out.seq)]
     );
-    assert_eq!(queue(&hub, "customers", &id), []);
+    assert_eq!(next_push(&hub, "customers", &id).await, None);
     let after = hub.snapshot();
     assert_eq!(
         before["sync_queue"], after["sync_queue"],
@@ -762,9 +775,12 @@ async fn skip_sync_writes_the_change_but_no_queue_entry() {
         .await;
     assert_eq!(s, StatusCode::OK);
     let log = change_log(&hub, "customers", &id);
+    // Only the change made here travels: the cloud has the first.
+    let rec = due_record(&hub, "customers", &id).await.expect("due");
+    assert_eq!((rec.operation.as_str(), rec.seq), ("UPDATE", log[1].3));
     assert_eq!(
-        queue(&hub, "customers", &id),
-        [("UPDATE".to_string(), "PENDING".to_string(), log[1].3)]
+        rec.changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [log[1].3]
     );
 }
 

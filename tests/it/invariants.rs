@@ -1,13 +1,15 @@
 //! Invariant 2 checked over a whole database, not only over the writes a test
-//! remembers: every record's row, document, change-log entries and sync-queue
-//! entry exist together, in both directions.
+//! remembers: every record's row, document and change-log entries exist
+//! together, in both directions, and (once sync was switched on) every
+//! record's latest change is on its way to the cloud or there.
 
 use collisionos::domain::TABLES;
 use rusqlite::Connection;
 
 /// Every violation of invariant 2 in `db`, as readable lines (empty when it holds).
-/// `queued`: whether every record must have a sync-queue entry (true unless the
-/// data came in with `skip_sync`).
+/// `queued`: whether every record's latest change must be waiting for the
+/// cloud or pushed (true once sync was switched on, unless the data came in
+/// with `skip_sync`).
 pub fn violations(db: &Connection, queued: bool) -> Vec<String> {
     let mut found = Vec::new();
     let mut count = |what: String, sql: String| {
@@ -68,16 +70,23 @@ pub fn violations(db: &Connection, queued: bool) -> Vec<String> {
     );
     if queued {
         count(
-            "documents without a sync-queue entry".into(),
-            "SELECT count(*) FROM crdt_docs d WHERE NOT EXISTS (SELECT 1 FROM sync_queue q
-               WHERE q.table_name = d.table_name AND q.record_id = d.record_id)"
-                .into(),
+            "databases without a change-log cursor".into(),
+            "SELECT count(*) = 0 FROM sync_state WHERE key = 'log_cursor'".into(),
         );
+        // Past the cursor, the change log is the queue; before it, a change
+        // is in the cloud (the record's pushed watermark) or has an open item.
         count(
-            "records whose latest change is not the one their pending queue entry names".into(),
-            "SELECT count(*) FROM sync_queue q WHERE q.status = 'PENDING' AND q.change_seq <>
-               (SELECT max(seq) FROM change_log c
-                WHERE c.table_name = q.table_name AND c.record_id = q.record_id)"
+            "records whose latest change is neither past the log cursor, nor pushed, \
+             nor covered by an open queue item"
+                .into(),
+            "SELECT count(*) FROM (SELECT table_name, record_id, max(seq) AS seq
+                                     FROM change_log GROUP BY table_name, record_id) l
+              WHERE l.seq <= (SELECT CAST(value AS INTEGER) FROM sync_state WHERE key = 'log_cursor')
+                AND l.seq > coalesce((SELECT change_seq FROM sync_pushed p
+                                       WHERE p.table_name = l.table_name AND p.record_id = l.record_id), 0)
+                AND NOT EXISTS (SELECT 1 FROM sync_queue q
+                                 WHERE q.table_name = l.table_name AND q.record_id = l.record_id
+                                   AND q.status <> 'COMPLETED' AND q.change_seq >= l.seq)"
                 .into(),
         );
     }
@@ -122,6 +131,14 @@ fn a_broken_database_is_reported() {
     let store = collisionos::store::Store::open(dir.path()).expect("open");
     drop(store);
     let db = Connection::open(dir.path().join(collisionos::store::DB_FILE)).expect("open");
+    assert!(violations(&db, false).is_empty(), "an empty store holds");
+    assert_eq!(
+        violations(&db, true),
+        ["1 databases without a change-log cursor"],
+        "sync was never switched on"
+    );
+    db.execute_batch("INSERT INTO sync_state (key, value) VALUES ('log_cursor', '0')")
+        .expect("switch it on");
     assert!(violations(&db, true).is_empty(), "an empty store holds");
     db.execute_batch(
         "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor, fields, bytes, created_at)
@@ -134,6 +151,23 @@ fn a_broken_database_is_reported() {
             .any(|l| l.contains("change-log entries without a document")),
         "{v:?}"
     );
+    // Passed by the cursor with no item and not pushed: lost to the cloud.
+    let lost = |db: &Connection| {
+        violations(db, true)
+            .iter()
+            .any(|l| l.contains("neither past the log cursor"))
+    };
+    assert!(!lost(&db), "past the cursor it waits");
+    db.execute_batch("UPDATE sync_state SET value = '1' WHERE key = 'log_cursor'")
+        .expect("move the cursor past it");
+    assert!(lost(&db));
+    db.execute_batch(
+        "INSERT INTO sync_queue (shop_id, table_name, record_id, operation, status, change_seq,
+           created_at, updated_at)
+         VALUES ('s', 'customers', 'r', 'CREATE', 'RETRY', 1, 't', 't')",
+    )
+    .expect("an item that covers it");
+    assert!(!lost(&db), "a RETRY item covers it");
     db.execute_batch(
         "INSERT INTO crdt_docs (table_name, record_id, shop_id, heads, doc, log_after)
          VALUES ('customers', 'r', 's', 'h', x'', 0);",

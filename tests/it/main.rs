@@ -39,6 +39,7 @@ mod sync_batching;
 mod sync_e2e;
 mod sync_failures;
 mod sync_guards;
+mod sync_log;
 mod sync_pooler;
 mod sync_rest;
 mod sync_restart;

@@ -612,13 +612,22 @@ async fn a_local_only_hub_keeps_no_queue_and_its_first_enable_uploads_everything
     // From now on, writes queue themselves, even with sync off again.
     let (s, b) = hub.post("/api/sync/disable", &token, &json!({})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let before = queued(&hub);
-    hub.create(
-        "customers",
-        &token,
-        &json!({ "first_name": "After", "last_name": "Enable" }),
-    )
-    .await;
-    assert_eq!(queued(&hub), before + 1);
+    // (Turning sync off is itself a change of the shop's settings.)
+    let (_, st) = hub.get("/api/sync/status", &token).await;
+    let before = st["pendingOperations"].as_i64().expect("pending");
+    let after = hub
+        .create(
+            "customers",
+            &token,
+            &json!({ "first_name": "After", "last_name": "Enable" }),
+        )
+        .await;
+    let (_, st) = hub.get("/api/sync/status", &token).await;
+    assert_eq!(st["pendingOperations"], before + 1, "{st}");
+    let (_, q) = hub.get("/api/sync/queue?status=pending", &token).await;
+    let items = q["items"].as_array().expect("items");
+    assert_eq!(items.len() as i64, before + 1, "{q}");
+    assert_eq!(items[0]["recordId"], after["id"], "{q}");
+    assert_eq!(items[0]["operation"], "CREATE", "{q}");
     db.drop_db().await;
 }

@@ -1,6 +1,7 @@
 //! Reading a batch: the due records, each with its state and unpushed changes.
 
-use super::{ChangeEntry, DueRecord, ItemRef, Queue, RowState};
+use super::log::{self, Key, Met};
+use super::{Batch, ChangeEntry, DueRecord, ItemRef, Queue, RowState};
 use crate::domain::TableId;
 use crate::store::records::{read_row, sql, Record};
 use crate::store::StoreError;
@@ -40,18 +41,21 @@ const OPEN_COLUMNS: &str =
 impl Queue {
     // ------------------------------------------------------------ the batch
 
-    /// Up to `limit` records with items due at `now` (an instant as the store
-    /// writes them), oldest first, each with its state and unpushed changes.
-    /// Records in `busy` (their push is under way) are left out.
+    /// Up to `limit` records due at `now` (an instant as the store writes
+    /// them), each with its state and unpushed changes: those with items due,
+    /// oldest first, then those of the change log past the cursor (or past
+    /// `log_from`, the end of the range of a batch read before and not marked
+    /// yet). Records in `busy` (their push is under way) are left out.
     pub async fn due(
         &self,
         now: String,
         limit: usize,
         busy: HashSet<(TableId, String)>,
-    ) -> Result<Vec<DueRecord>, StoreError> {
+        log_from: Option<i64>,
+    ) -> Result<Batch, StoreError> {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let out = gather_due(&tx, &now, limit, &busy)?;
+            let out = gather_due(&tx, &now, limit, &busy, log_from)?;
             tx.commit()?;
             Ok(out)
         })
@@ -92,7 +96,7 @@ impl Queue {
                     "SELECT coalesce(max(seq), 0) FROM change_log WHERE table_name = ?1 AND record_id = ?2",
                 )?
                 .query_row(params![table.name(), record_id], |r| r.get(0))?;
-            let rec = build(&tx, table, record_id, shop_id, items, Some(last), row)?;
+            let rec = build(&tx, table, record_id, shop_id, items, Some(last), row, None)?;
             tx.commit()?;
             Ok(Some(rec))
         })
@@ -106,7 +110,9 @@ fn load_row(c: &Connection, table: TableId, id: &str) -> rusqlite::Result<Option
         .optional()
 }
 
-/// Builds the push of one record from its open items.
+/// Builds the push of one record from its open items, up to `seq_floor` at
+/// least, and from the change log's `log` entries if it was read there.
+#[allow(clippy::too_many_arguments)]
 fn build(
     c: &Connection,
     table: TableId,
@@ -115,6 +121,7 @@ fn build(
     items: Vec<Open>,
     seq_floor: Option<i64>,
     row: Option<Record>,
+    log: Option<Met>,
 ) -> Result<DueRecord, StoreError> {
     let seq = items
         .iter()
@@ -150,6 +157,7 @@ fn build(
         .iter()
         .max_by_key(|i| i.change_seq)
         .map(|i| i.operation.clone())
+        .or_else(|| log.as_ref().map(|m| m.operation.clone()))
         .unwrap_or_else(|| if row.is_some() { "UPDATE" } else { "DELETE" }.into());
     Ok(DueRecord {
         table,
@@ -171,6 +179,7 @@ fn build(
             None => RowState::Delete,
         },
         changes,
+        log,
     })
 }
 
@@ -179,9 +188,10 @@ fn gather_due(
     now: &str,
     limit: usize,
     busy: &HashSet<(TableId, String)>,
-) -> Result<Vec<DueRecord>, StoreError> {
+    log_from: Option<i64>,
+) -> Result<Batch, StoreError> {
     if limit == 0 {
-        return Ok(Vec::new());
+        return Ok(Batch::default());
     }
     // Every RETRY item (few: only records whose push failed), by record.
     let mut retries: HashMap<(String, String), Vec<Open>> = HashMap::new();
@@ -276,7 +286,24 @@ fn gather_due(
             break;
         }
     }
-    let mut out = Vec::with_capacity(picked.len());
+    // The change log past the cursor fills the rest of the batch.
+    let mut found = None;
+    if let (Some(cursor), true) = (log::cursor(c)?, picked.len() < limit) {
+        let from = cursor.max(log_from.unwrap_or(0));
+        let picked_set: HashSet<Key> = picked.iter().cloned().collect();
+        let mut held = |k: &Key| -> Result<bool, StoreError> {
+            Ok(seen.contains(k) || retries.contains_key(k) || has_pending(c, k)?)
+        };
+        found = Some(log::read(
+            c,
+            from,
+            limit - picked.len(),
+            &picked_set,
+            &mut held,
+        )?);
+    }
+    let full = picked.len() + found.as_ref().map_or(0, |f| f.records.len()) >= limit;
+    let mut out = Vec::with_capacity(limit);
     for (t, r) in picked {
         let Some(table) = TableId::by_name(&t) else {
             continue; // not a table of this build: nothing to push
@@ -302,8 +329,52 @@ fn gather_due(
         let Some(shop_id) = items.first().map(|i| i.shop_id.clone()) else {
             continue;
         };
+        let floor = found.as_ref().and_then(|f| f.floors.get(&key).copied());
         let row = load_row(c, table, &r)?;
-        out.push(build(c, table, r, shop_id, items, None, row)?);
+        out.push(build(c, table, r, shop_id, items, floor, row, None)?);
     }
-    Ok(out)
+    let Some(found) = found else {
+        return Ok(Batch {
+            records: out,
+            log: None,
+            full,
+        });
+    };
+    for met in found.records {
+        let Some(table) = TableId::by_name(&met.table_name) else {
+            continue;
+        };
+        let row = load_row(c, table, &met.record_id)?;
+        let (r, shop, seq) = (met.record_id.clone(), met.shop_id.clone(), met.seq);
+        let first = met.first;
+        let mut rec = build(c, table, r, shop, Vec::new(), Some(seq), row, Some(met))?;
+        match rec.changes.first() {
+            // No change past the record's pushed watermark: the cloud has it
+            // already (pushed on request, or written by the cloud itself).
+            None => continue,
+            // The cloud has its first changes in the range: not a create there.
+            Some(c) if c.seq > first && rec.operation == "CREATE" => {
+                rec.operation = "UPDATE".into();
+                if let Some(m) = rec.log.as_mut() {
+                    m.operation = "UPDATE".into();
+                }
+            }
+            Some(_) => {}
+        }
+        out.push(rec);
+    }
+    Ok(Batch {
+        records: out,
+        log: Some(found.read),
+        full,
+    })
+}
+
+/// Whether the record has a PENDING item.
+fn has_pending(c: &Connection, (t, r): &Key) -> rusqlite::Result<bool> {
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
+                          AND status = 'PENDING')",
+    )?
+    .query_row(params![t, r], |row| row.get(0))
 }

@@ -22,7 +22,10 @@
 //!   marking or by the history bound.
 
 mod due;
+mod log;
 mod state;
+
+pub use log::{LogRead, Met};
 
 use super::records::Record;
 use super::{Store, StoreError};
@@ -81,6 +84,25 @@ pub struct DueRecord {
     pub seq: i64,
     pub state: RowState,
     pub changes: Vec<ChangeEntry>,
+    /// Read from the change log (it has no item): its entries, folded.
+    pub log: Option<Met>,
+}
+
+/// What one read of the queue gives: the records to push, and the change-log
+/// range read, marked with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub records: Vec<DueRecord>,
+    pub log: Option<LogRead>,
+    /// The read stopped at its limit: more may be due.
+    pub full: bool,
+}
+
+impl Batch {
+    /// Nothing to push and nothing to mark.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.log.as_ref().is_none_or(LogRead::is_empty)
+    }
 }
 
 impl DueRecord {
@@ -191,17 +213,20 @@ impl Queue {
     }
 
     /// Marks records whose push reached the cloud: their read items COMPLETED (a
-    /// PENDING item only if no write coalesced into it meanwhile), older RETRY and
-    /// FAILED items of the record that the push covers too, and the record's
-    /// pushed watermark. `clear_error`: the push had no failure, so the last
-    /// error is forgotten in the same writer job.
+    /// PENDING item only if no change folded into it meanwhile), older RETRY and
+    /// FAILED items of the record that the push covers too, a COMPLETED history
+    /// item for each record read from the change log, and the record's pushed
+    /// watermark; then the batch's change-log range (`log`, see
+    /// [`LogRead`]). `clear_error`: the push had no failure, so the last error
+    /// is forgotten in the same writer job.
     pub async fn complete(
         &self,
         done: Vec<DueRecord>,
+        log: Option<LogRead>,
         now: String,
         clear_error: bool,
     ) -> Result<(), StoreError> {
-        if done.is_empty() && !clear_error {
+        if done.is_empty() && log.is_none() && !clear_error {
             return Ok(());
         }
         // One statement per kind for the whole batch (the items and records as
@@ -219,6 +244,7 @@ impl Queue {
                 .collect::<Vec<_>>(),
         )
         .to_string();
+        let logged: Vec<Met> = done.iter().filter_map(|r| r.log.clone()).collect();
         // The job holds only what its statements read: the pushed records (rows
         // and change bytes) are freed here, not on the writer thread.
         let any = !done.is_empty();
@@ -228,41 +254,13 @@ impl Queue {
                 tx.prepare_cached("DELETE FROM sync_state WHERE key = 'last_error'")?
                     .execute([])?;
             }
-            if !any {
-                return Ok(0);
+            if any {
+                complete_records(tx, &items, &records, &logged, &now)?;
             }
-            // The read items, unless a write coalesced into one meanwhile.
-            let mut n = tx
-                .prepare_cached(
-                    "UPDATE sync_queue SET status = 'COMPLETED', last_error = NULL,
-                            next_attempt_at = NULL, updated_at = ?2
-                       FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq FROM json_each(?1)) AS d
-                      WHERE sync_queue.id = d.id AND sync_queue.change_seq = d.seq
-                        AND sync_queue.status <> 'COMPLETED'",
-                )?
-                .execute(params![items, now])? as i64;
-            // Older RETRY and FAILED items of the records, covered by this push.
-            n += tx
-                .prepare_cached(
-                    "UPDATE sync_queue SET status = 'COMPLETED', updated_at = ?2
-                       FROM (SELECT value ->> 0 AS t, value ->> 1 AS r, value ->> 2 AS seq
-                               FROM json_each(?1)) AS d
-                      WHERE sync_queue.status IN ('RETRY', 'FAILED')
-                        AND sync_queue.table_name = d.t AND sync_queue.record_id = d.r
-                        AND sync_queue.change_seq <= d.seq",
-                )?
-                .execute(params![records, now])? as i64;
-            tx.prepare_cached(
-                "INSERT INTO sync_pushed (table_name, record_id, change_seq)
-                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
-                 ON CONFLICT (table_name, record_id) DO UPDATE
-                   SET change_seq = max(change_seq, excluded.change_seq)",
-            )?
-            .execute(params![records])?;
-            add_state(tx, "total_processed", n)?;
-            set_state_tx(tx, "last_sync", &now)?;
-            prune_history(tx, n)?;
-            Ok(n)
+            if let Some(read) = &log {
+                log::mark(tx, read, &now)?;
+            }
+            Ok(0)
         })
         .await?;
         Ok(())
@@ -403,6 +401,49 @@ impl Queue {
             .await?;
         Ok(n as usize)
     }
+}
+
+/// The marks of [`Queue::complete`] for the records pushed.
+fn complete_records(
+    tx: &Connection,
+    items: &str,
+    records: &str,
+    logged: &[Met],
+    now: &str,
+) -> Result<(), StoreError> {
+    // The read items, unless a change folded into one meanwhile.
+    let mut n = tx
+        .prepare_cached(
+            "UPDATE sync_queue SET status = 'COMPLETED', last_error = NULL,
+                    next_attempt_at = NULL, updated_at = ?2
+               FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq FROM json_each(?1)) AS d
+              WHERE sync_queue.id = d.id AND sync_queue.change_seq = d.seq
+                AND sync_queue.status <> 'COMPLETED'",
+        )?
+        .execute(params![items, now])? as i64;
+    // Older RETRY and FAILED items of the records, covered by this push.
+    n += tx
+        .prepare_cached(
+            "UPDATE sync_queue SET status = 'COMPLETED', updated_at = ?2
+               FROM (SELECT value ->> 0 AS t, value ->> 1 AS r, value ->> 2 AS seq
+                       FROM json_each(?1)) AS d
+              WHERE sync_queue.status IN ('RETRY', 'FAILED')
+                AND sync_queue.table_name = d.t AND sync_queue.record_id = d.r
+                AND sync_queue.change_seq <= d.seq",
+        )?
+        .execute(params![records, now])? as i64;
+    n += log::history(tx, logged, now)?;
+    tx.prepare_cached(
+        "INSERT INTO sync_pushed (table_name, record_id, change_seq)
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
+         ON CONFLICT (table_name, record_id) DO UPDATE
+           SET change_seq = max(change_seq, excluded.change_seq)",
+    )?
+    .execute(params![records])?;
+    add_state(tx, "total_processed", n)?;
+    set_state_tx(tx, "last_sync", now)?;
+    prune_history(tx, n)?;
+    Ok(())
 }
 
 fn open_up_to(c: &Connection, last: i64) -> rusqlite::Result<i64> {

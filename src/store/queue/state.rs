@@ -120,7 +120,10 @@ impl Queue {
 
     // ------------------------------------------------------------ reads for the API
 
-    /// Items, newest first, optionally of one status.
+    /// Items, newest first, optionally of one status. The changes past the
+    /// change log's cursor come first, as PENDING items of their own (each
+    /// with the negated `seq` as its id, never an item's): they are the
+    /// newest, and they wait as PENDING items do.
     pub async fn items(
         &self,
         status: Option<String>,
@@ -128,21 +131,34 @@ impl Queue {
         offset: usize,
     ) -> Result<Vec<QueueItem>, StoreError> {
         self.with(move |c| {
-            let rows = match status {
-                Some(s) => c
-                    .prepare_cached(&format!(
+            let mut rows = Vec::new();
+            let mut offset = offset as i64;
+            if status.as_deref().is_none_or(|s| s == "PENDING") {
+                let (unread, _) = super::log::unread(c)?;
+                rows = super::log::waiting(c, limit as i64, offset)?;
+                offset = (offset - unread).max(0);
+            }
+            let limit = (limit - rows.len()) as i64;
+            if limit == 0 {
+                return Ok(rows);
+            }
+            match status {
+                Some(s) => rows.extend(
+                    c.prepare_cached(&format!(
                         "SELECT {ITEM_COLUMNS} FROM sync_queue WHERE status = ?1
                           ORDER BY id DESC LIMIT ?2 OFFSET ?3"
                     ))?
-                    .query_map(params![s, limit as i64, offset as i64], item_row)?
+                    .query_map(params![s, limit, offset], item_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
-                None => c
-                    .prepare_cached(&format!(
+                ),
+                None => rows.extend(
+                    c.prepare_cached(&format!(
                         "SELECT {ITEM_COLUMNS} FROM sync_queue ORDER BY id DESC LIMIT ?1 OFFSET ?2"
                     ))?
-                    .query_map(params![limit as i64, offset as i64], item_row)?
+                    .query_map(params![limit, offset], item_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
-            };
+                ),
+            }
             Ok(rows)
         })
         .await
@@ -166,13 +182,20 @@ impl Queue {
                     _ => {}
                 }
             }
-            out.oldest_open = c
+            let oldest_item: Option<String> = c
                 .prepare_cached(
                     "SELECT min(created_at) FROM (
                        SELECT created_at FROM sync_queue WHERE status = 'PENDING'
                        UNION ALL SELECT created_at FROM sync_queue WHERE status = 'RETRY')",
                 )?
                 .query_row([], |r| r.get(0))?;
+            // Changes past the change log's cursor wait as PENDING ones do.
+            let (unread, oldest_unread) = super::log::unread(c)?;
+            out.pending += unread;
+            out.oldest_open = match (oldest_item, oldest_unread) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             Ok(out)
         })
         .await
@@ -249,12 +272,16 @@ impl Queue {
         Ok(())
     }
 
-    /// From now on, every write queues itself for the cloud (`queue_writes`;
-    /// before, writes leave the queue alone, as the first upload will cover
-    /// them). The first thing turning sync on does; never undone.
+    /// From now on, every write waits for the cloud: the change log's cursor
+    /// is set at its last entry (before, the first upload covers them). The
+    /// first thing turning sync on does; never undone.
     pub async fn start_queueing(&self) -> Result<(), StoreError> {
-        self.set_state("queue_writes".into(), Some("on".into()))
-            .await
+        self.write(|tx| {
+            super::log::start(tx)?;
+            Ok(0)
+        })
+        .await?;
+        Ok(())
     }
 
     pub async fn state(&self) -> Result<HashMap<String, String>, StoreError> {

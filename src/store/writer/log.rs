@@ -1,8 +1,7 @@
-//! The change log and the sync queue: one change-log entry per change (with its
-//! bytes and a monotonic `seq`) and, unless skipped, the record's sync-queue
-//! entry, coalesced into its pending item. The queue fills only once cloud sync
-//! has first been switched on (`queue_writes` in `sync_state`, see
-//! `Queue::start_queueing`): before that, the first upload covers every record.
+//! The change log: one entry per change, with its bytes and a monotonic `seq`.
+//! It is also the sync queue's source: once cloud sync has first been switched
+//! on, the sync worker pushes every entry past its cursor (see
+//! `store::queue::log`), so a write adds nothing to the queue itself.
 
 use super::checks::Ctx;
 use crate::crdt::Applied;
@@ -10,16 +9,15 @@ use crate::store::error::StoreError;
 use rusqlite::params;
 
 impl Ctx<'_> {
-    /// Writes the change-log entry (with the change bytes) and, unless skipped or
-    /// before sync was ever on, the sync-queue entry, coalescing into the record's
-    /// pending item. Returns the seq.
+    /// Writes the change-log entry (with the change bytes). A change that came
+    /// from the cloud (`skip_sync`) is marked as pushed, so the sync worker
+    /// passes it over. Returns the seq.
     pub(super) fn log(
         &self,
         id: &str,
         op: &str,
         applied: &Applied,
         changed: &[&str],
-        queue_op: &str,
         conflicts: Option<&serde_json::Value>,
     ) -> Result<i64, StoreError> {
         let who = &self.req.who;
@@ -50,22 +48,14 @@ impl Ctx<'_> {
                 ],
                 |r| r.get(0),
             )?;
-        if !self.req.skip_sync {
+        if self.req.skip_sync {
             self.conn
                 .prepare_cached(
-                    "INSERT INTO sync_queue
-                       (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
-                     SELECT ?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?6
-                      WHERE EXISTS (SELECT 1 FROM sync_state WHERE key = 'queue_writes')
-                     ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
-                       operation = CASE
-                         WHEN excluded.operation = 'DELETE' THEN 'DELETE'
-                         WHEN sync_queue.operation IN ('CREATE', 'BULK_CREATE') THEN sync_queue.operation
-                         ELSE excluded.operation END,
-                       change_seq = excluded.change_seq,
-                       updated_at = excluded.updated_at",
+                    "INSERT INTO sync_pushed (table_name, record_id, change_seq) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (table_name, record_id) DO UPDATE
+                       SET change_seq = max(change_seq, excluded.change_seq)",
                 )?
-                .execute(params![who.shop_id, table, id, queue_op, seq, self.now])?;
+                .execute(params![table, id, seq])?;
         }
         Ok(seq)
     }

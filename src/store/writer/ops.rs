@@ -37,7 +37,7 @@ impl Writer {
         };
         match &req.op {
             WriteOp::Create { id, fields } => {
-                let (rec, seq) = self.create(&ctx, *id, fields.clone(), "CREATE", None, keys)?;
+                let (rec, seq) = self.create(&ctx, *id, fields.clone(), None, keys)?;
                 if let Some(hash) = &req.password_hash {
                     set_password(conn, &rec.id, hash, &ctx.now)?;
                 }
@@ -47,9 +47,8 @@ impl Writer {
                 let mut records = Vec::with_capacity(items.len());
                 let mut seq = 0;
                 for (i, (id, fields)) in items.iter().enumerate() {
-                    let (rec, s) = self
-                        .create(&ctx, *id, fields.clone(), "BULK_CREATE", None, keys)
-                        .map_err(|e| match e {
+                    let (rec, s) = self.create(&ctx, *id, fields.clone(), None, keys).map_err(
+                        |e| match e {
                             StoreError::Invalid(f) => StoreError::Invalid(f.at_index(i)),
                             StoreError::Refused(f) => StoreError::Refused(f.at_index(i)),
                             StoreError::Conflict(m) => {
@@ -59,7 +58,8 @@ impl Writer {
                                 StoreError::Forbidden(format!("records[{i}]: {m}"))
                             }
                             other => other,
-                        })?;
+                        },
+                    )?;
                     records.push(rec);
                     seq = s;
                 }
@@ -151,7 +151,7 @@ impl Writer {
         ctx.device = Some(dev.id);
         let (rec, seq) = match op {
             WriteOp::Create { id, fields } => {
-                self.create(&ctx, *id, fields.clone(), "CREATE", Some(&actor), keys)?
+                self.create(&ctx, *id, fields.clone(), Some(&actor), keys)?
             }
             WriteOp::Update { id, fields, base } => {
                 self.update(&ctx, id, fields, base.as_deref(), Some(&actor), keys)?
@@ -185,7 +185,6 @@ impl Writer {
         ctx: &Ctx<'_>,
         id: Option<uuid::Uuid>,
         mut fields: Fields,
-        queue_op: &str,
         actor: Option<&ActorId>,
         keys: &mut Vec<DocKey>,
     ) -> Result<(Record, i64), StoreError> {
@@ -242,7 +241,7 @@ impl Writer {
             .filter(|(_, v)| **v != Value::Null)
             .map(|(k, _)| *k)
             .collect();
-        let seq = ctx.log(&id, "create", &applied, &changed, queue_op, None)?;
+        let seq = ctx.log(&id, "create", &applied, &changed, None)?;
         // The document row holds no bytes: the record's one change is in the
         // change log, and that is the whole document (see `store::docs`).
         // A new document is not cached: caching each one costs an eviction (a
@@ -306,14 +305,7 @@ impl Writer {
         // field already held is not in the change).
         let changed: Vec<&str> = applied.fields.iter().map(String::as_str).collect();
         let conflicts = self.record_conflicts(ctx, id, &mut doc)?;
-        let seq = ctx.log(
-            id,
-            "update",
-            &applied,
-            &changed,
-            "UPDATE",
-            conflicts.as_ref(),
-        )?;
+        let seq = ctx.log(id, "update", &applied, &changed, conflicts.as_ref())?;
         self.save_doc(ctx, &key, &mut doc, &applied, false, seq)?;
         self.docs.insert(key, doc);
         let moved = table == TableId::REPAIR_ORDERS
@@ -368,7 +360,7 @@ impl Writer {
             unix: ctx.unix,
             device: ctx.device.clone(),
         };
-        let (_, seq) = self.create(&history, None, fields, "CREATE", actor, keys)?;
+        let (_, seq) = self.create(&history, None, fields, actor, keys)?;
         Ok(seq)
     }
 
@@ -392,7 +384,7 @@ impl Writer {
         let mut doc = self.load_doc(ctx.conn, &key)?;
         keys.push(key.clone());
         let applied = crdt::tombstone_as(&mut doc, actor, &ctx.meta("delete"))?;
-        let seq = ctx.log(id, "delete", &applied, &[], "DELETE", None)?;
+        let seq = ctx.log(id, "delete", &applied, &[], None)?;
         self.save_doc(ctx, &key, &mut doc, &applied, true, seq)?;
         ctx.conn
             .prepare_cached("DELETE FROM conflicts WHERE table_name = ?1 AND record_id = ?2")?

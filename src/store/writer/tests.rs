@@ -88,21 +88,23 @@ fn fixture() -> Fixture {
     f
 }
 
-/// A fixture whose writes queue themselves for the cloud, as after sync was
-/// first switched on.
+/// A fixture whose writes wait for the cloud, as after sync was first
+/// switched on.
 fn queueing_fixture() -> Fixture {
     let f = fixture();
     switch_queueing_on(&f);
     f
 }
 
+/// Sets the change log's cursor at its last entry, as turning sync on does.
 fn switch_queueing_on(f: &Fixture) {
     f.conn
         .execute(
-            "INSERT INTO sync_state (key, value) VALUES ('queue_writes', 'on')",
+            "INSERT INTO sync_state (key, value)
+             SELECT 'log_cursor', CAST(coalesce(max(seq), 0) AS TEXT) FROM change_log",
             [],
         )
-        .expect("queue_writes");
+        .expect("log_cursor");
 }
 
 fn create_ro(f: &Fixture, id: Option<uuid::Uuid>) -> WriteRequest {
@@ -188,10 +190,8 @@ fn a_failing_job_is_refused_alone_and_leaves_no_trace() {
             "SELECT count(*) FROM change_log WHERE table_name = 'repair_orders'",
             3,
         ),
-        (
-            "SELECT count(*) FROM sync_queue WHERE table_name = 'repair_orders'",
-            3,
-        ),
+        // The change log is the queue: a write adds no item.
+        ("SELECT count(*) FROM sync_queue", 0),
     ] {
         assert_eq!(count(&f, sql), n, "{sql}");
     }
@@ -399,24 +399,29 @@ fn a_document_stored_whole_before_migration_5_loads_and_is_compacted_at_its_next
     assert_eq!(doc.get_changes(&[]).len(), 2);
 }
 
-/// Before sync is first switched on, a write leaves the sync queue alone (the
-/// first upload will cover the record); from then on, every write queues
-/// itself, an earlier record's update too.
+/// A write never adds a sync-queue item: the change log is the queue. Before
+/// sync is first switched on there is no cursor (the first upload will cover
+/// the record); from then on, every change lies past the cursor, an earlier
+/// record's update too, in order.
 #[test]
-fn writes_queue_themselves_only_once_sync_was_switched_on() {
+fn writes_wait_past_the_cursor_once_sync_was_switched_on() {
     let mut f = fixture();
-    let queued = |f: &Fixture| {
+    let waiting = |f: &Fixture| {
         f.conn
-            .prepare("SELECT record_id, operation FROM sync_queue ORDER BY id")
+            .prepare(
+                "SELECT record_id, op FROM change_log
+                  WHERE seq > (SELECT CAST(value AS INTEGER) FROM sync_state WHERE key = 'log_cursor')
+                  ORDER BY seq",
+            )
             .expect("prepare")
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .expect("queue")
+            .expect("the log past the cursor")
     };
     let reqs = vec![create_ro(&f, None)];
     let out = group(&mut f, reqs);
     let early = out[0].as_ref().expect("created").records[0].id.clone();
-    assert_eq!(queued(&f), []);
+    assert_eq!(waiting(&f), []);
     assert_eq!(
         count(
             &f,
@@ -431,10 +436,11 @@ fn writes_queue_themselves_only_once_sync_was_switched_on() {
     let out = group(&mut f, reqs);
     let late = out[0].as_ref().expect("created").records[0].id.clone();
     assert!(out[1].is_ok());
-    // The move also wrote a stage-history record, queued with the rest.
-    let items = queued(&f);
+    // The move also wrote a stage-history record, waiting with the rest.
+    let items = waiting(&f);
     assert_eq!(items.len(), 3, "{items:?}");
-    assert_eq!(items[0], (late, "CREATE".to_string()));
-    assert_eq!(items[1], (early, "UPDATE".to_string()));
-    assert_eq!(items[2].1, "CREATE");
+    assert_eq!(items[0], (late, "create".to_string()));
+    assert_eq!(items[1], (early, "update".to_string()));
+    assert_eq!(items[2].1, "create");
+    assert_eq!(count(&f, "SELECT count(*) FROM sync_queue"), 0);
 }

@@ -1,0 +1,308 @@
+//! The change log as the queue's source: every entry past the cursor
+//! (`log_cursor` in `sync_state`) is waiting for the cloud, so a write adds
+//! nothing to the queue on the write path.
+//!
+//! A batch reads the entries after the cursor in `seq` order and takes each
+//! record it meets once (its latest entry in the range decides how far its push
+//! goes). A record whose push is under way, or that has an open item (a RETRY
+//! not yet due, or a PENDING one the batch did not take), is passed over: its
+//! entries become a PENDING item when the batch is marked ([`LogRead::folds`]),
+//! so it is pushed after what it waits for, in order. The cursor moves to the
+//! end of the range in the same writer job as the batch's marks, never before:
+//! a batch that does not reach the cloud leaves the cursor where it was, and
+//! the same range is read again.
+
+use rusqlite::{params, Connection};
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::TableId;
+use crate::store::StoreError;
+
+/// A record's place in the queue: its table and id.
+pub(super) type Key = (String, String);
+
+/// What a batch read from the change log, marked with the batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRead {
+    /// The cursor the range starts after.
+    pub from: i64,
+    /// The last entry of the range: the cursor once the batch is marked.
+    pub upto: i64,
+    /// Records met in the range but not in this batch's push.
+    pub folds: Vec<Met>,
+}
+
+impl LogRead {
+    /// Whether marking it would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.upto <= self.from && self.folds.is_empty()
+    }
+}
+
+/// A record as the range shows it: its entries folded into one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Met {
+    pub shop_id: String,
+    pub table_name: String,
+    pub record_id: String,
+    /// CREATE, UPDATE or DELETE, coalesced as the queue coalesces items.
+    pub operation: String,
+    /// Its latest entry in the range.
+    pub seq: i64,
+    /// Its first entry in the range.
+    pub first: i64,
+    /// When its first entry in the range was written.
+    pub created_at: String,
+}
+
+impl Met {
+    fn merge(&mut self, op: &str, seq: i64) {
+        self.operation = coalesce(&self.operation, op).to_string();
+        self.seq = self.seq.max(seq);
+    }
+}
+
+/// The queue's operation for a change-log op.
+fn queue_op(op: &str) -> &'static str {
+    match op {
+        "create" => "CREATE",
+        "delete" => "DELETE",
+        _ => "UPDATE",
+    }
+}
+
+/// The operation of an item after a later change: a delete wins, a create stays
+/// a create, anything else is the later change.
+fn coalesce<'a>(earlier: &'a str, later: &'a str) -> &'a str {
+    if later == "DELETE" {
+        later
+    } else if earlier == "CREATE" || earlier == "BULK_CREATE" {
+        earlier
+    } else {
+        later
+    }
+}
+
+/// The change log's cursor, or `None` before sync was ever switched on.
+pub(super) fn cursor(c: &Connection) -> rusqlite::Result<Option<i64>> {
+    Ok(super::get_state_tx(c, "log_cursor")?.and_then(|v| v.parse().ok()))
+}
+
+/// Entries past the cursor: how many, and when the oldest was written.
+pub(super) fn unread(c: &Connection) -> rusqlite::Result<(i64, Option<String>)> {
+    let Some(from) = cursor(c)? else {
+        return Ok((0, None));
+    };
+    c.prepare_cached(
+        "SELECT count(*),
+                (SELECT created_at FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT 1)
+           FROM change_log WHERE seq > ?1",
+    )?
+    .query_row([from], |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+/// The changes past the cursor as PENDING items, newest first (`limit` from
+/// `offset`), each with `-seq` as its id.
+pub(super) fn waiting(
+    c: &Connection,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<Vec<super::QueueItem>> {
+    let Some(from) = cursor(c)? else {
+        return Ok(Vec::new());
+    };
+    c.prepare_cached(
+        "SELECT seq, shop_id, table_name, record_id, op, created_at FROM change_log
+          WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3",
+    )?
+    .query_map(params![from, limit, offset], |r| {
+        let seq: i64 = r.get(0)?;
+        let op: String = r.get(4)?;
+        let created_at: String = r.get(5)?;
+        Ok(super::QueueItem {
+            id: -seq,
+            shop_id: r.get(1)?,
+            table_name: r.get(2)?,
+            record_id: r.get(3)?,
+            operation: queue_op(&op).to_string(),
+            status: "PENDING".into(),
+            attempts: 0,
+            last_error: None,
+            change_seq: seq,
+            next_attempt_at: None,
+            updated_at: created_at.clone(),
+            created_at,
+        })
+    })?
+    .collect()
+}
+
+/// What [`read`] found: the records to push, the records already picked
+/// through their items that the range reaches further (their latest seq), and
+/// the range itself.
+pub(super) struct Found {
+    pub records: Vec<Met>,
+    pub floors: HashMap<Key, i64>,
+    pub read: LogRead,
+}
+
+/// Reads the entries after `from`, taking up to `room` records to push.
+/// `picked` are the records the batch took through their items; `held` says
+/// whether a record must be passed over (in flight, or behind an item).
+pub(super) fn read(
+    c: &Connection,
+    from: i64,
+    room: usize,
+    picked: &HashSet<Key>,
+    held: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+) -> Result<Found, StoreError> {
+    let mut records: Vec<Met> = Vec::new();
+    let mut taken: HashMap<Key, usize> = HashMap::new();
+    let mut folds: Vec<Met> = Vec::new();
+    let mut folded: HashMap<Key, usize> = HashMap::new();
+    let mut floors: HashMap<Key, i64> = HashMap::new();
+    let mut upto = from;
+    let chunk = (room * 2).max(64) as i64;
+    'outer: loop {
+        let entries: Vec<(i64, String, String, String, String, String)> = c
+            .prepare_cached(
+                "SELECT seq, shop_id, table_name, record_id, op, created_at FROM change_log
+                  WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(params![upto, chunk], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let exhausted = (entries.len() as i64) < chunk;
+        for (seq, shop_id, table_name, record_id, op, created_at) in entries {
+            let op = queue_op(&op);
+            let key = (table_name, record_id);
+            if picked.contains(&key) {
+                floors.insert(key, seq);
+            } else if let Some(&i) = taken.get(&key) {
+                records[i].merge(op, seq);
+            } else if let Some(&i) = folded.get(&key) {
+                folds[i].merge(op, seq);
+            } else if TableId::by_name(&key.0).is_none() {
+                // Not a table of this build: nothing to push.
+            } else {
+                let held = held(&key)?;
+                if !held && records.len() >= room {
+                    break 'outer; // the batch is full: the range ends before it
+                }
+                let met = Met {
+                    shop_id,
+                    table_name: key.0.clone(),
+                    record_id: key.1.clone(),
+                    operation: op.to_string(),
+                    seq,
+                    first: seq,
+                    created_at,
+                };
+                if held {
+                    folded.insert(key, folds.len());
+                    folds.push(met);
+                } else {
+                    taken.insert(key, records.len());
+                    records.push(met);
+                }
+            }
+            upto = seq;
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(Found {
+        records,
+        floors,
+        read: LogRead { from, upto, folds },
+    })
+}
+
+/// Marks a batch's range: its passed-over records fold into their PENDING
+/// items, then the cursor moves to the range's end (never back).
+pub(super) fn mark(tx: &Connection, read: &LogRead, now: &str) -> Result<(), StoreError> {
+    if !read.folds.is_empty() {
+        let folds = as_json(&read.folds);
+        tx.prepare_cached(
+            "INSERT INTO sync_queue
+               (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'PENDING', value ->> 4,
+                    value ->> 5, ?2
+               FROM json_each(?1) WHERE true
+             ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
+               operation = CASE
+                 WHEN excluded.operation = 'DELETE' THEN 'DELETE'
+                 WHEN sync_queue.operation IN ('CREATE', 'BULK_CREATE') THEN sync_queue.operation
+                 ELSE excluded.operation END,
+               change_seq = max(sync_queue.change_seq, excluded.change_seq),
+               updated_at = excluded.updated_at",
+        )?
+        .execute(params![folds, now])?;
+    }
+    tx.prepare_cached(
+        "UPDATE sync_state SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT)
+          WHERE key = 'log_cursor'",
+    )?
+    .execute([read.upto])?;
+    Ok(())
+}
+
+/// Records as one JSON array, read back with `json_each` (one statement per
+/// batch, not one per record: a mark runs on the writer thread).
+fn as_json(records: &[Met]) -> String {
+    serde_json::Value::from(
+        records
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    m.shop_id,
+                    m.table_name,
+                    m.record_id,
+                    m.operation,
+                    m.seq,
+                    m.created_at
+                ])
+            })
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
+}
+
+/// Writes the COMPLETED history of records pushed from the log (they had no
+/// item to mark). Returns how many.
+pub(super) fn history(tx: &Connection, done: &[Met], now: &str) -> Result<i64, StoreError> {
+    if done.is_empty() {
+        return Ok(0);
+    }
+    let rows = as_json(done);
+    Ok(tx
+        .prepare_cached(
+            "INSERT INTO sync_queue
+               (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'COMPLETED', value ->> 4,
+                    value ->> 5, ?2
+               FROM json_each(?1)",
+        )?
+        .execute(params![rows, now])? as i64)
+}
+
+/// Sets the cursor at the last entry, unless it is set: from now on every
+/// write waits for the cloud (the first upload covers what came before).
+pub(super) fn start(tx: &Connection) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_state (key, value)
+         SELECT 'log_cursor', CAST(coalesce(max(seq), 0) AS TEXT) FROM change_log WHERE true
+         ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute([])?;
+    Ok(())
+}
