@@ -1,4 +1,5 @@
-//! Cloud sync: the durable `sync_queue` drained to the shop's Supabase (or any
+//! Cloud sync: the durable queue (the change log past its cursor, and the
+//! `sync_queue` items) drained to the shop's Supabase (or any
 //! Postgres with the `supabase/` and `rls/` files applied), as the shop's hub,
 //! so the cloud's Row Level Security confines it to its shop.
 //!

@@ -11,8 +11,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 /// Puts the data dir `data` (made by `init`, no hub running) in the state
 /// turning sync on leaves it in, through the hub's own first upload
 /// (`Queue::queue_first_upload`): what `init` wrote is queued and every later
-/// write queues itself. For the tests that check a queue entry beside every
-/// record. Runs on a thread of its own, so sync and async tests can call it.
+/// write waits past the change log's cursor. For the tests that check every
+/// record's latest change waits for the cloud. Runs on a thread of its own, so sync and async tests can call it.
 pub fn queue_writes(data: &Path) {
     let data = data.to_path_buf();
     std::thread::spawn(move || {

@@ -1,20 +1,25 @@
-//! The store side of cloud sync: reading due `sync_queue` items with what to push
-//! (the record's current row, or its deletion, and the change bytes not yet
-//! pushed), marking them, history and counts, hub-only secrets and sync state.
+//! The store side of cloud sync: reading what is due (the change log past its
+//! cursor, and the `sync_queue` items) with what to push (the record's current
+//! row, or its deletion, and the change bytes not yet pushed), marking it,
+//! history and counts, hub-only secrets and sync state.
 //!
 //! The sync worker reads its batches on its own read-only connection; every
 //! change it makes (marks, state, secrets, the first upload's queuing) is a job
 //! of the writer thread ([`Store::exec`]), inside a group commit with
 //! `synchronous=FULL` like any write: the database has one writer (invariant 1),
-//! and a mark never waits on a lock the writer holds. The queue entries
-//! themselves are written by the writer with the row (invariant 2).
+//! and a mark never waits on a lock the writer holds. A write adds nothing to
+//! the queue: its change-log entry, written with the row (invariant 2), is what
+//! the worker reads (see `log.rs`).
 //!
 //! Rules kept here:
-//! - Items are grouped per record: one push of the record's current state covers
-//!   every open item of it. A record whose RETRY item is not yet due is held
-//!   entirely, so a later write never overtakes an earlier one.
-//! - An item is completed only if its `change_seq` is still the one that was read:
-//!   a write that coalesced into it meanwhile keeps it PENDING.
+//! - Items and log entries are grouped per record: one push of the record's
+//!   current state covers them all. A record whose RETRY item is not yet due is
+//!   held entirely, so a later write never overtakes an earlier one.
+//! - An item is completed only if its `change_seq` is still the one that was
+//!   read: a change folded into it meanwhile keeps it PENDING.
+//! - The change log's cursor moves only when a batch is marked, after the
+//!   batch's failed records have their items, and past a record only when its
+//!   entries were pushed or folded into an item.
 //! - Marking RETRY or FAILED folds the record's other read items into one; it
 //!   deletes an item only when another item of the same record covers it.
 //! - Completed history is bounded ([`HISTORY_KEEP`], pruned every
