@@ -291,15 +291,17 @@ fn gather_due(
     if let (Some(cursor), true) = (log::cursor(c)?, picked.len() < limit) {
         let from = cursor.max(log_from.unwrap_or(0));
         let picked_set: HashSet<Key> = picked.iter().cloned().collect();
-        let mut held = |k: &Key| -> Result<bool, StoreError> {
-            Ok(seen.contains(k) || retries.contains_key(k) || has_pending(c, k)?)
-        };
+        // The scan above read every PENDING item (the log is read only when it
+        // ran out before the limit): each one's record is picked, in flight
+        // (`seen`) or held behind a RETRY item (`retries`), so these two sets
+        // say which records of the log have an open item not in this batch.
+        let held = |k: &Key| seen.contains(k) || retries.contains_key(k);
         found = Some(log::read(
             c,
             from,
             limit - picked.len(),
             &picked_set,
-            &mut held,
+            &held,
         )?);
     }
     let full = picked.len() + found.as_ref().map_or(0, |f| f.records.len()) >= limit;
@@ -368,13 +370,4 @@ fn gather_due(
         log: Some(found.read),
         full,
     })
-}
-
-/// Whether the record has a PENDING item.
-fn has_pending(c: &Connection, (t, r): &Key) -> rusqlite::Result<bool> {
-    c.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?1 AND record_id = ?2
-                          AND status = 'PENDING')",
-    )?
-    .query_row(params![t, r], |row| row.get(0))
 }

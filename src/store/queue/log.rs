@@ -154,7 +154,7 @@ pub(super) fn read(
     from: i64,
     room: usize,
     picked: &HashSet<Key>,
-    held: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+    held: &dyn Fn(&Key) -> bool,
 ) -> Result<Found, StoreError> {
     let mut records: Vec<Met> = Vec::new();
     let mut taken: HashMap<Key, usize> = HashMap::new();
@@ -193,7 +193,7 @@ pub(super) fn read(
             } else if TableId::by_name(&key.0).is_none() {
                 // Not a table of this build: nothing to push.
             } else {
-                let held = held(&key)?;
+                let held = held(&key);
                 if !held && records.len() >= room {
                     break 'outer; // the batch is full: the range ends before it
                 }
