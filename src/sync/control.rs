@@ -7,8 +7,9 @@
 
 use super::config::{self, ConfigError, Secret, Settings, Transport, CREDENTIALS};
 use super::cost;
+use super::live::Live;
 use super::sink::CheckOutcome;
-use super::worker::{Engine, Live};
+use super::worker::Engine;
 use crate::domain::policy::Principal;
 use crate::domain::value::{format_timestamp, parse_object, Mode};
 use crate::domain::TableId;

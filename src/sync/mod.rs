@@ -17,6 +17,7 @@ pub mod background;
 pub mod config;
 pub mod control;
 pub mod cost;
+mod live;
 pub mod pg;
 mod push;
 pub mod rest;
