@@ -16,9 +16,11 @@ use super::sink::{BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, RowBatch, 
 use super::tls::RustlsConnect;
 use crate::domain::catalog::SYSTEM_COLUMNS;
 use crate::domain::ddl::postgres_type;
+use crate::domain::value::Value;
+use crate::domain::ColType;
 use crate::domain::TableId;
 use crate::store::queue::ChangeEntry;
-use serde_json::Value;
+use crate::store::Record;
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
@@ -302,21 +304,35 @@ fn upsert_sql(table: TableId) -> String {
 }
 
 /// The rows' values, one text array per column of [`columns`] (NULL for a
-/// null or missing value; a JSON object as its text, for `jsonb`).
-fn row_columns<'a>(table: TableId, rows: &'a [Value]) -> Vec<Vec<Option<Cow<'a, str>>>> {
-    table
-        .def()
-        .all_column_names()
-        .map(|name| {
+/// null value; a boolean as `true`/`false`; a JSON column as its stored text,
+/// which the cast to `jsonb` parses), read straight from the records.
+fn row_columns<'a>(table: TableId, rows: &[&'a Record]) -> Vec<Vec<Option<Cow<'a, str>>>> {
+    let system: [fn(&'a Record) -> &'a str; 4] = [
+        |r| r.id.as_str(),
+        |r| r.shop_id.as_str(),
+        |r| r.created_at.as_str(),
+        |r| r.updated_at.as_str(),
+    ];
+    let mut out: Vec<Vec<Option<Cow<'a, str>>>> = system
+        .iter()
+        .map(|get| rows.iter().map(|r| Some(Cow::Borrowed(get(r)))).collect())
+        .collect();
+    for col in table.def().columns {
+        out.push(
             rows.iter()
-                .map(|row| match row.get(name) {
+                .map(|r| match r.fields.get(col.name) {
                     None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-                    Some(v) => Some(Cow::Owned(v.to_string())),
+                    Some(Value::Text(s)) => Some(Cow::Borrowed(s.as_str())),
+                    Some(Value::Int(i)) if col.ty == ColType::Bool => {
+                        Some(Cow::Borrowed(if *i != 0 { "true" } else { "false" }))
+                    }
+                    Some(Value::Int(i)) => Some(Cow::Owned(i.to_string())),
+                    Some(Value::Bool(b)) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
                 })
-                .collect()
-        })
-        .collect()
+                .collect(),
+        );
+    }
+    out
 }
 
 const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
@@ -326,7 +342,7 @@ const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
   ON CONFLICT (change_hash) DO NOTHING";
 
 /// The upserts (per table) and deletes of a batch's rows.
-fn row_statements(rows: &RowBatch) -> Vec<(String, Param<'_>)> {
+fn row_statements<'a>(rows: &'a RowBatch<'a>) -> Vec<(String, Param<'a>)> {
     let mut statements = Vec::new();
     for (table, ups) in &rows.upserts {
         statements.push((upsert_sql(*table), Param::Rows(row_columns(*table, ups))));
@@ -355,7 +371,7 @@ impl CloudSink for PgSink {
     fn push<'a>(
         &'a self,
         claims: &'a Claims,
-        rows: &'a RowBatch,
+        rows: &'a RowBatch<'a>,
         changes: &'a [&'a ChangeEntry],
     ) -> BoxFut<'a, Result<(), SinkError>> {
         Box::pin(async move {

@@ -13,7 +13,7 @@
 
 use super::config::{ConfigError, Credentials, Secret};
 use super::sink::{
-    BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, FailureKind, RowBatch, SinkError,
+    row_json, BoxFut, CheckOutcome, CheckStep, Claims, CloudSink, FailureKind, RowBatch, SinkError,
     CHANGES_PER_CALL,
 };
 use crate::domain::TableId;
@@ -217,14 +217,14 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
 
 impl RestSink {
     /// One bulk upsert per table (catalog order), then deletes (reverse order).
-    async fn push_rows(&self, claims: &Claims, rows: &RowBatch) -> Result<(), SinkError> {
+    async fn push_rows(&self, claims: &Claims, rows: &RowBatch<'_>) -> Result<(), SinkError> {
         for (table, ups) in &rows.upserts {
             self.send(
                 claims,
                 reqwest::Method::POST,
                 &format!("{}?on_conflict=id", table.name()),
                 "resolution=merge-duplicates,return=minimal",
-                Some(Value::Array(ups.clone()).to_string()),
+                Some(Value::Array(ups.iter().map(|r| row_json(r)).collect()).to_string()),
             )
             .await?;
         }
@@ -269,7 +269,7 @@ impl CloudSink for RestSink {
     fn push<'a>(
         &'a self,
         claims: &'a Claims,
-        rows: &'a RowBatch,
+        rows: &'a RowBatch<'a>,
         changes: &'a [&'a ChangeEntry],
     ) -> BoxFut<'a, Result<(), SinkError>> {
         Box::pin(async move {

@@ -4,6 +4,7 @@
 
 use crate::domain::TableId;
 use crate::store::queue::{ChangeEntry, DueRecord, RowState};
+use crate::store::Record;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -39,27 +40,32 @@ impl Claims {
 
 /// The rows of one push: upserts and deletes, per table in catalog order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RowBatch {
-    /// Each row as JSON: `id`, `shop_id`, timestamps and every column.
-    pub upserts: Vec<(TableId, Vec<Value>)>,
+pub struct RowBatch<'a> {
+    /// Each record to upsert as the hub has it now (`id`, `shop_id`, the
+    /// timestamps and every column; each transport encodes it its own way).
+    pub upserts: Vec<(TableId, Vec<&'a Record>)>,
     pub deletes: Vec<(TableId, Vec<String>)>,
 }
 
-impl RowBatch {
-    pub fn of(records: &[&DueRecord]) -> RowBatch {
+/// A record as its cloud row in JSON: `id`, `shop_id`, the timestamps and
+/// every column (not the hub's `_heads`).
+pub fn row_json(rec: &Record) -> Value {
+    let mut v = rec.to_json();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("_heads");
+    }
+    v
+}
+
+impl<'a> RowBatch<'a> {
+    pub fn of(records: &[&'a DueRecord]) -> RowBatch<'a> {
         let mut b = RowBatch::default();
         for t in TableId::all() {
-            let ups: Vec<Value> = records
+            let ups: Vec<&Record> = records
                 .iter()
                 .filter(|r| r.table == t)
                 .filter_map(|r| match &r.state {
-                    RowState::Upsert(rec) => {
-                        let mut v = rec.to_json();
-                        if let Some(m) = v.as_object_mut() {
-                            m.remove("_heads");
-                        }
-                        Some(v)
-                    }
+                    RowState::Upsert(rec) => Some(rec),
                     RowState::Delete => None,
                 })
                 .collect();
@@ -171,7 +177,7 @@ pub trait CloudSink: Send + Sync {
     fn push<'a>(
         &'a self,
         claims: &'a Claims,
-        rows: &'a RowBatch,
+        rows: &'a RowBatch<'a>,
         changes: &'a [&'a ChangeEntry],
     ) -> BoxFut<'a, Result<(), SinkError>>;
     /// Reachability, credentials, schema and policies.
