@@ -179,7 +179,7 @@ fn build(
             None => RowState::Delete,
         },
         changes,
-        log,
+        logged_at: log.map(|m| m.created_at),
     })
 }
 
@@ -357,9 +357,6 @@ fn gather_due(
             // The cloud has its first changes in the range: not a create there.
             Some(c) if c.seq > first && rec.operation == "CREATE" => {
                 rec.operation = "UPDATE".into();
-                if let Some(m) = rec.log.as_mut() {
-                    m.operation = "UPDATE".into();
-                }
             }
             Some(_) => {}
         }

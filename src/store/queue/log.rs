@@ -227,63 +227,80 @@ pub(super) fn read(
     })
 }
 
-/// Marks a batch's range: its passed-over records fold into their PENDING
-/// items, then the cursor moves to the range's end (never back).
-pub(super) fn mark(tx: &Connection, read: &LogRead, now: &str) -> Result<(), StoreError> {
-    if !read.folds.is_empty() {
-        let folds = as_json(&read.folds);
-        tx.prepare_cached(
-            "INSERT INTO sync_queue
-               (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'PENDING', value ->> 4,
-                    value ->> 5, ?2
-               FROM json_each(?1) WHERE true
-             ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
-               operation = CASE
-                 WHEN excluded.operation = 'DELETE' THEN 'DELETE'
-                 WHEN sync_queue.operation IN ('CREATE', 'BULK_CREATE') THEN sync_queue.operation
-                 ELSE excluded.operation END,
-               change_seq = max(sync_queue.change_seq, excluded.change_seq),
-               updated_at = excluded.updated_at",
-        )?
-        .execute(params![folds, now])?;
-    }
-    tx.prepare_cached(
-        "UPDATE sync_state SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT)
-          WHERE key = 'log_cursor'",
-    )?
-    .execute([read.upto])?;
-    Ok(())
+/// A batch's range as its mark job needs it: the passed-over records as JSON
+/// (built before the job, off the writer thread) and the range's end.
+pub(super) struct Marks {
+    folds: Option<String>,
+    upto: i64,
 }
 
-/// Records as one JSON array, read back with `json_each` (one statement per
-/// batch, not one per record: a mark runs on the writer thread).
-fn as_json(records: &[Met]) -> String {
-    serde_json::Value::from(
-        records
-            .iter()
-            .map(|m| {
-                serde_json::json!([
-                    m.shop_id,
-                    m.table_name,
-                    m.record_id,
-                    m.operation,
+impl Marks {
+    pub(super) fn of(read: LogRead) -> Marks {
+        let folds = (!read.folds.is_empty()).then(|| {
+            rows_json(read.folds.iter().map(|m| {
+                (
+                    m.shop_id.as_str(),
+                    m.table_name.as_str(),
+                    m.record_id.as_str(),
+                    m.operation.as_str(),
                     m.seq,
-                    m.created_at
-                ])
-            })
-            .collect::<Vec<_>>(),
+                    m.created_at.as_str(),
+                )
+            }))
+        });
+        Marks {
+            folds,
+            upto: read.upto,
+        }
+    }
+
+    /// Marks the range: its passed-over records fold into their PENDING
+    /// items, then the cursor moves to the range's end (never back).
+    pub(super) fn mark(&self, tx: &Connection, now: &str) -> Result<(), StoreError> {
+        if let Some(folds) = &self.folds {
+            tx.prepare_cached(
+                "INSERT INTO sync_queue
+                   (shop_id, table_name, record_id, operation, status, change_seq, created_at, updated_at)
+                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'PENDING', value ->> 4,
+                        value ->> 5, ?2
+                   FROM json_each(?1) WHERE true
+                 ON CONFLICT (table_name, record_id) WHERE status = 'PENDING' DO UPDATE SET
+                   operation = CASE
+                     WHEN excluded.operation = 'DELETE' THEN 'DELETE'
+                     WHEN sync_queue.operation IN ('CREATE', 'BULK_CREATE') THEN sync_queue.operation
+                     ELSE excluded.operation END,
+                   change_seq = max(sync_queue.change_seq, excluded.change_seq),
+                   updated_at = excluded.updated_at",
+            )?
+            .execute(params![folds, now])?;
+        }
+        tx.prepare_cached(
+            "UPDATE sync_state SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT)
+              WHERE key = 'log_cursor'",
+        )?
+        .execute([self.upto])?;
+        Ok(())
+    }
+}
+
+/// Queue rows (shop, table, record, operation, change seq, created at) as one
+/// JSON array, read back with `json_each`: one statement per batch, not one per
+/// record, on the writer thread.
+pub(super) fn rows_json<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a str, &'a str, &'a str, i64, &'a str)>,
+) -> String {
+    serde_json::Value::from(
+        rows.map(|(shop, table, record, op, seq, at)| {
+            serde_json::json!([shop, table, record, op, seq, at])
+        })
+        .collect::<Vec<_>>(),
     )
     .to_string()
 }
 
 /// Writes the COMPLETED history of records pushed from the log (they had no
-/// item to mark). Returns how many.
-pub(super) fn history(tx: &Connection, done: &[Met], now: &str) -> Result<i64, StoreError> {
-    if done.is_empty() {
-        return Ok(0);
-    }
-    let rows = as_json(done);
+/// item to mark), `rows` as [`rows_json`] made them. Returns how many.
+pub(super) fn history(tx: &Connection, rows: &str, now: &str) -> Result<i64, StoreError> {
     Ok(tx
         .prepare_cached(
             "INSERT INTO sync_queue

@@ -89,8 +89,9 @@ pub struct DueRecord {
     pub seq: i64,
     pub state: RowState,
     pub changes: Vec<ChangeEntry>,
-    /// Read from the change log (it has no item): its entries, folded.
-    pub log: Option<Met>,
+    /// Read from the change log (it has no item): when its first change in
+    /// the range was written. Its COMPLETED history row is written at the mark.
+    pub logged_at: Option<String>,
 }
 
 /// What one read of the queue gives: the records to push, and the change-log
@@ -249,7 +250,22 @@ impl Queue {
                 .collect::<Vec<_>>(),
         )
         .to_string();
-        let logged: Vec<Met> = done.iter().filter_map(|r| r.log.clone()).collect();
+        // Records read from the log have no item: a history row each.
+        let history = done.iter().any(|r| r.logged_at.is_some()).then(|| {
+            log::rows_json(done.iter().filter_map(|r| {
+                r.logged_at.as_deref().map(|at| {
+                    (
+                        r.shop_id.as_str(),
+                        r.table.name(),
+                        r.record_id.as_str(),
+                        r.operation.as_str(),
+                        r.seq,
+                        at,
+                    )
+                })
+            }))
+        });
+        let log = log.map(log::Marks::of);
         // The job holds only what its statements read: the pushed records (rows
         // and change bytes) are freed here, not on the writer thread.
         let any = !done.is_empty();
@@ -260,10 +276,10 @@ impl Queue {
                     .execute([])?;
             }
             if any {
-                complete_records(tx, &items, &records, &logged, &now)?;
+                complete_records(tx, &items, &records, history.as_deref(), &now)?;
             }
-            if let Some(read) = &log {
-                log::mark(tx, read, &now)?;
+            if let Some(marks) = &log {
+                marks.mark(tx, &now)?;
             }
             Ok(0)
         })
@@ -413,7 +429,7 @@ fn complete_records(
     tx: &Connection,
     items: &str,
     records: &str,
-    logged: &[Met],
+    history: Option<&str>,
     now: &str,
 ) -> Result<(), StoreError> {
     // The read items, unless a change folded into one meanwhile.
@@ -437,7 +453,9 @@ fn complete_records(
                 AND sync_queue.change_seq <= d.seq",
         )?
         .execute(params![records, now])? as i64;
-    n += log::history(tx, logged, now)?;
+    if let Some(rows) = history {
+        n += log::history(tx, rows, now)?;
+    }
     tx.prepare_cached(
         "INSERT INTO sync_pushed (table_name, record_id, change_seq)
          SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true

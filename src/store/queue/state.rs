@@ -134,9 +134,14 @@ impl Queue {
             let mut rows = Vec::new();
             let mut offset = offset as i64;
             if status.as_deref().is_none_or(|s| s == "PENDING") {
-                let (unread, _) = super::log::unread(c)?;
                 rows = super::log::waiting(c, limit as i64, offset)?;
-                offset = (offset - unread).max(0);
+                // Items follow the log's changes: from the first item when this
+                // page holds changes, else past the changes the offset skips.
+                offset = if rows.is_empty() && offset > 0 {
+                    (offset - super::log::unread(c)?.0).max(0)
+                } else {
+                    0
+                };
             }
             let limit = (limit - rows.len()) as i64;
             if limit == 0 {
