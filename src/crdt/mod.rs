@@ -20,7 +20,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use std::str::FromStr;
 
 mod create;
-pub use create::create;
+pub use create::{create, created_fields};
 
 pub use automerge::AutoCommit as Doc;
 

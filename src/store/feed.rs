@@ -40,14 +40,14 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, shop_id, table_name, record_id, op, author_id, device_id, fields,
-                        created_at, conflicts
+                        created_at, conflicts, CASE WHEN op = 'create' AND fields = '[]' THEN bytes END
                  FROM change_log
                  WHERE seq > ?1 AND (?2 IS NULL OR shop_id = ?2)
                  ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![after, shop_id, limit as i64], |r| {
                 let table: String = r.get(2)?;
-                let fields: String = r.get(7)?;
+                let fields = logged_fields(r.get_ref(7)?.as_str()?, r.get_ref(10)?.as_blob_or_null()?);
                 let conflicts: Option<String> = r.get(9)?;
                 Ok((
                     FeedEntry {
@@ -58,7 +58,7 @@ impl Store {
                         op: r.get(4)?,
                         author_id: r.get(5)?,
                         device_id: r.get(6)?,
-                        fields: serde_json::from_str(&fields).unwrap_or_default(),
+                        fields,
                         at: r.get(8)?,
                         conflicts: conflicts.and_then(|s| serde_json::from_str(&s).ok()),
                         row: None,
@@ -102,5 +102,14 @@ impl Store {
                 .map(|d| d.bytes))
         })
         .await
+    }
+}
+
+/// The fields a change-log entry lists: its `fields` column, or for a create
+/// (stored as `[]`, with `bytes` selected) the keys its change puts.
+pub(super) fn logged_fields(fields: &str, create_bytes: Option<&[u8]>) -> Vec<String> {
+    match create_bytes {
+        Some(bytes) => crate::crdt::created_fields(bytes),
+        None => serde_json::from_str(fields).unwrap_or_default(),
     }
 }

@@ -152,7 +152,7 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at,
-                        l.device_id
+                        l.device_id, CASE WHEN l.op = 'create' AND l.fields = '[]' THEN l.bytes END
                  FROM change_log l LEFT JOIN users u ON u.id = l.author_id
                  WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3 AND l.seq > ?4
                  ORDER BY l.seq LIMIT ?5",
@@ -160,7 +160,8 @@ impl Store {
             let after = after.unwrap_or(0);
             let rows = stmt.query_map(params![table.name(), id, shop_id, after, limit as i64], |r| {
                 let author_id: Option<String> = r.get(4)?;
-                let fields: String = r.get(6)?;
+                let fields =
+                    super::feed::logged_fields(r.get_ref(6)?.as_str()?, r.get_ref(9)?.as_blob_or_null()?);
                 Ok(HistoryEntry {
                     seq: r.get(0)?,
                     op: r.get(1)?,
@@ -171,7 +172,7 @@ impl Store {
                         display_name: r.get(5).ok().flatten(),
                     }),
                     device: r.get(8)?,
-                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    fields,
                     at: r.get(7)?,
                 })
             })?;

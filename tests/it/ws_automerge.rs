@@ -103,7 +103,24 @@ async fn a_document_with_a_column_the_caller_may_not_read_is_refused() {
     let other = hub.user("estimator").await;
     let users_doc = |id: &str| format!("/api/users/{id}/automerge");
 
-    // Another user's account carries hourly_rate_cents: refused to a technician.
+    // An account created without a rate never carried hourly_rate_cents (a
+    // new record's change puts only the fields that have a value): served.
+    let (s, bytes) = download(&hub, &users_doc(&other.id), &tech.token).await;
+    assert_eq!(s, StatusCode::OK);
+    let doc = AutoCommit::load(&bytes).expect("loads");
+    assert!(doc
+        .get(ROOT, "hourly_rate_cents")
+        .expect("a read")
+        .is_none());
+    // Once it has one, the document carries it: refused to a technician.
+    let (s, _) = hub
+        .patch(
+            &format!("/api/users/{}", other.id),
+            &owner.token,
+            &json!({ "hourly_rate_cents": 4250 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let (s, _) = download(&hub, &users_doc(&other.id), &tech.token).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Their own, and anyone's to FIN, is allowed.

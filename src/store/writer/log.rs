@@ -9,9 +9,12 @@ use crate::store::error::StoreError;
 use rusqlite::params;
 
 impl Ctx<'_> {
-    /// Writes the change-log entry (with the change bytes). A change that came
-    /// from the cloud (`skip_sync`) is marked as pushed, so the sync worker
-    /// passes it over. Returns the seq.
+    /// Writes the change-log entry (with the change bytes). `changed` lists the
+    /// fields the change set; a create passes none and its entry stores `[]`:
+    /// its fields are the keys its change puts, read back from the bytes
+    /// (`crdt::created_fields`). A change that came from the cloud
+    /// (`skip_sync`) is marked as pushed, so the sync worker passes it over.
+    /// Returns the seq.
     pub(super) fn log(
         &self,
         id: &str,

@@ -235,13 +235,10 @@ impl Writer {
                  VALUES (?1, ?2, ?3, ?4, X'', 1, 0)",
             )?
             .execute(params![def.name, id, shop, applied.heads.join(",")])?;
-        let changed: Vec<&str> = rec
-            .fields
-            .iter()
-            .filter(|(_, v)| **v != Value::Null)
-            .map(|(k, _)| *k)
-            .collect();
-        let seq = ctx.log(&id, "create", &applied, &changed, None)?;
+        // A create's entry lists no fields: they are the keys its change puts
+        // (every field with a value), which readers take from the change
+        // (`crdt::created_fields`) rather than every record storing them twice.
+        let seq = ctx.log(&id, "create", &applied, &[], None)?;
         // The document row holds no bytes: the record's one change is in the
         // change log, and that is the whole document (see `store::docs`).
         // A new document is not cached: caching each one costs an eviction (a
