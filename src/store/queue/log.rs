@@ -115,26 +115,49 @@ pub(super) fn waiting(
         "SELECT seq, shop_id, table_name, record_id, op, created_at FROM change_log
           WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3",
     )?
-    .query_map(params![from, limit, offset], |r| {
-        let seq: i64 = r.get(0)?;
-        let op: String = r.get(4)?;
-        let created_at: String = r.get(5)?;
+    .query_map(params![from, limit, offset], Entry::read)?
+    .map(|e| {
+        let e = e?;
         Ok(super::QueueItem {
-            id: -seq,
-            shop_id: r.get(1)?,
-            table_name: r.get(2)?,
-            record_id: r.get(3)?,
-            operation: queue_op(&op).to_string(),
+            id: -e.seq,
+            shop_id: e.shop_id,
+            table_name: e.table_name,
+            record_id: e.record_id,
+            operation: queue_op(&e.op).to_string(),
             status: "PENDING".into(),
             attempts: 0,
             last_error: None,
-            change_seq: seq,
+            change_seq: e.seq,
             next_attempt_at: None,
-            updated_at: created_at.clone(),
-            created_at,
+            updated_at: e.created_at.clone(),
+            created_at: e.created_at,
         })
-    })?
+    })
     .collect()
+}
+
+/// A change-log entry as the queue reads it: both statements that read
+/// entries select these six columns, in this order.
+struct Entry {
+    seq: i64,
+    shop_id: String,
+    table_name: String,
+    record_id: String,
+    op: String,
+    created_at: String,
+}
+
+impl Entry {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+        Ok(Entry {
+            seq: r.get(0)?,
+            shop_id: r.get(1)?,
+            table_name: r.get(2)?,
+            record_id: r.get(3)?,
+            op: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    }
 }
 
 /// What [`read`] found: the records to push, the records already picked
@@ -164,24 +187,23 @@ pub(super) fn read(
     let mut upto = from;
     let chunk = (room * 2).max(64) as i64;
     'outer: loop {
-        let entries: Vec<(i64, String, String, String, String, String)> = c
+        let entries: Vec<Entry> = c
             .prepare_cached(
                 "SELECT seq, shop_id, table_name, record_id, op, created_at FROM change_log
                   WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?
-            .query_map(params![upto, chunk], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
+            .query_map(params![upto, chunk], Entry::read)?
             .collect::<rusqlite::Result<_>>()?;
         let exhausted = (entries.len() as i64) < chunk;
-        for (seq, shop_id, table_name, record_id, op, created_at) in entries {
+        for Entry {
+            seq,
+            shop_id,
+            table_name,
+            record_id,
+            op,
+            created_at,
+        } in entries
+        {
             let op = queue_op(&op);
             let key = (table_name, record_id);
             if picked.contains(&key) {
