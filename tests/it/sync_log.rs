@@ -252,3 +252,69 @@ async fn a_later_change_waits_behind_its_records_retry() {
     assert!(items(&hub, &a).iter().all(|i| i.1 == "COMPLETED"));
     assert!(due(&q, LATER, &[], None).await.is_empty());
 }
+
+/// A backlog (the cloud away while records change, each several times, in
+/// turns) pushes each record once, with every one of its changes, however
+/// the batches cut the log: the cloud's row is upserted once, not once per
+/// change, and a record's later entries take no room in a batch.
+#[tokio::test]
+async fn a_backlog_pushes_each_record_once_with_all_its_changes() {
+    let (hub, q) = settled().await;
+    let a = customer(&hub, "Able").await;
+    let b = customer(&hub, "Baker").await;
+    rename(&hub, &a, "Able-2").await;
+    rename(&hub, &b, "Baker-2").await;
+    rename(&hub, &a, "Able-3").await;
+    let seqs = |id: &str| -> Vec<i64> {
+        hub.db()
+            .prepare("SELECT seq FROM change_log WHERE record_id = ?1 ORDER BY seq")
+            .expect("prepare")
+            .query_map([id], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("seqs")
+    };
+    let (a_seqs, b_seqs) = (seqs(&a), seqs(&b));
+    assert_eq!((a_seqs.len(), b_seqs.len()), (3, 2));
+    let one = || q.due(now(), 1, HashSet::new(), None);
+
+    // Batches of one record: the first takes Able with all three changes,
+    // though the log's next entry is Baker's.
+    let first = one().await.expect("the first batch");
+    assert_eq!(ids(&first), [a.as_str()]);
+    let rec = find(&first, &a);
+    assert_eq!(
+        rec.changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        a_seqs
+    );
+    assert_eq!((rec.seq, rec.operation.as_str()), (a_seqs[2], "CREATE"));
+    q.complete(first.records, first.log, now(), true)
+        .await
+        .expect("marked");
+
+    // The second takes Baker with both of its changes; Able's later entries
+    // are passed over without taking the batch's one place.
+    let second = one().await.expect("the second batch");
+    assert_eq!(ids(&second), [b.as_str()]);
+    let rec = find(&second, &b);
+    assert_eq!(
+        rec.changes.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        b_seqs
+    );
+    let log = second.log.clone().expect("a range");
+    assert_eq!(log.upto, a_seqs[2], "the range reaches the log's end");
+    q.complete(second.records, second.log, now(), true)
+        .await
+        .expect("marked");
+
+    assert!(one().await.expect("a read").is_empty());
+    assert_eq!(cursor(&hub), a_seqs[2]);
+    assert_eq!(
+        items(&hub, &a),
+        [("CREATE".into(), "COMPLETED".into(), a_seqs[2])],
+        "one push in Able's history"
+    );
+    assert_eq!(
+        items(&hub, &b),
+        [("CREATE".into(), "COMPLETED".into(), b_seqs[1])]
+    );
+}

@@ -110,8 +110,17 @@ fn load_row(c: &Connection, table: TableId, id: &str) -> rusqlite::Result<Option
         .optional()
 }
 
-/// Builds the push of one record from its open items, up to `seq_floor` at
-/// least, and from the change log's `log` entries if it was read there.
+/// Builds the push of one record from its open items and from the change
+/// log's `log` entries if it was read there: the record's row as it is now,
+/// and every change of it past its pushed watermark (`seq_floor` at least).
+///
+/// Every change, not only those up to the entry or item that brought the
+/// record into the batch: the row pushed is the latest, and its changes are
+/// what it is made of. The record's later entries in the log then find nothing
+/// past the watermark and are passed over, so a backlog (an outage, the cloud
+/// switched off for a while) pushes each record once however often it changed,
+/// as the queue's coalescing did before the change log was the queue, and
+/// the cloud's row is upserted once, not once per change.
 #[allow(clippy::too_many_arguments)]
 fn build(
     c: &Connection,
@@ -123,12 +132,6 @@ fn build(
     row: Option<Record>,
     log: Option<Met>,
 ) -> Result<DueRecord, StoreError> {
-    let seq = items
-        .iter()
-        .map(|i| i.change_seq)
-        .chain(seq_floor)
-        .max()
-        .unwrap_or(0);
     let changes = c
         .prepare_cached(
             // The changes after the record's pushed watermark (one statement).
@@ -136,10 +139,9 @@ fn build(
                FROM change_log WHERE table_name = ?1 AND record_id = ?2
                 AND seq > coalesce((SELECT change_seq FROM sync_pushed
                                      WHERE table_name = ?1 AND record_id = ?2), 0)
-                AND seq <= ?3
               ORDER BY seq",
         )?
-        .query_map(params![table.name(), record_id, seq], |r| {
+        .query_map(params![table.name(), record_id], |r| {
             Ok(ChangeEntry {
                 seq: r.get(0)?,
                 shop_id: r.get(1)?,
@@ -153,12 +155,23 @@ fn build(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let operation = items
+    let seq = items
         .iter()
-        .max_by_key(|i| i.change_seq)
-        .map(|i| i.operation.clone())
-        .or_else(|| log.as_ref().map(|m| m.operation.clone()))
-        .unwrap_or_else(|| if row.is_some() { "UPDATE" } else { "DELETE" }.into());
+        .map(|i| i.change_seq)
+        .chain(seq_floor)
+        .chain(changes.last().map(|c| c.seq))
+        .max()
+        .unwrap_or(0);
+    let operation = if row.is_none() {
+        "DELETE".into() // whatever brought it here, the push is its delete
+    } else {
+        items
+            .iter()
+            .max_by_key(|i| i.change_seq)
+            .map(|i| i.operation.clone())
+            .or_else(|| log.as_ref().map(|m| m.operation.clone()))
+            .unwrap_or_else(|| "UPDATE".into())
+    };
     Ok(DueRecord {
         table,
         record_id,

@@ -12,7 +12,7 @@
 //! a batch that does not reach the cloud leaves the cursor where it was, and
 //! the same range is read again.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::TableId;
@@ -184,6 +184,7 @@ pub(super) fn read(
     let mut folds: Vec<Met> = Vec::new();
     let mut folded: HashMap<Key, usize> = HashMap::new();
     let mut floors: HashMap<Key, i64> = HashMap::new();
+    let mut watermarks: HashMap<Key, i64> = HashMap::new();
     let mut upto = from;
     let chunk = (room * 2).max(64) as i64;
     'outer: loop {
@@ -214,6 +215,10 @@ pub(super) fn read(
                 folds[i].merge(op, seq);
             } else if TableId::by_name(&key.0).is_none() {
                 // Not a table of this build: nothing to push.
+            } else if covered(c, &mut watermarks, &key, seq)? {
+                // Pushed already, with a later change of its record (a batch
+                // pushes every change of a record it takes): nothing to push,
+                // and no room taken in the batch.
             } else {
                 let held = held(&key);
                 if !held && records.len() >= room {
@@ -247,6 +252,31 @@ pub(super) fn read(
         floors,
         read: LogRead { from, upto, folds },
     })
+}
+
+/// Whether the record's change `seq` has reached the cloud: its pushed
+/// watermark (`sync_pushed`, read once per record per range) is at or past it.
+fn covered(
+    c: &Connection,
+    watermarks: &mut HashMap<Key, i64>,
+    key: &Key,
+    seq: i64,
+) -> rusqlite::Result<bool> {
+    let pushed = match watermarks.get(key) {
+        Some(&w) => w,
+        None => {
+            let w: i64 = c
+                .prepare_cached(
+                    "SELECT change_seq FROM sync_pushed WHERE table_name = ?1 AND record_id = ?2",
+                )?
+                .query_row(params![key.0, key.1], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            watermarks.insert(key.clone(), w);
+            w
+        }
+    };
+    Ok(seq <= pushed)
 }
 
 /// A batch's range as its mark job needs it: the passed-over records as JSON
