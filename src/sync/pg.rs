@@ -247,13 +247,10 @@ pub fn classify(e: &tokio_postgres::Error, context: &str) -> SinkError {
     if let Some(d) = db.detail() {
         message.push_str(&format!(": {d}"));
     }
-    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
-        SinkError::unreachable(message)
-    } else if code.starts_with("40") || code.starts_with("53") || matches!(code, "55P03" | "57014")
-    {
-        SinkError::transient(message)
-    } else {
-        SinkError::permanent(message)
+    SinkError {
+        kind: super::sink::FailureKind::of_sqlstate(code),
+        message,
+        retry_after: None,
     }
 }
 

@@ -185,20 +185,7 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
             _ => Some(FailureKind::Permanent),
         }
     } else if code.len() == 5 {
-        Some(
-            if code.starts_with("08")
-                || matches!(code.as_str(), "57P01" | "57P02" | "57P03" | "53300")
-            {
-                FailureKind::Unreachable
-            } else if code.starts_with("40")
-                || code.starts_with("53")
-                || matches!(code.as_str(), "55P03" | "57014")
-            {
-                FailureKind::Transient
-            } else {
-                FailureKind::Permanent
-            },
-        )
+        Some(FailureKind::of_sqlstate(&code))
     } else {
         None
     };
@@ -415,6 +402,16 @@ mod tests {
         assert_eq!(
             classify(500, r#"{"code":"23505","message":"duplicate key"}"#, None).kind,
             FailureKind::Permanent
+        );
+        // A parent not in the cloud yet: try later.
+        assert_eq!(
+            classify(
+                409,
+                r#"{"code":"23503","message":"violates foreign key"}"#,
+                None
+            )
+            .kind,
+            FailureKind::Transient
         );
     }
 

@@ -96,10 +96,35 @@ pub enum FailureKind {
     /// The cloud was not reached (or did not answer): hold, spend no attempt.
     Unreachable,
     /// The cloud answered but may accept the same push later (deadlock,
-    /// serialization failure, lock or statement timeout): retry with backoff.
+    /// serialization failure, lock or statement timeout, a parent row not
+    /// there yet): retry with backoff.
     Transient,
     /// The cloud refused the data (constraint, permission or RLS, schema): FAILED.
     Permanent,
+}
+
+impl FailureKind {
+    /// What a Postgres SQLSTATE means for a push, for both transports (the
+    /// wire's error, or the `code` of PostgREST's answer).
+    ///
+    /// A foreign-key violation (23503) is "try later": a record's row is
+    /// pushed as it is now, so it can name a parent whose own change is
+    /// still behind it in the change log (a repair order linked to a claim
+    /// made after it, both written while the cloud was away). The parent
+    /// arrives in a later batch and the retry then succeeds. A parent that
+    /// never arrives still ends FAILED, after the configured attempts.
+    pub fn of_sqlstate(code: &str) -> FailureKind {
+        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
+            FailureKind::Unreachable
+        } else if code.starts_with("40")
+            || code.starts_with("53")
+            || matches!(code, "55P03" | "57014" | "23503")
+        {
+            FailureKind::Transient
+        } else {
+            FailureKind::Permanent
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

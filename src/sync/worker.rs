@@ -10,8 +10,9 @@
 //!   record's trouble never spends its neighbours' attempts).
 //! - Unreachable (no connection, no answer): nothing is marked and no attempt
 //!   is spent; the loop backs off and tries again.
-//! - Transient (the cloud answered "try later"): RETRY with exponential backoff
-//!   and jitter from `retryDelay`; after `retryAttempts` such failures, FAILED.
+//! - Transient (the cloud answered "try later", or named a parent it does not
+//!   have yet: a foreign key): RETRY with exponential backoff and jitter from
+//!   `retryDelay`; after `retryAttempts` such failures, FAILED.
 //! - Permanent (constraint, permission/RLS, schema): FAILED with the cloud's text.
 
 use super::config::{self, Credentials, EnvConfig, Settings};

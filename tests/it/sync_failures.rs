@@ -6,7 +6,7 @@
 use crate::common::{api_id, TestHub};
 use crate::pg::fresh_db;
 use crate::sync_support::{
-    cloud_count, cloud_row, drain, enable_sync, host_port, with_port, Proxy,
+    cloud_count, cloud_row, drain, enable_sync, enable_with, host_port, pg_config, with_port, Proxy,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -89,6 +89,78 @@ async fn an_outage_holds_the_queue_without_spending_attempts_and_everything_arri
     assert!(queue(&hub, "pending").await.is_empty());
     let done = queue(&hub, "completed").await;
     assert!(done.iter().all(|i| i["attempts"] == 0), "no attempt spent");
+    db.drop_db().await;
+}
+
+/// A row pushed as it is now can name a parent still behind it in the log: a
+/// repair order created, then a customer, then the order linked to that
+/// customer, all while the cloud was away. In batches of one the order goes
+/// first, and the cloud refuses its foreign key until the customer is there:
+/// a RETRY, never FAILED, and both arrive.
+#[tokio::test]
+async fn a_row_whose_parent_is_still_behind_it_waits_for_it_and_both_arrive() {
+    let db = fresh_db("sync_parent").await;
+    let proxy = Proxy::start(host_port(&db.url)).await;
+    let hub = TestHub::spawn().await;
+    let mut config = pg_config(&with_port(&db.url, proxy.port));
+    config["batchSize"] = json!(1);
+    enable_with(&hub, &config).await;
+    drain(&hub).await;
+
+    proxy.cut();
+    let ro = hub
+        .create(
+            "repair_orders",
+            hub.owner_token(),
+            &json!({ "notes": "walk-in" }),
+        )
+        .await;
+    let ro = ro["id"].as_str().expect("id").to_string();
+    let customer = hub
+        .create(
+            "customers",
+            hub.owner_token(),
+            &json!({ "first_name": "Pat", "last_name": "Later" }),
+        )
+        .await;
+    let customer = customer["id"].as_str().expect("id").to_string();
+    let (s, b) = hub
+        .patch(
+            &api_id("repair_orders", &ro),
+            hub.owner_token(),
+            &json!({ "customer_id": customer }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    proxy.restore();
+
+    // The order's entry comes first in the log: it goes alone, naming a
+    // customer the cloud does not have yet.
+    let out = hub.state.sync.run_once().await.expect("a step");
+    assert_eq!((out.pushed, out.retried, out.failed), (0, 1, 0), "{out:?}");
+    let retry = queue(&hub, "retry").await;
+    assert_eq!(retry.len(), 1, "{retry:?}");
+    assert_eq!(retry[0]["recordId"], json!(ro), "{retry:?}");
+    assert!(
+        retry[0]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("foreign key")),
+        "the cloud's own words: {retry:?}"
+    );
+
+    // The customer goes next; the order's retry, once due, then succeeds.
+    drain(&hub).await;
+    assert!(cloud_row(&db, "customers", &customer).await.is_some());
+    hub.state.sync.clock().advance(Duration::from_secs(3600));
+    let out = drain(&hub).await;
+    assert_eq!(out.failed, 0, "{out:?}");
+    let row = cloud_row(&db, "repair_orders", &ro)
+        .await
+        .expect("the order arrived");
+    assert_eq!(row["customer_id"], json!(customer), "{row}");
+    assert!(queue(&hub, "failed").await.is_empty(), "nothing FAILED");
+    assert!(queue(&hub, "retry").await.is_empty());
+    assert!(queue(&hub, "pending").await.is_empty());
     db.drop_db().await;
 }
 
