@@ -134,14 +134,16 @@ fn build(
 ) -> Result<DueRecord, StoreError> {
     let changes = c
         .prepare_cached(
-            // The changes after the record's pushed watermark (one statement).
+            // The changes after the record's pushed watermark (one statement):
+            // a log record's as the log read saw it (?3, in this transaction),
+            // anyone else's read here.
             "SELECT seq, shop_id, table_name, record_id, change_hash, actor, author_id, bytes, created_at
                FROM change_log WHERE table_name = ?1 AND record_id = ?2
-                AND seq > coalesce((SELECT change_seq FROM sync_pushed
-                                     WHERE table_name = ?1 AND record_id = ?2), 0)
+                AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
+                                         WHERE table_name = ?1 AND record_id = ?2), 0)
               ORDER BY seq",
         )?
-        .query_map(params![table.name(), record_id], |r| {
+        .query_map(params![table.name(), record_id, log.as_ref().map(|m| m.pushed)], |r| {
             Ok(ChangeEntry {
                 seq: r.get(0)?,
                 shop_id: r.get(1)?,

@@ -53,6 +53,9 @@ pub struct Met {
     pub first: i64,
     /// When its first entry in the range was written.
     pub created_at: String,
+    /// Its pushed watermark (`sync_pushed.change_seq`, 0 when none) as the
+    /// read saw it: the push carries its changes after this one.
+    pub pushed: i64,
 }
 
 impl Met {
@@ -232,6 +235,8 @@ pub(super) fn read(
                     seq,
                     first: seq,
                     created_at,
+                    // `covered` has just read it.
+                    pushed: watermarks.get(&key).copied().unwrap_or(0),
                 };
                 if held {
                     folded.insert(key, folds.len());
