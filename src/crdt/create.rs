@@ -29,9 +29,9 @@ use std::num::NonZeroU64;
 /// columns being references not set yet). An update that clears a field
 /// still puts null: there the key exists and the put replaces its value.
 pub fn create(actor: &ActorId, fields: &Fields, meta: &ChangeMeta<'_>) -> Applied {
-    let operations = fields
-        .iter()
-        .filter(|(_, v)| **v != Value::Null)
+    let set = fields.iter().filter(|(_, v)| **v != Value::Null);
+    let operations = set
+        .clone()
         .map(|(name, v)| Op {
             action: OpType::Put(scalar(v)),
             obj: ObjectId::Root,
@@ -58,11 +58,7 @@ pub fn create(actor: &ActorId, fields: &Fields, meta: &ChangeMeta<'_>) -> Applie
         change_bytes: change.raw_bytes().to_vec(),
         actor: actor.to_hex_string(),
         heads: vec![hash],
-        fields: fields
-            .iter()
-            .filter(|(_, v)| **v != Value::Null)
-            .map(|(k, _)| k.to_string())
-            .collect(),
+        fields: set.map(|(k, _)| k.to_string()).collect(),
     }
 }
 
