@@ -5,7 +5,7 @@
 //! values); and the hub's sync upsert keeps working on users (hourly rate
 //! included) and repair orders, while the rate is read only by FIN and the user.
 //!
-//! Fixtures and callers are those of `rls.rs`. Each case runs in a transaction
+//! Fixtures and callers are those of `rls/mod.rs`. Each case runs in a transaction
 //! that is rolled back; deferred checks are fired first (`SET CONSTRAINTS ALL
 //! IMMEDIATE`), so what a COMMIT would refuse is refused here too.
 

@@ -1,5 +1,5 @@
 //! Every case of `tests/columns.tsv` against the cloud's policies and guard
-//! triggers, run as PostgREST runs a request (`rls.rs` has the fixtures and
+//! triggers, run as PostgREST runs a request (`rls/mod.rs` has the fixtures and
 //! callers). Each case runs in its own transaction, rolled back: the `given`
 //! fields are set as superuser first, then the caller reads or writes.
 

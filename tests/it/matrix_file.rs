@@ -1,5 +1,5 @@
 //! `tests/matrix.tsv`, read once for both enforcement points: the API's matrix
-//! test (`matrix.rs`) and the cloud's (`rls.rs`) run the same cases.
+//! test (`matrix/cells.rs`) and the cloud's (`rls/matrix.rs`) run the same cases.
 //!
 //! Cells: `A` = every row of the caller's shop; `-` = denied; `O` = own rows only;
 //! `S` = own user row only, display name only.

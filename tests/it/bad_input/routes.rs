@@ -1,0 +1,212 @@
+//! Requests for what is not there: unknown tables, endpoints, records and ids
+//! (404), unknown columns and bad list queries (named 400), and methods a route
+//! does not take (405).
+
+use super::{Setup, BAD, JSON};
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn unknown_tables_columns_and_records_are_refused() {
+    let s = Setup::new().await;
+    let cust = s.refs.id("customers").to_string();
+    let missing = uuid::Uuid::now_v7().hyphenated().to_string();
+    let nf = StatusCode::NOT_FOUND;
+    for (case, method, path, body) in [
+        (
+            "create in an unknown table",
+            Method::POST,
+            "/api/spaceships".to_string(),
+            json!({}),
+        ),
+        (
+            "bulk into an unknown table",
+            Method::POST,
+            "/api/spaceships/bulk".into(),
+            json!({ "records": [{}] }),
+        ),
+        (
+            "patch in an unknown table",
+            Method::PATCH,
+            format!("/api/spaceships/{cust}"),
+            json!({ "name": "x" }),
+        ),
+        (
+            "patch a missing record",
+            Method::PATCH,
+            api_id("customers", &missing),
+            json!({ "notes": "x" }),
+        ),
+        (
+            "patch a malformed id",
+            Method::PATCH,
+            "/api/customers/42".into(),
+            json!({ "notes": "x" }),
+        ),
+        (
+            "patch under the wrong table",
+            Method::PATCH,
+            api_id("vehicles", &cust),
+            json!({ "color": "x" }),
+        ),
+        (
+            "a table that is not a shop table",
+            Method::POST,
+            "/api/change_log".into(),
+            json!({}),
+        ),
+        (
+            "the queue is not a table of the API",
+            Method::POST,
+            "/api/sync_queue".into(),
+            json!({}),
+        ),
+        (
+            "credentials are not a table of the API",
+            Method::POST,
+            "/api/user_credentials".into(),
+            json!({}),
+        ),
+        (
+            "no such endpoint",
+            Method::POST,
+            "/api/customers/a/b/c".into(),
+            json!({}),
+        ),
+    ] {
+        s.json(case, method, &path, body, nf, "not_found", None)
+            .await;
+    }
+    for (case, path) in [
+        ("delete a missing record", api_id("customers", &missing)),
+        (
+            "delete in an unknown table",
+            format!("/api/spaceships/{cust}"),
+        ),
+        (
+            "delete a malformed id",
+            "/api/customers/not-a-uuid".to_string(),
+        ),
+    ] {
+        let token = s.hub.owner.token.clone();
+        s.refused(case, s.hub.delete(&path, &token), nf, "not_found", None)
+            .await;
+    }
+    for (case, path) in [
+        ("get an unknown table", "/api/spaceships".to_string()),
+        ("get a missing record", api_id("customers", &missing)),
+        (
+            "get a malformed id",
+            "/api/customers/%27%20OR%201%3D1".to_string(),
+        ),
+    ] {
+        let token = s.hub.owner.token.clone();
+        s.refused(case, s.hub.get(&path, &token), nf, "not_found", None)
+            .await;
+    }
+
+    // Unknown columns are named, on create, update and list.
+    let token = s.hub.owner.token.clone();
+    s.json(
+        "create with an unknown column",
+        Method::POST,
+        "/api/customers",
+        json!({ "first_name": "Ada", "favourite_colour": "red" }),
+        BAD,
+        "invalid_field",
+        Some("favourite_colour"),
+    )
+    .await;
+    s.json(
+        "patch an unknown column",
+        Method::PATCH,
+        &api_id("customers", &cust),
+        json!({ "favourite_colour": "red" }),
+        BAD,
+        "invalid_field",
+        Some("favourite_colour"),
+    )
+    .await;
+    s.json(
+        "a column of another table",
+        Method::PATCH,
+        &api_id("customers", &cust),
+        json!({ "vin": "1HGCM82633A004352" }),
+        BAD,
+        "invalid_field",
+        Some("vin"),
+    )
+    .await;
+    s.json(
+        "a password hash is not a column",
+        Method::PATCH,
+        &api_id("users", s.refs.id("users")),
+        json!({ "password_hash": "$argon2id$..." }),
+        BAD,
+        "invalid_field",
+        Some("password_hash"),
+    )
+    .await;
+    for (case, path, field) in [
+        (
+            "filter by an unknown column",
+            "/api/customers?favourite_colour=red",
+            "favourite_colour",
+        ),
+        (
+            "filter by a mistyped value",
+            "/api/vehicles?year=nineteen",
+            "year",
+        ),
+        (
+            "filter by a bad status",
+            "/api/repair_orders?ro_status=flying",
+            "ro_status",
+        ),
+        ("limit zero", "/api/customers?limit=0", "limit"),
+        ("limit past the cap", "/api/customers?limit=501", "limit"),
+        ("limit not a number", "/api/customers?limit=ten", "limit"),
+        (
+            "a cursor the hub never gave",
+            "/api/customers?cursor=abc",
+            "cursor",
+        ),
+    ] {
+        s.refused(
+            case,
+            s.hub.get(path, &token),
+            BAD,
+            "invalid_field",
+            Some(field),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn methods_a_route_does_not_take_get_405_with_the_error_body() {
+    let s = Setup::new().await;
+    let auth = s.bearer();
+    let headers = [JSON, ("authorization", auth.as_str())];
+    let cust = api_id("customers", s.refs.id("customers"));
+    for (method, path) in [
+        (Method::PUT, api("customers")),
+        (Method::DELETE, api("customers")),
+        (Method::PUT, cust.clone()),
+        (Method::POST, cust.clone()),
+        (Method::GET, "/api/customers/bulk".to_string()),
+        (Method::PATCH, format!("{cust}/history")),
+        (Method::GET, "/api/auth/login".to_string()),
+    ] {
+        let what = format!("{method} {path}");
+        s.refused(
+            &what,
+            s.hub.raw(method.clone(), &path, &headers, "{}"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+        )
+        .await;
+    }
+}
