@@ -2,7 +2,9 @@
 //! `cloud::ddl::partial_indexes_sql` writes, every index of the catalog exists on
 //! the real Postgres with the hub's predicate (partial exactly where the hub's
 //! SQLite index is), a row whose reference is unset costs no entry in it, and an
-//! equality read still uses it.
+//! equality read still uses it. And the change table's indexes after
+//! 20261201000001: its primary key and `(record_id, seq)`, which a record's
+//! history is read through in order.
 
 use crate::pg::{fresh_db, repo_root};
 use collisionos::domain::catalog::TABLES;
@@ -106,6 +108,59 @@ async fn cloud_indexes_are_partial_where_the_hubs_are() {
         .collect();
     assert!(
         plan.iter().any(|l| l.contains("repair_orders_by_claim_id")),
+        "{plan:#?}"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_change_table_keeps_its_key_and_one_index_a_records_history_reads_through() {
+    let db = fresh_db("change_indexes").await;
+    let live: Vec<(String, String)> = db
+        .client
+        .query(
+            "SELECT indexname, indexdef FROM pg_indexes
+              WHERE schemaname = 'public' AND tablename = 'crdt_changes' ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("indexes")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let names: Vec<&str> = live.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["crdt_changes_by_record", "crdt_changes_pkey"],
+        "{live:#?}"
+    );
+    assert!(
+        live[0].1.ends_with("USING btree (record_id, seq)"),
+        "{}",
+        live[0].1
+    );
+
+    // A record's changes, in order, can come from that index without a sort
+    // (bitmap scans off: on an empty table the planner would rather sort).
+    db.client
+        .batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        .await
+        .expect("set");
+    let plan: Vec<String> = db
+        .client
+        .query(
+            "EXPLAIN SELECT bytes FROM public.crdt_changes
+              WHERE record_id = '00000000-0000-4000-8000-000000000002' ORDER BY seq",
+            &[],
+        )
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        plan.iter().any(|l| l.contains("crdt_changes_by_record"))
+            && !plan.iter().any(|l| l.contains("Sort")),
         "{plan:#?}"
     );
     db.drop_db().await;
