@@ -19,6 +19,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ScalarValue, ROOT};
 use std::str::FromStr;
 
+pub mod chunk;
 mod create;
 pub use create::{create, created_fields};
 

@@ -4,6 +4,7 @@
 
 use super::records::{read_row, sql, Record};
 use super::{Store, StoreError};
+use crate::crdt::chunk::{change_ids, ChangeIds};
 use crate::domain::ShopId;
 use crate::domain::TableId;
 use rusqlite::{params, OptionalExtension};
@@ -112,4 +113,18 @@ pub(super) fn logged_fields(fields: &str, create_bytes: Option<&[u8]>) -> Vec<St
         Some(bytes) => crate::crdt::created_fields(bytes),
         None => serde_json::from_str(fields).unwrap_or_default(),
     }
+}
+
+/// The hash and actor of a change-log entry's change (column `col` holds its
+/// bytes), read from the bytes: the log does not store them (migration 0012).
+/// Bytes that are not a change are refused as a conversion error naming the
+/// column, never passed on with a made-up hash.
+pub(super) fn logged_ids(bytes: &[u8], col: usize) -> rusqlite::Result<ChangeIds> {
+    change_ids(bytes).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Blob,
+            "a change-log entry whose bytes are not an Automerge change".into(),
+        )
+    })
 }

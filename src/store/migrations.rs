@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0009_no_updated_at_indexes.sql"),
     migration!("0010_checks_without_in_lists.sql"),
     migration!("0011_change_log_is_the_queue.sql"),
+    migration!("0012_change_log_ids_from_bytes.sql"),
 ];
 
 impl Migration {
@@ -261,7 +262,7 @@ mod tests {
         let rows = dump(&conn);
         assert_eq!(rows.len(), 3);
 
-        assert_eq!(apply(&mut conn).expect("the rest"), latest_version());
+        assert_eq!(apply_before(&mut conn, 8), 7);
         assert_eq!(dump(&conn), rows);
         let number =
             |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).expect(sql) };
@@ -453,5 +454,82 @@ mod tests {
             assert_eq!(state("log_cursor").as_deref(), expected, "after {setup:?}");
             assert_eq!(state("queue_writes"), None, "after {setup:?}");
         }
+    }
+
+    /// 0012 drops `change_hash` and `actor` from the change log: every other
+    /// column of every row comes through, the seq counter is kept, and what
+    /// the columns held is what `crdt::chunk::change_ids` reads from the bytes.
+    #[test]
+    fn the_change_log_loses_hash_and_actor_and_the_bytes_still_say_them() {
+        use crate::crdt::{chunk::change_ids, create, ChangeMeta};
+        use crate::domain::value::{Fields, Value};
+        let mut conn = Connection::open_in_memory().expect("open");
+        assert_eq!(apply_before(&mut conn, 12), 11);
+        let actor = automerge::ActorId::random();
+        let mut stored = Vec::new();
+        for i in 0..3 {
+            let mut f = Fields::new();
+            f.insert("notes", Value::Text(format!("note {i}")));
+            let meta = ChangeMeta {
+                author: None,
+                op: "create",
+                unix_time: 1_735_689_600,
+            };
+            let made = create(&actor, &f, &meta);
+            conn.execute(
+                "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor,
+                   author_id, fields, bytes, created_at, device_id, conflicts)
+                 VALUES ('s', 'customers', ?1, 'create', ?2, ?3, 'u', '[]', ?4, 't', 'bay-1', NULL)",
+                params![format!("r{i}"), made.change_hash, made.actor, made.change_bytes],
+            )
+            .expect("insert");
+            stored.push((made.change_hash, made.actor));
+        }
+        conn.execute("DELETE FROM change_log WHERE seq = 3", [])
+            .expect("delete");
+        let dump = |c: &Connection| -> Vec<String> {
+            c.prepare(
+                "SELECT quote(seq) || quote(shop_id) || quote(table_name) || quote(record_id)
+                         || quote(op) || quote(author_id) || quote(fields) || quote(bytes)
+                         || quote(created_at) || quote(device_id) || quote(conflicts)
+                   FROM change_log ORDER BY seq",
+            )
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("dump")
+        };
+        let rows = dump(&conn);
+        assert_eq!(apply(&mut conn).expect("0012"), latest_version());
+        assert_eq!(dump(&conn), rows);
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('change_log')")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("columns");
+        assert!(
+            !columns.iter().any(|c| c == "change_hash" || c == "actor"),
+            "{columns:?}"
+        );
+        let bytes: Vec<Vec<u8>> = conn
+            .prepare("SELECT bytes FROM change_log ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .expect("bytes");
+        for (b, (hash, actor)) in bytes.iter().zip(&stored) {
+            let ids = change_ids(b).expect("a change");
+            assert_eq!((&ids.hash, &ids.actor), (hash, actor));
+        }
+        let next: i64 = conn
+            .query_row(
+                "INSERT INTO change_log (shop_id, table_name, record_id, op, fields, bytes, created_at)
+                 VALUES ('s', 'customers', 'r9', 'update', '[]', x'00', 't') RETURNING seq",
+                [],
+                |r| r.get(0),
+            )
+            .expect("insert after");
+        assert_eq!(next, 4, "a seq is never reused");
     }
 }

@@ -151,31 +151,37 @@ impl Store {
         let (shop_id, id) = (shop_id.as_str().to_string(), id.to_string());
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT l.seq, l.op, l.change_hash, l.actor, l.author_id, u.display_name, l.fields, l.created_at,
-                        l.device_id, CASE WHEN l.op = 'create' AND l.fields = '[]' THEN l.bytes END
+                "SELECT l.seq, l.op, l.bytes, l.author_id, u.display_name, l.fields, l.created_at,
+                        l.device_id
                  FROM change_log l LEFT JOIN users u ON u.id = l.author_id
                  WHERE l.table_name = ?1 AND l.record_id = ?2 AND l.shop_id = ?3 AND l.seq > ?4
                  ORDER BY l.seq LIMIT ?5",
             )?;
             let after = after.unwrap_or(0);
-            let rows = stmt.query_map(params![table.name(), id, shop_id, after, limit as i64], |r| {
-                let author_id: Option<String> = r.get(4)?;
-                let fields =
-                    super::feed::logged_fields(r.get_ref(6)?.as_str()?, r.get_ref(9)?.as_blob_or_null()?);
-                Ok(HistoryEntry {
-                    seq: r.get(0)?,
-                    op: r.get(1)?,
-                    change_hash: r.get(2)?,
-                    actor: r.get(3)?,
-                    author: author_id.map(|id| Author {
-                        id,
-                        display_name: r.get(5).ok().flatten(),
-                    }),
-                    device: r.get(8)?,
-                    fields,
-                    at: r.get(7)?,
-                })
-            })?;
+            let rows = stmt.query_map(
+                params![table.name(), id, shop_id, after, limit as i64],
+                |r| {
+                    let author_id: Option<String> = r.get(3)?;
+                    let op: String = r.get(1)?;
+                    let (bytes, fields) = (r.get_ref(2)?.as_blob()?, r.get_ref(5)?.as_str()?);
+                    let ids = super::feed::logged_ids(bytes, 2)?;
+                    let create = (op == "create" && fields == "[]").then_some(bytes);
+                    let fields = super::feed::logged_fields(fields, create);
+                    Ok(HistoryEntry {
+                        seq: r.get(0)?,
+                        op,
+                        change_hash: ids.hash,
+                        actor: ids.actor,
+                        author: author_id.map(|id| Author {
+                            id,
+                            display_name: r.get(4).ok().flatten(),
+                        }),
+                        device: r.get(7)?,
+                        fields,
+                        at: r.get(6)?,
+                    })
+                },
+            )?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await

@@ -3,6 +3,7 @@
 //! split off, and the backoff between retries.
 
 use super::sink::{Claims, CloudSink, FailureKind, RowBatch, SinkError};
+use crate::crdt::chunk::{change_body, write_uleb, COMPRESSED_CHANGE_CHUNK};
 use crate::store::queue::{ChangeEntry, DueRecord};
 use std::time::Duration;
 
@@ -45,25 +46,12 @@ pub fn compress_changes(due: &mut [DueRecord]) {
     })
 }
 
-/// The magic bytes that start every Automerge chunk.
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const CHANGE_CHUNK: u8 = 1;
-const COMPRESSED_CHANGE_CHUNK: u8 = 2;
-
 /// Automerge's compressed form of a change chunk: the same magic and checksum
 /// (the checksum and the hash are those of the uncompressed change), chunk type
 /// 2, and the body raw-DEFLATEd. `None` when `raw` is not
 /// exactly one uncompressed change chunk.
 fn compress_change(deflate: &mut flate2::Compress, raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.get(0..4)? != MAGIC || *raw.get(8)? != CHANGE_CHUNK {
-        return None;
-    }
-    let (len, n) = read_uleb(raw.get(9..)?)?;
-    let start = 9 + n;
-    let body = raw.get(start..start.checked_add(usize::try_from(len).ok()?)?)?;
-    if start + body.len() != raw.len() {
-        return None;
-    }
+    let (_, body) = change_body(raw)?;
     deflate.reset();
     let mut deflated = Vec::with_capacity(body.len() + body.len() / 8 + 64);
     loop {
@@ -85,30 +73,6 @@ fn compress_change(deflate: &mut flate2::Compress, raw: &[u8]) -> Option<Vec<u8>
     write_uleb(&mut out, deflated.len() as u64);
     out.extend_from_slice(&deflated);
     Some(out)
-}
-
-/// An unsigned LEB128 number and how many bytes it took.
-fn read_uleb(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-fn write_uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 /// The wait before retry number `attempts` (1-based): `delay · 2^(attempts-1)`,

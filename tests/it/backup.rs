@@ -211,12 +211,17 @@ async fn backup_while_ten_clients_write_then_restore() {
         new_actor, old_actor,
         "a restored hub signs with a new actor"
     );
-    let signed: String = db
+    let signed = db
         .query_row(
-            "SELECT actor FROM change_log WHERE record_id = ?1",
+            "SELECT bytes FROM change_log WHERE record_id = ?1",
             [&id],
-            |r| r.get(0),
+            |r| r.get::<_, Vec<u8>>(0),
         )
+        .map(|b| {
+            collisionos::crdt::chunk::change_ids(&b)
+                .expect("a change")
+                .actor
+        })
         .expect("the change of the write after restore");
     assert_eq!(signed, new_actor);
     let total: i64 = db

@@ -159,12 +159,16 @@ async fn change_bytes_arrive_and_rebuild_the_same_document() {
     let hub_changes: Vec<(String, Vec<u8>)> = {
         let conn = hub.db();
         let mut stmt = conn
-            .prepare("SELECT change_hash, bytes FROM change_log ORDER BY seq")
+            .prepare("SELECT bytes FROM change_log ORDER BY seq")
             .expect("prepare");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
+        stmt.query_map([], |r| {
+            let bytes: Vec<u8> = r.get(0)?;
+            let ids = collisionos::crdt::chunk::change_ids(&bytes).expect("a change");
+            Ok((ids.hash, bytes))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
     };
     let cloud: Vec<(String, Vec<u8>)> = db
         .client
@@ -269,21 +273,23 @@ async fn replaying_a_batch_twice_leaves_the_cloud_unchanged() {
         let conn = hub.db();
         let mut stmt = conn
             .prepare(
-                "SELECT seq, shop_id, table_name, record_id, change_hash, actor, author_id, bytes, created_at
+                "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
                    FROM change_log ORDER BY seq",
             )
             .expect("prepare");
         stmt.query_map([], |r| {
+            let bytes: Vec<u8> = r.get(5)?;
+            let ids = collisionos::crdt::chunk::change_ids(&bytes).expect("a change");
             Ok(ChangeEntry {
                 seq: r.get(0)?,
                 shop_id: r.get(1)?,
                 table_name: r.get(2)?,
                 record_id: r.get(3)?,
-                change_hash: r.get(4)?,
-                actor: r.get(5)?,
-                author_id: r.get(6)?,
-                bytes: r.get(7)?,
-                created_at: r.get(8)?,
+                change_hash: ids.hash,
+                actor: ids.actor,
+                author_id: r.get(4)?,
+                bytes,
+                created_at: r.get(6)?,
             })
         })
         .expect("query")

@@ -137,25 +137,30 @@ fn build(
             // The changes after the record's pushed watermark (one statement):
             // a log record's as the log read saw it (?3, in this transaction),
             // anyone else's read here.
-            "SELECT seq, shop_id, table_name, record_id, change_hash, actor, author_id, bytes, created_at
+            "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
                FROM change_log WHERE table_name = ?1 AND record_id = ?2
                 AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
                                          WHERE table_name = ?1 AND record_id = ?2), 0)
               ORDER BY seq",
         )?
-        .query_map(params![table.name(), record_id, log.as_ref().map(|m| m.pushed)], |r| {
-            Ok(ChangeEntry {
-                seq: r.get(0)?,
-                shop_id: r.get(1)?,
-                table_name: r.get(2)?,
-                record_id: r.get(3)?,
-                change_hash: r.get(4)?,
-                actor: r.get(5)?,
-                author_id: r.get(6)?,
-                bytes: r.get(7)?,
-                created_at: r.get(8)?,
-            })
-        })?
+        .query_map(
+            params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
+            |r| {
+                let bytes: Vec<u8> = r.get(5)?;
+                let ids = crate::store::feed::logged_ids(&bytes, 5)?;
+                Ok(ChangeEntry {
+                    seq: r.get(0)?,
+                    shop_id: r.get(1)?,
+                    table_name: r.get(2)?,
+                    record_id: r.get(3)?,
+                    change_hash: ids.hash,
+                    actor: ids.actor,
+                    author_id: r.get(4)?,
+                    bytes,
+                    created_at: r.get(6)?,
+                })
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let seq = items
         .iter()

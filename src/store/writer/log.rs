@@ -1,4 +1,6 @@
 //! The change log: one entry per change, with its bytes and a monotonic `seq`.
+//! A change's hash and actor are in its bytes (`crdt::chunk::change_ids`), so
+//! the entry does not repeat them (migration 0012).
 //! It is also the sync queue's source: once cloud sync has first been switched
 //! on, the sync worker pushes every entry past its cursor (see
 //! `store::queue::log`), so a write adds nothing to the queue itself.
@@ -30,9 +32,9 @@ impl Ctx<'_> {
             .conn
             .prepare_cached(
                 "INSERT INTO change_log
-                   (shop_id, table_name, record_id, op, change_hash, actor, author_id, fields, bytes,
+                   (shop_id, table_name, record_id, op, author_id, fields, bytes,
                     created_at, device_id, conflicts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING seq",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq",
             )?
             .query_row(
                 params![
@@ -40,8 +42,6 @@ impl Ctx<'_> {
                     table,
                     id,
                     op,
-                    applied.change_hash,
-                    applied.actor,
                     who.user_id,
                     fields,
                     applied.change_bytes,

@@ -154,10 +154,15 @@ async fn identical_records_created_together_get_distinct_changes() {
         .map(|id| {
             hub.db()
                 .query_row(
-                    "SELECT change_hash FROM change_log WHERE record_id = ?1",
+                    "SELECT bytes FROM change_log WHERE record_id = ?1",
                     [id],
-                    |r| r.get(0),
+                    |r| r.get::<_, Vec<u8>>(0),
                 )
+                .map(|b| {
+                    collisionos::crdt::chunk::change_ids(&b)
+                        .expect("a change")
+                        .hash
+                })
                 .expect("a change per record")
         })
         .collect();
