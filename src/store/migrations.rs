@@ -480,10 +480,10 @@ mod tests {
                 "INSERT INTO change_log (shop_id, table_name, record_id, op, change_hash, actor,
                    author_id, fields, bytes, created_at, device_id, conflicts)
                  VALUES ('s', 'customers', ?1, 'create', ?2, ?3, 'u', '[]', ?4, 't', 'bay-1', NULL)",
-                params![format!("r{i}"), made.change_hash, made.actor, made.change_bytes],
+                params![format!("r{i}"), made.heads[0], actor.to_hex_string(), made.change_bytes],
             )
             .expect("insert");
-            stored.push((made.change_hash, made.actor));
+            stored.push((made.heads[0].clone(), actor.to_hex_string()));
         }
         conn.execute("DELETE FROM change_log WHERE seq = 3", [])
             .expect("delete");
