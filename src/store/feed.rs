@@ -4,7 +4,6 @@
 
 use super::records::{read_row, sql, Record};
 use super::{Store, StoreError};
-use crate::crdt::chunk::{change_ids, ChangeIds};
 use crate::domain::ShopId;
 use crate::domain::TableId;
 use rusqlite::{params, OptionalExtension};
@@ -41,14 +40,16 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, shop_id, table_name, record_id, op, author_id, device_id, fields,
-                        created_at, conflicts, CASE WHEN op = 'create' AND fields = '[]' THEN bytes END
+                        created_at, conflicts, bytes
                  FROM change_log
                  WHERE seq > ?1 AND (?2 IS NULL OR shop_id = ?2)
                  ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![after, shop_id, limit as i64], |r| {
                 let table: String = r.get(2)?;
-                let fields = logged_fields(r.get_ref(7)?.as_str()?, r.get_ref(10)?.as_blob_or_null()?);
+                let op: String = r.get(4)?;
+                let fields =
+                    super::logged::fields(&op, r.get_ref(7)?.as_str()?, r.get_ref(10)?.as_blob()?);
                 let conflicts: Option<String> = r.get(9)?;
                 Ok((
                     FeedEntry {
@@ -56,7 +57,7 @@ impl Store {
                         shop_id: r.get(1)?,
                         table: TableId::USERS,
                         record_id: r.get(3)?,
-                        op: r.get(4)?,
+                        op,
                         author_id: r.get(5)?,
                         device_id: r.get(6)?,
                         fields,
@@ -104,27 +105,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// The fields a change-log entry lists: its `fields` column, or for a create
-/// (stored as `[]`, with `bytes` selected) the keys its change puts.
-pub(super) fn logged_fields(fields: &str, create_bytes: Option<&[u8]>) -> Vec<String> {
-    match create_bytes {
-        Some(bytes) => crate::crdt::created_fields(bytes),
-        None => serde_json::from_str(fields).unwrap_or_default(),
-    }
-}
-
-/// The hash and actor of a change-log entry's change (column `col` holds its
-/// bytes), read from the bytes: the log does not store them (migration 0012).
-/// Bytes that are not a change are refused as a conversion error naming the
-/// column, never passed on with a made-up hash.
-pub(super) fn logged_ids(bytes: &[u8], col: usize) -> rusqlite::Result<ChangeIds> {
-    change_ids(bytes).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            col,
-            rusqlite::types::Type::Blob,
-            "a change-log entry whose bytes are not an Automerge change".into(),
-        )
-    })
 }

@@ -21,6 +21,7 @@ pub mod devices;
 pub mod docs;
 pub mod error;
 pub mod feed;
+mod logged;
 pub mod migrations;
 pub mod queries;
 pub mod queue;

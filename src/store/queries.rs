@@ -164,9 +164,8 @@ impl Store {
                     let author_id: Option<String> = r.get(3)?;
                     let op: String = r.get(1)?;
                     let (bytes, fields) = (r.get_ref(2)?.as_blob()?, r.get_ref(5)?.as_str()?);
-                    let ids = super::feed::logged_ids(bytes, 2)?;
-                    let create = (op == "create" && fields == "[]").then_some(bytes);
-                    let fields = super::feed::logged_fields(fields, create);
+                    let ids = super::logged::ids(bytes, 2)?;
+                    let fields = super::logged::fields(&op, fields, bytes);
                     Ok(HistoryEntry {
                         seq: r.get(0)?,
                         op,

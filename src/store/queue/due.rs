@@ -147,7 +147,7 @@ fn build(
             params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
             |r| {
                 let bytes: Vec<u8> = r.get(5)?;
-                let ids = crate::store::feed::logged_ids(&bytes, 5)?;
+                let ids = crate::store::logged::ids(&bytes, 5)?;
                 Ok(ChangeEntry {
                     seq: r.get(0)?,
                     shop_id: r.get(1)?,
