@@ -3,7 +3,8 @@
 //! the sync worker): a create's fields (its entry lists `[]`) and any change's
 //! hash and actor (migration 0012 dropped their columns).
 
-use crate::crdt::chunk::{change_ids, ChangeIds};
+pub(super) use crate::crdt::chunk::change_ids;
+use crate::crdt::chunk::ChangeIds;
 
 /// The fields an entry's change set: its `fields` column, or for a create
 /// logged with `[]` the keys its change puts (`crdt::created_fields`).

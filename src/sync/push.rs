@@ -86,11 +86,44 @@ pub fn backoff(delay_ms: u64, attempts: i64) -> time::Duration {
     time::Duration::milliseconds(ms as i64)
 }
 
+/// The results of pushing `recs`, in their order: a record whose change log is
+/// damaged ([`DueRecord::damaged`]) is not sent and fails for good with that
+/// text; the others go to the cloud together ([`push_split`]). `Err` only when
+/// the cloud was unreachable.
+pub(super) async fn push_batch(
+    sink: &dyn CloudSink,
+    claims: &Claims,
+    recs: &[&DueRecord],
+) -> Result<Vec<Result<(), SinkError>>, SinkError> {
+    let sound: Vec<&DueRecord> = recs
+        .iter()
+        .copied()
+        .filter(|r| r.damaged.is_none())
+        .collect();
+    let mut pushed = if sound.is_empty() {
+        Vec::new()
+    } else {
+        push_split(sink, claims, &sound).await?
+    }
+    .into_iter();
+    Ok(recs
+        .iter()
+        .map(|r| match &r.damaged {
+            Some(why) => Err(SinkError::permanent(why.clone())),
+            // push_split answers once per record; a missing answer is never
+            // taken for a success.
+            None => pushed
+                .next()
+                .unwrap_or_else(|| Err(SinkError::transient("the push gave no answer for it"))),
+        })
+        .collect())
+}
+
 /// Pushes `recs` (rows, then change bytes); when the cloud refuses several
 /// (for good or for now), splits them in halves so only the records at fault
 /// fail and spend an attempt. `Err` only when the
 /// cloud was unreachable.
-pub(super) fn push_split<'a>(
+fn push_split<'a>(
     sink: &'a dyn CloudSink,
     claims: &'a Claims,
     recs: &'a [&'a DueRecord],

@@ -17,7 +17,7 @@
 
 use super::config::{self, Credentials, EnvConfig, Settings};
 use super::live::Live;
-use super::push::push_split;
+use super::push::push_batch;
 pub use super::push::{backoff, compress_changes, MAX_BACKOFF};
 use super::sink::{FailureKind, SinkError};
 use crate::domain::value::format_timestamp;
@@ -224,7 +224,7 @@ impl Engine {
                     // it passed over): nothing for the cloud.
                     Ok(Vec::new())
                 } else {
-                    push_split(sink.as_ref(), &claims, &refs).await
+                    push_batch(sink.as_ref(), &claims, &refs).await
                 }
             };
             let (pushed, next) = tokio::join!(push, behind);
@@ -298,7 +298,7 @@ impl Engine {
             return Ok(None);
         }
         let mut out = Outcome::default();
-        match push_split(sink.as_ref(), &claims, &[&rec]).await {
+        match push_batch(sink.as_ref(), &claims, &[&rec]).await {
             Ok(results) => {
                 let batch = Batch {
                     records: vec![rec],

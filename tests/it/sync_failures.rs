@@ -12,6 +12,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// `POST /api/sync/trigger {"retryFailed": true}` as the holder of `token`.
+async fn retry_failed(hub: &TestHub, token: &str) -> (StatusCode, Value) {
+    hub.post("/api/sync/trigger", token, &json!({ "retryFailed": true }))
+        .await
+}
+
 async fn queue(hub: &TestHub, status: &str) -> Vec<Value> {
     let (s, q) = hub
         .get(
@@ -298,22 +304,10 @@ async fn a_permanent_failure_is_failed_with_the_clouds_message_and_a_retry_succe
         .get("/api/sync/queue?status=failed", &manager.token)
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = hub
-        .post(
-            "/api/sync/trigger",
-            &manager.token,
-            &json!({ "retryFailed": true }),
-        )
-        .await;
+    let (s, _) = retry_failed(&hub, &manager.token).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Retrying before the fix fails again, with the same message.
-    let (s, b) = hub
-        .post(
-            "/api/sync/trigger",
-            hub.owner_token(),
-            &json!({ "retryFailed": true }),
-        )
-        .await;
+    let (s, b) = retry_failed(&hub, hub.owner_token()).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(queue(&hub, "failed").await.len(), 1);
 
@@ -321,13 +315,7 @@ async fn a_permanent_failure_is_failed_with_the_clouds_message_and_a_retry_succe
         .batch_execute("ALTER TABLE public.customers DROP CONSTRAINT no_zed")
         .await
         .expect("fix the cause");
-    let (s, b) = hub
-        .post(
-            "/api/sync/trigger",
-            hub.owner_token(),
-            &json!({ "retryFailed": true }),
-        )
-        .await;
+    let (s, b) = retry_failed(&hub, hub.owner_token()).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["retriedFailed"], 1, "{b}");
     assert!(
@@ -398,5 +386,114 @@ async fn transient_failures_back_off_and_fail_after_the_configured_attempts() {
         .as_str()
         .unwrap_or("")
         .contains("40P01"));
+    db.drop_db().await;
+}
+
+/// A change-log entry whose bytes are no longer an Automerge change (damaged on
+/// disk) holds back its own record, FAILED with a message that says so, and
+/// nothing else: the records beside it in the batch and every later write still
+/// arrive, the hub keeps the record as it was, and once the bytes are repaired
+/// a retry from the API sends it.
+#[tokio::test]
+async fn a_damaged_change_fails_its_record_alone_and_the_rest_arrives() {
+    let db = fresh_db("sync_damaged").await;
+    let hub = TestHub::spawn().await;
+    enable_sync(&hub, &db.url).await;
+    drain(&hub).await;
+    let mut ids = Vec::new();
+    for name in ["Ann", "Ben", "Cal"] {
+        let rec = hub
+            .create(
+                "customers",
+                hub.owner_token(),
+                &json!({ "first_name": name, "last_name": "Damaged" }),
+            )
+            .await;
+        ids.push(rec["id"].as_str().expect("id").to_string());
+    }
+    let ben = ids[1].clone();
+    let (s, ben_before) = hub.get(&api_id("customers", &ben), hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK, "{ben_before}");
+    // Damage Ben's create in the change log, as a bad sector would.
+    let rw = rusqlite::Connection::open(hub.data_dir().join(collisionos::store::DB_FILE))
+        .expect("open the hub's database");
+    rw.busy_timeout(Duration::from_secs(10))
+        .expect("busy timeout");
+    let good: Vec<u8> = rw
+        .query_row(
+            "SELECT bytes FROM change_log WHERE record_id = ?1",
+            [&ben],
+            |r| r.get(0),
+        )
+        .expect("Ben's change");
+    let changed = rw
+        .execute(
+            "UPDATE change_log SET bytes = X'8561000000000000DEADBEEF' WHERE record_id = ?1",
+            [&ben],
+        )
+        .expect("damage it");
+    assert_eq!(changed, 1);
+
+    let out = drain(&hub).await;
+    assert!(out.unreachable.is_none(), "{out:?}");
+    assert_eq!((out.pushed, out.failed), (2, 1), "{out:?}");
+    for id in [&ids[0], &ids[2]] {
+        assert!(
+            cloud_row(&db, "customers", id).await.is_some(),
+            "{id} arrived"
+        );
+    }
+    assert!(cloud_row(&db, "customers", &ben).await.is_none());
+    let failed = queue(&hub, "failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["recordId"], json!(ben));
+    let why = failed[0]["lastError"].as_str().unwrap_or("");
+    assert!(
+        why.contains("damaged") && why.contains("not an Automerge change"),
+        "{why}"
+    );
+    let (s, ben_now) = hub.get(&api_id("customers", &ben), hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ben_now, ben_before, "the hub keeps the record as it was");
+
+    // Later writes are not held up behind it.
+    let dee = hub
+        .create(
+            "customers",
+            hub.owner_token(),
+            &json!({ "first_name": "Dee", "last_name": "Damaged" }),
+        )
+        .await;
+    let dee = dee["id"].as_str().expect("id").to_string();
+    let out = drain(&hub).await;
+    assert_eq!(out.failed, 0, "{out:?}");
+    assert!(
+        cloud_row(&db, "customers", &dee).await.is_some(),
+        "Dee arrived"
+    );
+
+    // Repaired (as a restore would), a retry from the API sends it.
+    rw.execute(
+        "UPDATE change_log SET bytes = ?1 WHERE record_id = ?2",
+        rusqlite::params![good, ben],
+    )
+    .expect("repair it");
+    let (s, b) = retry_failed(&hub, hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    drain(&hub).await;
+    assert!(
+        cloud_row(&db, "customers", &ben).await.is_some(),
+        "Ben arrived"
+    );
+    assert!(queue(&hub, "failed").await.is_empty());
+    assert_eq!(
+        cloud_count(
+            &db,
+            &format!("SELECT count(*) FROM public.crdt_changes WHERE record_id = '{ben}'")
+        )
+        .await,
+        1,
+        "Ben's change arrived once, under its own hash"
+    );
     db.drop_db().await;
 }

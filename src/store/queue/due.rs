@@ -132,41 +132,69 @@ fn build(
     row: Option<Record>,
     log: Option<Met>,
 ) -> Result<DueRecord, StoreError> {
-    let changes = c
-        .prepare_cached(
-            // The changes after the record's pushed watermark (one statement):
-            // a log record's as the log read saw it (?3, in this transaction),
-            // anyone else's read here.
-            "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
-               FROM change_log WHERE table_name = ?1 AND record_id = ?2
-                AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
-                                         WHERE table_name = ?1 AND record_id = ?2), 0)
-              ORDER BY seq",
-        )?
-        .query_map(
-            params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
-            |r| {
-                let bytes: Vec<u8> = r.get(5)?;
-                let ids = crate::store::logged::ids(&bytes, 5)?;
-                Ok(ChangeEntry {
+    let mut stmt = c.prepare_cached(
+        // The changes after the record's pushed watermark (one statement):
+        // a log record's as the log read saw it (?3, in this transaction),
+        // anyone else's read here.
+        "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
+           FROM change_log WHERE table_name = ?1 AND record_id = ?2
+            AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
+                                     WHERE table_name = ?1 AND record_id = ?2), 0)
+          ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                ChangeEntry {
                     seq: r.get(0)?,
                     shop_id: r.get(1)?,
                     table_name: r.get(2)?,
                     record_id: r.get(3)?,
-                    change_hash: ids.hash,
-                    actor: ids.actor,
+                    change_hash: String::new(),
+                    actor: String::new(),
                     author_id: r.get(4)?,
-                    bytes,
+                    bytes: r.get(5)?,
                     created_at: r.get(6)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+                },
+            ))
+        },
+    )?;
+    // A change whose bytes are not a change (damaged on disk) holds back its
+    // record alone, never the whole queue, and is never sent under a made-up
+    // hash: the record goes to FAILED saying which change it is.
+    let mut changes = Vec::new();
+    let mut damaged = None;
+    let mut last_seq = None;
+    for row in rows {
+        let (seq, mut entry) = row?;
+        last_seq = Some(seq);
+        match crate::store::logged::change_ids(&entry.bytes) {
+            Some(ids) => {
+                entry.change_hash = ids.hash;
+                entry.actor = ids.actor;
+                changes.push(entry);
+            }
+            None => {
+                damaged.get_or_insert_with(|| {
+                    format!(
+                        "change {seq} of this record in the hub's change log is damaged (its \
+                         bytes are not an Automerge change), so the record was not sent; the \
+                         hub keeps it as it is: restore the hub from a backup to repair it"
+                    )
+                });
+            }
+        }
+    }
+    if damaged.is_some() {
+        changes.clear();
+    }
     let seq = items
         .iter()
         .map(|i| i.change_seq)
         .chain(seq_floor)
-        .chain(changes.last().map(|c| c.seq))
+        .chain(last_seq)
         .max()
         .unwrap_or(0);
     let operation = if row.is_none() {
@@ -200,6 +228,7 @@ fn build(
         },
         changes,
         logged_at: log.map(|m| m.created_at),
+        damaged,
     })
 }
 
@@ -371,6 +400,9 @@ fn gather_due(
         let first = met.first;
         let mut rec = build(c, table, r, shop, Vec::new(), Some(seq), row, Some(met))?;
         match rec.changes.first() {
+            // Damaged: not pushed, but marked FAILED with the range, so the
+            // range never passes over it.
+            None if rec.damaged.is_some() => {}
             // No change past the record's pushed watermark: the cloud has it
             // already (pushed on request, or written by the cloud itself).
             None => continue,

@@ -92,6 +92,11 @@ pub struct DueRecord {
     /// Read from the change log (it has no item): when its first change in
     /// the range was written. Its COMPLETED history row is written at the mark.
     pub logged_at: Option<String>,
+    /// Why it must not be pushed: one of its changes in the log has bytes that
+    /// are not an Automerge change (`changes` is then empty). The worker marks
+    /// it FAILED with this text instead of pushing it, and the rest of the
+    /// batch goes on; the hub keeps everything as it is.
+    pub damaged: Option<String>,
 }
 
 /// What one read of the queue gives: the records to push, and the change-log
