@@ -41,8 +41,11 @@ fn contains_pattern(text: &str) -> String {
 pub struct HistoryEntry {
     pub seq: i64,
     pub op: String,
-    pub change_hash: String,
-    pub actor: String,
+    /// The change's hash and actor, read from its bytes; `None` (null) for an
+    /// entry whose bytes are damaged (not an Automerge change), which is still
+    /// listed with what the log itself says.
+    pub change_hash: Option<String>,
+    pub actor: Option<String>,
     pub author: Option<Author>,
     /// The bay tablet that made the change (`None`: the hub or an HTTP client).
     pub device: Option<String>,
@@ -164,13 +167,13 @@ impl Store {
                     let author_id: Option<String> = r.get(3)?;
                     let op: String = r.get(1)?;
                     let (bytes, fields) = (r.get_ref(2)?.as_blob()?, r.get_ref(5)?.as_str()?);
-                    let ids = super::logged::ids(bytes, 2)?;
+                    let ids = super::logged::change_ids(bytes);
                     let fields = super::logged::fields(&op, fields, bytes);
                     Ok(HistoryEntry {
                         seq: r.get(0)?,
                         op,
-                        change_hash: ids.hash,
-                        actor: ids.actor,
+                        change_hash: ids.as_ref().map(|i| i.hash.clone()),
+                        actor: ids.map(|i| i.actor),
                         author: author_id.map(|id| Author {
                             id,
                             display_name: r.get(4).ok().flatten(),

@@ -168,3 +168,50 @@ async fn history_lists_each_change_with_its_author_and_fields() {
         "another shop, deleted",
     );
 }
+
+/// An entry whose bytes are damaged (not an Automerge change) is still listed,
+/// with what the log itself says and a null hash and actor, and the entries
+/// around it are untouched: the history never fails for one bad entry.
+#[tokio::test]
+async fn a_damaged_entry_is_listed_without_a_hash_and_the_rest_are_whole() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let rec = hub
+        .create(
+            "customers",
+            &owner.token,
+            &json!({ "first_name": "Eve", "last_name": "Sector" }),
+        )
+        .await;
+    let path = api_id("customers", rec["id"].as_str().expect("an id"));
+    for phone in ["555-0100", "555-0101"] {
+        let (s, _) = hub
+            .patch(&path, &owner.token, &json!({ "phone": phone }))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, before) = hub.get(&format!("{path}/history"), &owner.token).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    let middle = before["data"][1]["seq"].as_i64().expect("seq");
+    let changed = hub
+        .db_writable()
+        .execute(
+            "UPDATE change_log SET bytes = X'8561000000000000DEADBEEF' WHERE seq = ?1",
+            [middle],
+        )
+        .expect("damage it");
+    assert_eq!(changed, 1);
+
+    let (s, after) = hub.get(&format!("{path}/history"), &owner.token).await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    let (was, now) = (&before["data"], &after["data"]);
+    assert_eq!(now.as_array().map(Vec::len), Some(3), "{after}");
+    assert_eq!(now[0], was[0]);
+    assert_eq!(now[2], was[2]);
+    assert!(was[1]["change_hash"].is_string() && was[1]["actor"].is_string());
+    assert_eq!(now[1]["change_hash"], Value::Null, "{after}");
+    assert_eq!(now[1]["actor"], Value::Null, "{after}");
+    for k in ["seq", "op", "author", "fields", "at"] {
+        assert_eq!(now[1][k], was[1][k], "{k}");
+    }
+}

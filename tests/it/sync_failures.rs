@@ -415,10 +415,7 @@ async fn a_damaged_change_fails_its_record_alone_and_the_rest_arrives() {
     let (s, ben_before) = hub.get(&api_id("customers", &ben), hub.owner_token()).await;
     assert_eq!(s, StatusCode::OK, "{ben_before}");
     // Damage Ben's create in the change log, as a bad sector would.
-    let rw = rusqlite::Connection::open(hub.data_dir().join(collisionos::store::DB_FILE))
-        .expect("open the hub's database");
-    rw.busy_timeout(Duration::from_secs(10))
-        .expect("busy timeout");
+    let rw = hub.db_writable();
     let good: Vec<u8> = rw
         .query_row(
             "SELECT bytes FROM change_log WHERE record_id = ?1",

@@ -1,4 +1,5 @@
-//! A read-only look at the hub's SQLite file: a connection, row counts, and the
+//! A look at the hub's SQLite file: a connection (read-only, or writable to
+//! damage it), row counts, and the
 //! [`Snapshot`] fingerprint (with [`snapshot_diff`]) that shows nothing was
 //! written.
 
@@ -14,6 +15,16 @@ impl TestHub {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open the hub's database read-only");
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("set a busy timeout");
+        conn
+    }
+
+    /// A writable connection to the hub's database, for a test that damages
+    /// what is stored as a bad disk would (the hub keeps running beside it).
+    pub fn db_writable(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.data_dir().join(DB_FILE))
+            .expect("open the hub's database");
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .expect("set a busy timeout");
         conn
