@@ -23,14 +23,13 @@ async fn history_lists_each_change_with_its_author_and_fields() {
     let advisor = hub.user("service_advisor").await;
     let estimator = hub.user("estimator").await;
 
-    let rec = hub
-        .create(
+    let id = hub
+        .create_id(
             "customers",
             &owner.token,
             &json!({ "first_name": "Ada", "last_name": "Byron" }),
         )
         .await;
-    let id = rec["id"].as_str().expect("an id").to_string();
     let path = api_id("customers", &id);
     let (s, _) = hub
         .patch(&path, &advisor.token, &json!({ "phone": "555-0123" }))

@@ -89,14 +89,13 @@ async fn force_sync_is_refused_while_sync_is_off_and_nothing_leaves_the_hub() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let c = hub
-        .create(
+    let id = hub
+        .create_id(
             "customers",
             hub.owner_token(),
             &json!({ "last_name": "Local" }),
         )
         .await;
-    let id = c["id"].as_str().expect("id").to_string();
     let (s, b) = force_sync(&hub, "customers", &id).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert!(

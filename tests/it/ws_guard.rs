@@ -53,14 +53,13 @@ async fn messages_before_hello_and_bad_hellos_close_with_a_reason() {
 async fn bad_messages_after_hello_get_errors_and_nothing_changes() {
     let hub = TestHub::spawn().await;
     let token = hub.owner_token().to_string();
-    let rec = hub
-        .create(
+    let id = hub
+        .create_id(
             "customers",
             &token,
             &json!({ "first_name": "Ada", "last_name": "Byron" }),
         )
         .await;
-    let id = rec["id"].as_str().expect("an id").to_string();
     let mut t = Tablet::connect(&hub.base_url, &token, "desk-1", 0).await;
     let before = hub.snapshot();
 

@@ -25,14 +25,13 @@ fn changes_of(db: &rusqlite::Connection, id: &str) -> i64 {
 async fn the_same_op_id_sent_twice_is_applied_once() {
     let hub = TestHub::spawn().await;
     let token = hub.owner_token().to_string();
-    let rec = hub
-        .create(
+    let id = hub
+        .create_id(
             "customers",
             &token,
             &json!({ "first_name": "Ada", "last_name": "Byron" }),
         )
         .await;
-    let id = rec["id"].as_str().expect("an id").to_string();
     let mut t = Tablet::connect(&hub.base_url, &token, "desk-7", 0).await;
     let w = json!({ "op_id": "desk7-0001", "table": "customers", "id": id,
                     "fields": { "notes": "called back" } });
@@ -183,14 +182,13 @@ async fn an_op_id_is_remembered_across_a_hub_restart() {
 async fn a_reconnecting_tablet_gets_exactly_what_it_missed_in_order_then_live() {
     let hub = TestHub::spawn().await;
     let token = hub.owner_token().to_string();
-    let rec = hub
-        .create(
+    let id = hub
+        .create_id(
             "customers",
             &token,
             &json!({ "first_name": "Ann", "last_name": "Lee" }),
         )
         .await;
-    let id = rec["id"].as_str().expect("an id").to_string();
     let shop_b = hub.second_shop("Shop B Body").await;
     let t = Tablet::connect(&hub.base_url, &token, "board-1", 0).await;
     let had = t.seq;

@@ -110,6 +110,15 @@ impl TestHub {
         rec
     }
 
+    /// Creates a record as `token` and returns its id; panics unless it is 201.
+    pub async fn create_id(&self, table: &str, token: &str, body: &Value) -> String {
+        let rec = self.create(table, token, body).await;
+        rec["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("create {table}: no id in {rec}"))
+            .to_string()
+    }
+
     /// Reads a record as the owner (the reference view of "what is stored").
     pub async fn read_as_owner(&self, table: &str, id: &str) -> (StatusCode, Value) {
         self.get(&api_id(table, id), &self.owner.token).await

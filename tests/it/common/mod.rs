@@ -190,8 +190,8 @@ impl TestHub {
         let n = unique();
         let email = format!("{role}-{n}@staff.test");
         let display_name = format!("{} {n}", role.replace('_', " "));
-        let rec = self
-            .create(
+        let id = self
+            .create_id(
                 "users",
                 &by.token,
                 &json!({
@@ -202,7 +202,6 @@ impl TestHub {
                 }),
             )
             .await;
-        let id = rec["id"].as_str().expect("a user id").to_string();
         let token = self.login(&email, PASSWORD).await;
         TestUser {
             id,
