@@ -8,6 +8,7 @@ use super::{ApiError, AppState};
 use crate::domain::policy::{access, Access, Verb};
 use crate::domain::value::parse_uuid;
 use crate::domain::TableId;
+use crate::store::StoreError;
 use crate::ws::visibility::{hidden_columns, may_read_row};
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -42,24 +43,21 @@ pub async fn document(
         .document(table, &caller.shop_id, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // Loaded before it is served: a document that does not load (a damaged
+    // change in its history) is refused with the reason, never sent for the
+    // tablet to choke on. The load also lists the fields it carries.
     let hidden = hidden_columns(&caller, table, &id);
-    if !hidden.is_empty() {
-        let carried = tokio::task::spawn_blocking(move || {
-            crate::crdt::fields_in(&bytes).map(|fields| (fields, bytes))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-        if let Some(col) = hidden.iter().find(|c| carried.0.iter().any(|f| f == *c)) {
-            return Err(ApiError::Forbidden(format!(
-                "this record's document carries {col}, which a {} may not read",
-                caller.role
-            )));
-        }
-        return Ok((
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            carried.1,
-        ));
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::crdt::fields_in(&bytes).map(|fields| (fields, bytes))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let (carried, bytes) = loaded.map_err(|e| StoreError::damaged(table, &id, &e))?;
+    if let Some(col) = hidden.iter().find(|c| carried.iter().any(|f| f == *c)) {
+        return Err(ApiError::Forbidden(format!(
+            "this record's document carries {col}, which a {} may not read",
+            caller.role
+        )));
     }
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
 }

@@ -41,6 +41,10 @@ pub enum ApiError {
     /// Any other status (a rejection from below our handlers), with its own code.
     #[error("{1}")]
     Status(StatusCode, String),
+    /// A record's stored history is damaged: the message says which record
+    /// and what to do (it names no secret, only the record).
+    #[error("{0}")]
+    Damaged(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -63,6 +67,7 @@ impl ApiError {
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Status(s, _) => (*s, status_code_name(*s)),
+            ApiError::Damaged(_) => (StatusCode::INTERNAL_SERVER_ERROR, "damaged_record"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -149,6 +154,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Closed => ApiError::Unavailable("the hub is shutting down".into()),
             StoreError::Internal(m) => ApiError::Internal(anyhow::anyhow!(m)),
+            StoreError::Damaged(m) => ApiError::Damaged(m),
         }
     }
 }
@@ -188,6 +194,9 @@ impl IntoResponse for ApiError {
             if !id.is_empty() {
                 body["error"]["request_id"] = json!(id);
             }
+        }
+        if let ApiError::Damaged(m) = &self {
+            tracing::error!(reason = %m, "a record's stored history is damaged");
         }
         if let ApiError::InvalidField(f) | ApiError::InvalidReference(f) = &self {
             body["error"]["field"] = json!(f.field);

@@ -26,6 +26,22 @@ pub enum StoreError {
     Closed,
     #[error("internal store error: {0}")]
     Internal(String),
+    /// A record's stored history does not load (damaged on disk): it can be
+    /// read, not changed, until the hub is restored from a backup.
+    #[error("{0}")]
+    Damaged(String),
+}
+
+impl StoreError {
+    /// The refusal for a record whose stored document does not load: a change
+    /// of it in the change log, or its snapshot, is damaged.
+    pub fn damaged(table: crate::domain::TableId, id: &str, e: &dyn std::fmt::Display) -> Self {
+        StoreError::Damaged(format!(
+            "the stored change history of {table} {id} is damaged (it does not load as an \
+             Automerge document: {e}); the record can be read but not changed until the hub \
+             is restored from a backup"
+        ))
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

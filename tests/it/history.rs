@@ -214,3 +214,55 @@ async fn a_damaged_entry_is_listed_without_a_hash_and_the_rest_are_whole() {
         assert_eq!(now[1][k], was[1][k], "{k}");
     }
 }
+
+/// A record whose stored history does not load (its create damaged on disk)
+/// is still read, but a change to it is refused with the reason, and so is its
+/// Automerge document, rather than an opaque error or bytes a tablet cannot
+/// load; nothing stored changes.
+#[tokio::test]
+async fn a_record_whose_history_is_damaged_is_read_but_not_changed() {
+    let hub = TestHub::spawn().await;
+    let owner = hub.owner.clone();
+    let id = hub
+        .create_id(
+            "customers",
+            &owner.token,
+            &json!({ "first_name": "Gil", "last_name": "Sector" }),
+        )
+        .await;
+    let path = api_id("customers", &id);
+    let (s, rec) = hub.get(&path, &owner.token).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, doc) = hub.get(&format!("{path}/automerge"), &owner.token).await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    let changed = hub
+        .db_writable()
+        .execute(
+            "UPDATE change_log SET bytes = X'8561000000000000DEADBEEF' WHERE record_id = ?1",
+            [&id],
+        )
+        .expect("damage it");
+    assert_eq!(changed, 1);
+    let before = hub.snapshot();
+
+    let refused = |body: &Value| {
+        assert_eq!(body["error"]["code"], "damaged_record", "{body}");
+        let m = body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            m.contains(&format!("customers {id}")) && m.contains("restored from a backup"),
+            "{m}"
+        );
+    };
+    let (s, b) = hub
+        .patch(&path, &owner.token, &json!({ "phone": "555-0199" }))
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    refused(&b);
+    let (s, b) = hub.get(&format!("{path}/automerge"), &owner.token).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    refused(&b);
+    let (s, now) = hub.get(&path, &owner.token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(now, rec, "still read as it was");
+    assert_eq!(hub.snapshot(), before, "nothing stored changed");
+}

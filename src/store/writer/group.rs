@@ -63,7 +63,9 @@ impl Writer {
         for (job, res) in batch.into_iter().zip(results) {
             let outcome = match &res {
                 Ok(_) => "ok",
-                Err(StoreError::Internal(_) | StoreError::Closed) => "failed",
+                Err(StoreError::Internal(_) | StoreError::Closed | StoreError::Damaged(_)) => {
+                    "failed"
+                }
                 Err(_) => "refused",
             };
             self.stats.writes.with_label_values(&[outcome]).inc();

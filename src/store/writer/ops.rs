@@ -254,7 +254,7 @@ impl Writer {
         }
         let stored = crate::store::docs::stored(conn, key.0.name(), &key.1)?
             .ok_or_else(|| StoreError::Internal(format!("{} {} has no document", key.0, key.1)))?;
-        Ok(crdt::load(&stored.bytes, &self.actor)?)
+        crdt::load(&stored.bytes, &self.actor).map_err(|e| StoreError::damaged(key.0, &key.1, &e))
     }
 
     fn update(
