@@ -142,41 +142,42 @@ fn build(
                                      WHERE table_name = ?1 AND record_id = ?2), 0)
           ORDER BY seq",
     )?;
+    // Each change with the hash and actor its bytes say, or (`Err`) the seq
+    // of one whose bytes are not a change (damaged on disk).
     let rows = stmt.query_map(
         params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
         |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                ChangeEntry {
-                    seq: r.get(0)?,
-                    shop_id: r.get(1)?,
-                    table_name: r.get(2)?,
-                    record_id: r.get(3)?,
-                    change_hash: String::new(),
-                    actor: String::new(),
-                    author_id: r.get(4)?,
-                    bytes: r.get(5)?,
-                    created_at: r.get(6)?,
-                },
-            ))
+            let (seq, bytes): (i64, Vec<u8>) = (r.get(0)?, r.get(5)?);
+            let Some(ids) = crate::store::logged::change_ids(&bytes) else {
+                return Ok(Err(seq));
+            };
+            Ok(Ok(ChangeEntry {
+                seq,
+                shop_id: r.get(1)?,
+                table_name: r.get(2)?,
+                record_id: r.get(3)?,
+                change_hash: ids.hash,
+                actor: ids.actor,
+                author_id: r.get(4)?,
+                bytes,
+                created_at: r.get(6)?,
+            }))
         },
     )?;
-    // A change whose bytes are not a change (damaged on disk) holds back its
-    // record alone, never the whole queue, and is never sent under a made-up
-    // hash: the record goes to FAILED saying which change it is.
+    // A damaged change holds back its record alone, never the whole queue,
+    // and is never sent under a made-up hash: the record goes to FAILED
+    // saying which change it is.
     let mut changes = Vec::new();
     let mut damaged = None;
     let mut last_seq = None;
     for row in rows {
-        let (seq, mut entry) = row?;
-        last_seq = Some(seq);
-        match crate::store::logged::change_ids(&entry.bytes) {
-            Some(ids) => {
-                entry.change_hash = ids.hash;
-                entry.actor = ids.actor;
+        match row? {
+            Ok(entry) => {
+                last_seq = Some(entry.seq);
                 changes.push(entry);
             }
-            None => {
+            Err(seq) => {
+                last_seq = Some(seq);
                 damaged.get_or_insert_with(|| {
                     format!(
                         "change {seq} of this record in the hub's change log is damaged (its \
