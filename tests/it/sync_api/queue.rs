@@ -8,6 +8,24 @@ use crate::sync_support::{cloud_row, drain, enable_sync};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// `POST /api/sync/queue/clear` as the owner.
+async fn clear(hub: &TestHub, body: &Value) -> (StatusCode, Value) {
+    hub.post("/api/sync/queue/clear", hub.owner_token(), body)
+        .await
+}
+
+/// The id of the first queue item with `status`.
+async fn first_id(hub: &TestHub, status: &str) -> Value {
+    let (s, q) = hub
+        .get(
+            &format!("/api/sync/queue?status={status}"),
+            hub.owner_token(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    q["items"][0]["id"].clone()
+}
+
 #[tokio::test]
 async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
     let db = fresh_db("sync_clear").await;
@@ -73,9 +91,7 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
             "everything",
         ),
     ] {
-        let (s, b) = hub
-            .post("/api/sync/queue/clear", hub.owner_token(), &body)
-            .await;
+        let (s, b) = clear(&hub, &body).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {b}");
         assert_eq!(b["error"]["field"], field, "{body}: {b}");
     }
@@ -83,45 +99,27 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
     assert_eq!(counts(&q2), c, "a refused clear removed something");
 
     // A pending item's id named under "completed" is not removed.
-    let pending_id = hub
-        .get("/api/sync/queue?status=pending", hub.owner_token())
-        .await
-        .1["items"][0]["id"]
-        .clone();
-    let (s, b) = hub
-        .post(
-            "/api/sync/queue/clear",
-            hub.owner_token(),
-            &json!({ "status": "completed", "confirm": true, "ids": [pending_id] }),
-        )
-        .await;
+    let pending_id = first_id(&hub, "pending").await;
+    let (s, b) = clear(
+        &hub,
+        &json!({ "status": "completed", "confirm": true, "ids": [pending_id] }),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["cleared"], 0);
-    let (s, b) = hub
-        .post(
-            "/api/sync/queue/clear",
-            hub.owner_token(),
-            &json!({ "status": "completed", "confirm": true }),
-        )
-        .await;
+    let (s, b) = clear(&hub, &json!({ "status": "completed", "confirm": true })).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["cleared"], c["completed"]);
     let (_, q3) = hub.get("/api/sync/queue", hub.owner_token()).await;
     assert_eq!(q3["counts"]["completed"], 0);
     assert_eq!(q3["counts"]["pending"], c["pending"], "pending untouched");
     assert_eq!(q3["counts"]["failed"], 1, "failed untouched");
-    let failed_id = hub
-        .get("/api/sync/queue?status=failed", hub.owner_token())
-        .await
-        .1["items"][0]["id"]
-        .clone();
-    let (s, b) = hub
-        .post(
-            "/api/sync/queue/clear",
-            hub.owner_token(),
-            &json!({ "status": "failed", "confirm": true, "ids": [failed_id] }),
-        )
-        .await;
+    let failed_id = first_id(&hub, "failed").await;
+    let (s, b) = clear(
+        &hub,
+        &json!({ "status": "failed", "confirm": true, "ids": [failed_id] }),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["cleared"], 1);
     // The change log is never touched by a clear.
