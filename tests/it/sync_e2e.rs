@@ -8,7 +8,7 @@ use crate::common::{api_id, patch_for, table_names, TestHub};
 use crate::pg::fresh_db;
 use crate::sync_support::{
     all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_sync, enable_with,
-    pg_config,
+    pg_config, queue,
 };
 use collisionos::domain::catalog::ColType;
 use collisionos::domain::TableId;
@@ -371,13 +371,13 @@ pub async fn another_shops_rows_fail_with_the_rls_error(
         .await,
         0
     );
-    let (s, q) = hub
-        .get("/api/sync/queue?status=failed", hub.owner_token())
-        .await;
-    assert_eq!(s, StatusCode::OK, "{q}");
-    let items = q["items"].as_array().expect("items");
-    assert_eq!(items.len(), 3, "shop B, its owner and its customer: {q}");
-    for it in items {
+    let items = queue(hub, "failed").await;
+    assert_eq!(
+        items.len(),
+        3,
+        "shop B, its owner and its customer: {items:?}"
+    );
+    for it in &items {
         assert_eq!(it["shopId"], json!(other.shop_id), "{it}");
         assert_eq!(it["status"], "FAILED");
         let err = it["lastError"].as_str().unwrap_or("");

@@ -6,7 +6,8 @@
 use crate::common::{api_id, TestHub};
 use crate::pg::fresh_db;
 use crate::sync_support::{
-    cloud_count, cloud_row, drain, enable_sync, enable_with, host_port, pg_config, with_port, Proxy,
+    cloud_count, cloud_row, drain, enable_sync, enable_with, host_port, pg_config, queue,
+    with_port, Proxy,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,17 +17,6 @@ use std::time::Duration;
 async fn retry_failed(hub: &TestHub, token: &str) -> (StatusCode, Value) {
     hub.post("/api/sync/trigger", token, &json!({ "retryFailed": true }))
         .await
-}
-
-async fn queue(hub: &TestHub, status: &str) -> Vec<Value> {
-    let (s, q) = hub
-        .get(
-            &format!("/api/sync/queue?status={status}&limit=1000"),
-            hub.owner_token(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{q}");
-    q["items"].as_array().expect("items").clone()
 }
 
 #[tokio::test]

@@ -51,6 +51,18 @@ pub async fn drain(hub: &TestHub) -> Outcome {
         .expect("the sync steps run")
 }
 
+/// The sync queue's items with `status` (up to 1,000), as the owner sees them.
+pub async fn queue(hub: &TestHub, status: &str) -> Vec<Value> {
+    let (s, q) = hub
+        .get(
+            &format!("/api/sync/queue?status={status}&limit=1000"),
+            hub.owner_token(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    q["items"].as_array().expect("items").clone()
+}
+
 /// `POST /api/sync/force-sync-record` of `table`/`id` as the owner.
 pub async fn force_sync(hub: &TestHub, table: &str, id: &str) -> (StatusCode, Value) {
     hub.post(

@@ -4,7 +4,7 @@
 
 use crate::common::TestHub;
 use crate::pg::fresh_db;
-use crate::sync_support::{cloud_row, drain, enable_sync};
+use crate::sync_support::{cloud_row, drain, enable_sync, queue};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -12,18 +12,6 @@ use serde_json::{json, Value};
 async fn clear(hub: &TestHub, body: &Value) -> (StatusCode, Value) {
     hub.post("/api/sync/queue/clear", hub.owner_token(), body)
         .await
-}
-
-/// The id of the first queue item with `status`.
-async fn first_id(hub: &TestHub, status: &str) -> Value {
-    let (s, q) = hub
-        .get(
-            &format!("/api/sync/queue?status={status}"),
-            hub.owner_token(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{q}");
-    q["items"][0]["id"].clone()
 }
 
 #[tokio::test]
@@ -99,7 +87,7 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
     assert_eq!(counts(&q2), c, "a refused clear removed something");
 
     // A pending item's id named under "completed" is not removed.
-    let pending_id = first_id(&hub, "pending").await;
+    let pending_id = queue(&hub, "pending").await[0]["id"].clone();
     let (s, b) = clear(
         &hub,
         &json!({ "status": "completed", "confirm": true, "ids": [pending_id] }),
@@ -114,7 +102,7 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
     assert_eq!(q3["counts"]["completed"], 0);
     assert_eq!(q3["counts"]["pending"], c["pending"], "pending untouched");
     assert_eq!(q3["counts"]["failed"], 1, "failed untouched");
-    let failed_id = first_id(&hub, "failed").await;
+    let failed_id = queue(&hub, "failed").await[0]["id"].clone();
     let (s, b) = clear(
         &hub,
         &json!({ "status": "failed", "confirm": true, "ids": [failed_id] }),
