@@ -40,7 +40,8 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, shop_id, table_name, record_id, op, author_id, device_id, fields,
-                        created_at, conflicts, bytes
+                        created_at, conflicts,
+                        CASE WHEN op = 'create' AND fields = '[]' THEN bytes END
                  FROM change_log
                  WHERE seq > ?1 AND (?2 IS NULL OR shop_id = ?2)
                  ORDER BY seq LIMIT ?3",
@@ -48,8 +49,10 @@ impl Store {
             let rows = stmt.query_map(params![after, shop_id, limit as i64], |r| {
                 let table: String = r.get(2)?;
                 let op: String = r.get(4)?;
-                let fields =
-                    super::logged::fields(&op, r.get_ref(7)?.as_str()?, r.get_ref(10)?.as_blob()?);
+                // Only a create that lists no fields needs its bytes (to read
+                // them from); the feed leaves every other change's bytes unread.
+                let bytes = r.get_ref(10)?.as_blob_or_null()?.unwrap_or_default();
+                let fields = super::logged::fields(&op, r.get_ref(7)?.as_str()?, bytes);
                 let conflicts: Option<String> = r.get(9)?;
                 Ok((
                     FeedEntry {
