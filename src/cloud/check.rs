@@ -12,7 +12,8 @@
 //! ```
 
 use super::expected::{
-    expected_tables, expected_views, ExpectedTable, ValueCheck, CHANGES_TABLE, HELPER_FUNCTIONS,
+    expected_tables, expected_views, ExpectedTable, ValueCheck, CHANGES_KEY, CHANGES_TABLE,
+    HELPER_FUNCTIONS,
 };
 use super::introspect::{live_schema, LiveSchema, LiveTable};
 use anyhow::Context;
@@ -59,7 +60,7 @@ pub enum Problem {
         column: String,
         what: &'static str,
     },
-    /// The primary key is not `(id)` (`(change_hash)` for the change table).
+    /// The primary key is not `(id)` (`(record_id, change_hash)` for the change table).
     PrimaryKeyMismatch {
         table: String,
         expected: Vec<String>,
@@ -449,15 +450,15 @@ fn compare_table(expected: &ExpectedTable, live: &LiveTable, out: &mut Vec<Probl
             });
         }
     }
-    let pk = if expected.name == CHANGES_TABLE {
-        "change_hash"
+    let pk: &[&str] = if expected.name == CHANGES_TABLE {
+        &CHANGES_KEY
     } else {
-        "id"
+        &["id"]
     };
-    if live.primary_key != [pk] {
+    if live.primary_key != pk {
         out.push(Problem::PrimaryKeyMismatch {
             table: table(),
-            expected: vec![pk.to_string()],
+            expected: pk.iter().map(|c| c.to_string()).collect(),
             found: live.primary_key.clone(),
         });
     }

@@ -9,8 +9,13 @@ use crate::domain::catalog::{ColType, Table, TableId, TABLES};
 use crate::domain::ddl::postgres_type;
 use crate::domain::policy::{access, Access, Role, Verb, APPROVAL_FIELDS};
 
-/// The cloud-only table holding Automerge change bytes (keyed by change hash).
+/// The cloud-only table holding Automerge change bytes, keyed by
+/// `(record_id, change_hash)` ([`CHANGES_KEY`]).
 pub const CHANGES_TABLE: &str = "crdt_changes";
+
+/// The primary key of [`CHANGES_TABLE`]: a change belongs to one record, and a
+/// record's changes sit together in the index (its history reads through it).
+pub const CHANGES_KEY: [&str; 2] = ["record_id", "change_hash"];
 
 /// The private schema holding the RLS helper functions and guard triggers.
 pub const PRIVATE_SCHEMA: &str = "app_private";
@@ -234,12 +239,11 @@ pub fn change_columns() -> Vec<ExpectedColumn> {
         check: ValueCheck::None,
     };
     vec![
-        c("change_hash", "text", true),
+        c("change_hash", "bytea", true),
         c("shop_id", "uuid", true),
         c("table_name", "text", true),
         c("record_id", "uuid", true),
         c("seq", "bigint", true),
-        c("actor", "text", true),
         c("author_id", "uuid", false),
         c("bytes", "bytea", true),
         c("created_at", "timestamptz", true),

@@ -6,8 +6,8 @@
 //! `INSERT … SELECT … FROM unnest(…) ON CONFLICT (id) DO UPDATE`, one binary
 //! array per column (no JSON to build or parse), deletes as one
 //! `DELETE … WHERE id = ANY($1)`, change bytes as one `INSERT … SELECT … FROM
-//! unnest(…)` likewise (the bytes as `bytea[]`, no hex) with `ON CONFLICT
-//! (change_hash) DO NOTHING`. Every statement is sent unnamed
+//! unnest(…)` likewise (the bytes and hashes as `bytea[]`, no hex) with `ON
+//! CONFLICT (record_id, change_hash) DO NOTHING`. Every statement is sent unnamed
 //! (`execute_typed`, or the simple protocol), so no prepared statement outlives
 //! its transaction and a transaction-mode pooler (pgbouncer, Supavisor) works.
 
@@ -44,12 +44,12 @@ enum Param<'a> {
 /// A batch of change-log entries as one array per column of [`CHANGES_SQL`].
 #[derive(Default)]
 struct ChangeColumns<'a> {
-    hash: Vec<&'a str>,
+    /// The hashes as their 32 bytes (the cloud's `bytea` key).
+    hash: Vec<Vec<u8>>,
     shop: Vec<&'a str>,
     table: Vec<&'a str>,
     record: Vec<&'a str>,
     seq: Vec<i64>,
-    actor: Vec<&'a str>,
     author: Vec<Option<&'a str>>,
     bytes: Vec<&'a [u8]>,
     created_at: Vec<&'a str>,
@@ -59,12 +59,14 @@ impl<'a> ChangeColumns<'a> {
     fn of(changes: &[&'a ChangeEntry]) -> ChangeColumns<'a> {
         let mut c = ChangeColumns::default();
         for e in changes {
-            c.hash.push(&e.change_hash);
+            // 64 hex digits by construction (`crdt::chunk::change_ids`);
+            // anything else would become empty bytes, which the cloud's CHECK
+            // refuses (the item FAILED), never a wrong key.
+            c.hash.push(hex::decode(&e.change_hash).unwrap_or_default());
             c.shop.push(&e.shop_id);
             c.table.push(&e.table_name);
             c.record.push(&e.record_id);
             c.seq.push(e.seq);
-            c.actor.push(&e.actor);
             c.author.push(e.author_id.as_deref());
             c.bytes.push(&e.bytes);
             c.created_at.push(&e.created_at);
@@ -72,15 +74,14 @@ impl<'a> ChangeColumns<'a> {
         c
     }
 
-    /// The statement's parameters, in `$1 … $9` order.
-    fn params(&self) -> [(&(dyn ToSql + Sync), Type); 9] {
+    /// The statement's parameters, in `$1 … $8` order.
+    fn params(&self) -> [(&(dyn ToSql + Sync), Type); 8] {
         [
-            (&self.hash, Type::TEXT_ARRAY),
+            (&self.hash, Type::BYTEA_ARRAY),
             (&self.shop, Type::TEXT_ARRAY),
             (&self.table, Type::TEXT_ARRAY),
             (&self.record, Type::TEXT_ARRAY),
             (&self.seq, Type::INT8_ARRAY),
-            (&self.actor, Type::TEXT_ARRAY),
             (&self.author, Type::TEXT_ARRAY),
             (&self.bytes, Type::BYTEA_ARRAY),
             (&self.created_at, Type::TEXT_ARRAY),
@@ -333,10 +334,10 @@ fn row_columns<'a>(table: TableId, rows: &[&'a Record]) -> Vec<Vec<Option<Cow<'a
 }
 
 const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
-    (change_hash, shop_id, table_name, record_id, seq, actor, author_id, bytes, created_at)
-  SELECT * FROM unnest($1::text[], $2::text[]::uuid[], $3::text[], $4::text[]::uuid[],
-         $5::int8[], $6::text[], $7::text[]::uuid[], $8::bytea[], $9::text[]::timestamptz[])
-  ON CONFLICT (change_hash) DO NOTHING";
+    (change_hash, shop_id, table_name, record_id, seq, author_id, bytes, created_at)
+  SELECT * FROM unnest($1::bytea[], $2::text[]::uuid[], $3::text[], $4::text[]::uuid[],
+         $5::int8[], $6::text[]::uuid[], $7::bytea[], $8::text[]::timestamptz[])
+  ON CONFLICT (record_id, change_hash) DO NOTHING";
 
 /// The upserts (per table) and deletes of a batch's rows.
 fn row_statements<'a>(rows: &'a RowBatch<'a>) -> Vec<(String, Param<'a>)> {

@@ -6,7 +6,7 @@
 //! project's legacy JWT secret (HS256) or an imported private key (ES256/RS256,
 //! with its `kid`). Rows: one bulk upsert per table (`on_conflict=id`,
 //! `Prefer: resolution=merge-duplicates`), deletes as `id=in.(…)`, change bytes
-//! with `on_conflict=change_hash` and `resolution=ignore-duplicates`. Each
+//! with `on_conflict=record_id,change_hash` and `resolution=ignore-duplicates`. Each
 //! request is its own transaction, so tables go in the catalog's dependency
 //! order and deletes in reverse. Errors are classified by their PostgREST or
 //! Postgres `code` first, the HTTP status second; `Retry-After` is honoured.
@@ -241,7 +241,7 @@ impl RestSink {
         self.send(
             claims,
             reqwest::Method::POST,
-            "crdt_changes?on_conflict=change_hash",
+            "crdt_changes?on_conflict=record_id,change_hash",
             "resolution=ignore-duplicates,return=minimal",
             Some(body),
         )

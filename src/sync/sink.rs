@@ -213,7 +213,7 @@ pub trait CloudSink: Send + Sync {
 pub const CHANGES_PER_CALL: usize = 1000;
 
 /// The cloud's `crdt_changes` rows for `changes`, as a JSON array (what the
-/// REST transport posts), the bytes as PostgREST's `bytea` text (`\\x…`). The
+/// REST transport posts), the hash and bytes as PostgREST's `bytea` text (`\\x…`). The
 /// Postgres wire sends the same columns as binary arrays (`pg::ChangeColumns`).
 pub fn changes_json(changes: &[&ChangeEntry]) -> String {
     Value::Array(
@@ -221,12 +221,11 @@ pub fn changes_json(changes: &[&ChangeEntry]) -> String {
             .iter()
             .map(|c| {
                 serde_json::json!({
-                    "change_hash": c.change_hash,
+                    "change_hash": format!("\\x{}", c.change_hash),
                     "shop_id": c.shop_id,
                     "table_name": c.table_name,
                     "record_id": c.record_id,
                     "seq": c.seq,
-                    "actor": c.actor,
                     "author_id": c.author_id,
                     "created_at": c.created_at,
                     "bytes": format!("\\x{}", hex::encode(&c.bytes)),

@@ -2,9 +2,9 @@
 //! `cloud::ddl::partial_indexes_sql` writes, every index of the catalog exists on
 //! the real Postgres with the hub's predicate (partial exactly where the hub's
 //! SQLite index is), a row whose reference is unset costs no entry in it, and an
-//! equality read still uses it. And the change table's indexes after
-//! 20261201000001: its primary key and `(record_id, seq)`, which a record's
-//! history is read through in order.
+//! equality read still uses it. And the change table's one index after
+//! 20261201000002: its primary key `(record_id, change_hash)`, which a record's
+//! history is read through.
 
 use crate::pg::{fresh_db, repo_root};
 use collisionos::domain::catalog::TABLES;
@@ -114,7 +114,7 @@ async fn cloud_indexes_are_partial_where_the_hubs_are() {
 }
 
 #[tokio::test]
-async fn the_change_table_keeps_its_key_and_one_index_a_records_history_reads_through() {
+async fn the_change_table_has_one_index_its_key_which_a_records_history_reads_through() {
     let db = fresh_db("change_indexes").await;
     let live: Vec<(String, String)> = db
         .client
@@ -128,20 +128,16 @@ async fn the_change_table_keeps_its_key_and_one_index_a_records_history_reads_th
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let names: Vec<&str> = live.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        ["crdt_changes_by_record", "crdt_changes_pkey"],
-        "{live:#?}"
-    );
+    assert_eq!(live.len(), 1, "{live:#?}");
+    assert_eq!(live[0].0, "crdt_changes_pkey");
     assert!(
-        live[0].1.ends_with("USING btree (record_id, seq)"),
+        live[0].1.ends_with("USING btree (record_id, change_hash)"),
         "{}",
         live[0].1
     );
 
-    // A record's changes, in order, can come from that index without a sort
-    // (bitmap scans off: on an empty table the planner would rather sort).
+    // A record's changes come from that index (bitmap scans off: on an empty
+    // table the planner would rather scan the heap).
     db.client
         .batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
         .await
@@ -159,8 +155,7 @@ async fn the_change_table_keeps_its_key_and_one_index_a_records_history_reads_th
         .map(|r| r.get(0))
         .collect();
     assert!(
-        plan.iter().any(|l| l.contains("crdt_changes_by_record"))
-            && !plan.iter().any(|l| l.contains("Sort")),
+        plan.iter().any(|l| l.contains("crdt_changes_pkey")),
         "{plan:#?}"
     );
     db.drop_db().await;

@@ -106,7 +106,10 @@ async fn over_rest_every_table_arrives_with_identical_values_and_updates_and_del
     assert_eq!(n, hub_n, "every change, once");
     for r in db
         .client
-        .query("SELECT change_hash, bytes FROM public.crdt_changes", &[])
+        .query(
+            "SELECT encode(change_hash, 'hex'), bytes FROM public.crdt_changes",
+            &[],
+        )
         .await
         .expect("changes")
     {

@@ -142,7 +142,7 @@ fn build(
                                      WHERE table_name = ?1 AND record_id = ?2), 0)
           ORDER BY seq",
     )?;
-    // Each change with the hash and actor its bytes say, or (`Err`) the seq
+    // Each change with the hash its bytes say, or (`Err`) the seq
     // of one whose bytes are not a change (damaged on disk).
     let rows = stmt.query_map(
         params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
@@ -157,7 +157,6 @@ fn build(
                 table_name: r.get(2)?,
                 record_id: r.get(3)?,
                 change_hash: ids.hash,
-                actor: ids.actor,
                 author_id: r.get(4)?,
                 bytes,
                 created_at: r.get(6)?,

@@ -61,7 +61,6 @@ pub struct ChangeEntry {
     pub table_name: String,
     pub record_id: String,
     pub change_hash: String,
-    pub actor: String,
     pub author_id: Option<String>,
     pub bytes: Vec<u8>,
     pub created_at: String,

@@ -3,8 +3,8 @@
 //! fail), and anon or callers without a valid app role get nothing.
 
 use super::{
-    change_row, cloud_tables, delete, fixtures, fresh, hub, insert, insert_sql, new_hash, nothing,
-    row, run, staff, table, touch, update, Caller, Outcome, Shop,
+    change_row, cloud_tables, delete, fixtures, fresh, hub, insert, insert_sql, nothing, row, run,
+    staff, table, touch, update, Caller, ChangeKey, Outcome, Shop,
 };
 use collisionos::cloud::expected::CHANGES_TABLE;
 use serde_json::{json, Map, Value};
@@ -45,21 +45,21 @@ async fn a_hub_is_confined_to_its_own_shop() {
         );
 
         if name == CHANGES_TABLE {
-            let key = "ON CONFLICT (change_hash)";
+            let key = "ON CONFLICT (record_id, change_hash)";
             let ins = |row: Map<String, Value>, tail: &str| {
                 (
                     format!("{} {tail}", insert_sql(name)),
                     Value::Object(row).to_string(),
                 )
             };
-            let (sql, p) = ins(change_row(b.id, &new_hash()), "");
+            let (sql, p) = ins(change_row(b.id, &ChangeKey::new()), "");
             let got = run(&mut client, &me, &sql, &[&p], false).await;
             expect(
                 format!("{name}: insert into B"),
                 got.clone(),
                 got == Outcome::Denied,
             );
-            let (sql, p) = ins(change_row(a.id, &new_hash()), "");
+            let (sql, p) = ins(change_row(a.id, &ChangeKey::new()), "");
             let got = run(&mut client, &me, &sql, &[&p], false).await;
             expect(
                 format!("{name}: insert own"),
@@ -67,7 +67,7 @@ async fn a_hub_is_confined_to_its_own_shop() {
                 got == Outcome::Rows(1),
             );
             let (sql, p) = ins(
-                change_row(a.id, &b.change_hash),
+                change_row(a.id, &b.change),
                 &format!("{key} DO UPDATE SET seq = EXCLUDED.seq"),
             );
             let got = run(&mut client, &me, &sql, &[&p], false).await;
@@ -76,33 +76,29 @@ async fn a_hub_is_confined_to_its_own_shop() {
                 got.clone(),
                 got == Outcome::Denied,
             );
-            let (sql, p) = ins(
-                change_row(a.id, &b.change_hash),
-                &format!("{key} DO NOTHING"),
-            );
+            let (sql, p) = ins(change_row(a.id, &b.change), &format!("{key} DO NOTHING"));
             let got = run(&mut client, &me, &sql, &[&p], false).await;
             expect(
                 format!("{name}: insert-or-ignore onto B's key changes nothing"),
                 got.clone(),
                 got == Outcome::Rows(0),
             );
-            let (sql, p) = ins(
-                change_row(a.id, &a.change_hash),
-                &format!("{key} DO NOTHING"),
-            );
+            let (sql, p) = ins(change_row(a.id, &a.change), &format!("{key} DO NOTHING"));
             let got = run(&mut client, &me, &sql, &[&p], false).await;
             expect(
                 format!("{name}: re-upload of own change is a no-op"),
                 got.clone(),
                 got == Outcome::Rows(0),
             );
-            let sql =
-                format!("UPDATE public.{name} SET shop_id = $1::text::uuid WHERE change_hash = $2");
+            let sql = format!(
+                "UPDATE public.{name} SET shop_id = $1::text::uuid
+                  WHERE change_hash = decode($2, 'hex')"
+            );
             let got = run(
                 &mut client,
                 &me,
                 &sql,
-                &[&b.id.to_string(), &a.change_hash],
+                &[&b.id.to_string(), &a.change.hash],
                 false,
             )
             .await;
@@ -111,8 +107,8 @@ async fn a_hub_is_confined_to_its_own_shop() {
                 got.clone(),
                 nothing(&got),
             );
-            let sql = format!("DELETE FROM public.{name} WHERE change_hash = $1");
-            let got = run(&mut client, &me, &sql, &[&b.change_hash], false).await;
+            let sql = format!("DELETE FROM public.{name} WHERE change_hash = decode($1, 'hex')");
+            let got = run(&mut client, &me, &sql, &[&b.change.hash], false).await;
             expect(
                 format!("{name}: delete B's change"),
                 got.clone(),
@@ -293,7 +289,7 @@ async fn anon_and_callers_without_a_valid_app_role_get_nothing() {
             }
         }
         let row = if name == CHANGES_TABLE {
-            change_row(a.id, &new_hash())
+            change_row(a.id, &ChangeKey::new())
         } else {
             fresh(table(name), a)
         };

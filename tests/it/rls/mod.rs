@@ -42,8 +42,8 @@ pub(crate) struct Shop {
     pub(crate) own: BTreeMap<(&'static str, &'static str), Uuid>,
     /// An approved labor entry of the technician.
     pub(crate) approved_labor: Uuid,
-    /// The hash of one crdt_changes row.
-    pub(crate) change_hash: String,
+    /// The key of one crdt_changes row.
+    pub(crate) change: ChangeKey,
 }
 
 impl Shop {
@@ -123,14 +123,29 @@ pub(crate) async fn seed(client: &Client, table: &str, row: &Map<String, Value>)
         .unwrap_or_else(|e| panic!("seeding {table} {json}: {e}"));
 }
 
-pub(crate) fn change_row(shop: Uuid, hash: &str) -> Map<String, Value> {
+/// A `crdt_changes` row's primary key: its record and its hash (hex).
+#[derive(Debug, Clone)]
+pub(crate) struct ChangeKey {
+    pub(crate) record_id: Uuid,
+    pub(crate) hash: String,
+}
+
+impl ChangeKey {
+    pub(crate) fn new() -> ChangeKey {
+        ChangeKey {
+            record_id: Uuid::new_v4(),
+            hash: format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()),
+        }
+    }
+}
+
+pub(crate) fn change_row(shop: Uuid, key: &ChangeKey) -> Map<String, Value> {
     let v = json!({
-        "change_hash": hash,
+        "change_hash": format!("\\x{}", key.hash),
         "shop_id": shop.to_string(),
         "table_name": "customers",
-        "record_id": Uuid::new_v4().to_string(),
+        "record_id": key.record_id.to_string(),
         "seq": COUNTER.fetch_add(1, Ordering::Relaxed),
-        "actor": "hub-actor",
         "author_id": null,
         "bytes": "\\x00ff",
         "created_at": TS,
@@ -141,10 +156,6 @@ pub(crate) fn change_row(shop: Uuid, hash: &str) -> Map<String, Value> {
     }
 }
 
-pub(crate) fn new_hash() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
-}
-
 pub(crate) async fn seed_shop(client: &Client) -> Shop {
     let mut shop = Shop {
         id: Uuid::new_v4(),
@@ -152,7 +163,7 @@ pub(crate) async fn seed_shop(client: &Client) -> Shop {
         rows: BTreeMap::new(),
         own: BTreeMap::new(),
         approved_labor: Uuid::nil(),
-        change_hash: new_hash(),
+        change: ChangeKey::new(),
     };
     let id = shop.id;
     seed(client, "shops", &row(table("shops"), &shop, id)).await;
@@ -206,7 +217,7 @@ pub(crate) async fn seed_shop(client: &Client) -> Shop {
     );
     seed(client, "labor_entries", &r).await;
     shop.approved_labor = approved;
-    seed(client, CHANGES_TABLE, &change_row(id, &shop.change_hash)).await;
+    seed(client, CHANGES_TABLE, &change_row(id, &shop.change)).await;
     shop
 }
 
