@@ -17,7 +17,7 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 /// Every file in the order `supabase/apply.sh` applies them.
-fn files_in_order() -> Vec<PathBuf> {
+pub(crate) fn files_in_order() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in ["supabase/migrations", "rls"] {
         let mut v: Vec<PathBuf> = std::fs::read_dir(repo_root().join(dir))
@@ -32,7 +32,12 @@ fn files_in_order() -> Vec<PathBuf> {
 }
 
 /// Runs SQL text through `psql -f -` as the owner would run a file by hand.
-async fn psql(url: &str, sql: &str, on_error_stop: bool, extra: &[&str]) -> (bool, String) {
+pub(crate) async fn psql(
+    url: &str,
+    sql: &str,
+    on_error_stop: bool,
+    extra: &[&str],
+) -> (bool, String) {
     use tokio::io::AsyncWriteExt;
     let mut child = tokio::process::Command::new("psql")
         .arg(url)

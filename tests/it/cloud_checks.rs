@@ -73,3 +73,97 @@ async fn the_change_checks_accept_a_sha256_and_what_the_name_regex_did() {
     assert_eq!(seen, 3);
     db.drop_db().await;
 }
+
+/// A cloud that held changes before 20261201000002 keeps every one of them
+/// through it: the same bytes under the same record and hash (now 32 bytes),
+/// and a hub's re-upload of one is still a no-op.
+#[tokio::test]
+async fn changes_stored_before_the_key_change_keep_their_record_hash_and_bytes() {
+    use crate::cloud_apply::{files_in_order, psql};
+    use crate::pg::{connect, empty_db, repo_root};
+    let (url, name) = empty_db("change_key_upgrade").await;
+    let bootstrap =
+        std::fs::read_to_string(repo_root().join("supabase/bootstrap/plain_postgres.sql"))
+            .expect("bootstrap");
+    let (ok, err) = psql(&url, &bootstrap, true, &["--single-transaction"]).await;
+    assert!(ok, "bootstrap: {err}");
+    let files = files_in_order();
+    let at = files
+        .iter()
+        .position(|f| f.ends_with("20261201000002_changes_keyed_by_record.sql"))
+        .expect("the key change is shipped");
+    for f in &files[..at] {
+        apply_file(&url, f).await;
+    }
+    // Three changes as the old layout held them (hex text hash, an actor),
+    // two of one record.
+    let client = connect(&url).await;
+    let shop = uuid::Uuid::new_v4();
+    client
+        .execute(
+            "INSERT INTO public.shops (id, shop_id, name, created_at, updated_at)
+             VALUES ($1::text::uuid, $1::text::uuid, 'Upgrade Body', now(), now())",
+            &[&shop.to_string()],
+        )
+        .await
+        .expect("a shop");
+    let (one, two) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let old: Vec<(uuid::Uuid, [u8; 32], i64, Vec<u8>)> = vec![
+        (one, [1; 32], 1, vec![0x85, 1]),
+        (one, [2; 32], 2, vec![0x85, 2, 2]),
+        (two, [0xab; 32], 3, vec![0x85, 3, 3, 3]),
+    ];
+    for (record, hash, seq, bytes) in &old {
+        client
+            .execute(
+                "INSERT INTO public.crdt_changes
+                   (change_hash, shop_id, table_name, record_id, seq, actor, bytes, created_at)
+                 VALUES ($1, $2::text::uuid, 'customers', $3::text::uuid, $4, 'a1b2', $5, now())",
+                &[
+                    &hex::encode(hash),
+                    &shop.to_string(),
+                    &record.to_string(),
+                    seq,
+                    bytes,
+                ],
+            )
+            .await
+            .expect("an old change row");
+    }
+    for f in &files[at..] {
+        apply_file(&url, f).await;
+    }
+    let now: Vec<(String, Vec<u8>, i64, Vec<u8>)> = client
+        .query(
+            "SELECT record_id::text, change_hash, seq, bytes FROM public.crdt_changes ORDER BY seq",
+            &[],
+        )
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let want: Vec<(String, Vec<u8>, i64, Vec<u8>)> = old
+        .iter()
+        .map(|(r, h, s, b)| (r.to_string(), h.to_vec(), *s, b.clone()))
+        .collect();
+    assert_eq!(now, want);
+    let again = client
+        .execute(
+            "INSERT INTO public.crdt_changes
+               (change_hash, shop_id, table_name, record_id, seq, bytes, created_at)
+             VALUES ($1, $2::text::uuid, 'customers', $3::text::uuid, 9, '\\x00', now())
+             ON CONFLICT (record_id, change_hash) DO NOTHING",
+            &[&[2u8; 32].to_vec(), &shop.to_string(), &one.to_string()],
+        )
+        .await
+        .expect("re-upload");
+    assert_eq!(again, 0, "the same change of the same record is a no-op");
+    crate::pg::TestDb { client, url, name }.drop_db().await;
+}
+
+async fn apply_file(url: &str, file: &std::path::Path) {
+    let sql = std::fs::read_to_string(file).expect("read file");
+    let (ok, err) = crate::cloud_apply::psql(url, &sql, true, &[]).await;
+    assert!(ok, "{}: {err}", file.display());
+}
