@@ -29,7 +29,7 @@ impl App {
         .await??;
         let metrics = crate::api::metrics::Metrics::new(&store);
         let backups = crate::backups::Backups::new(config.backup_plan());
-        let setup = if store.shop_ids().await?.is_empty() {
+        let setup = if !store.is_set_up().await? {
             crate::api::setup::SetupCode::generate()
         } else {
             Default::default()
@@ -229,18 +229,21 @@ fn field(
     ))
 }
 
-/// Creates the shop and its owner. Refuses if this data dir already has a shop.
+/// Creates the shop and its owner. Refuses once the data dir has a user.
+///
+/// Every field is checked, and the password hashed, before anything is
+/// written; the shop is written before its owner (two writes), so a setup
+/// that stops between them (the owner refused by the writer, a crash) leaves
+/// a shop with no user, which the next setup finishes under the same id
+/// instead of refusing forever.
 pub async fn init_shop(store: &Store, new: NewShop<'_>) -> anyhow::Result<(String, String)> {
     anyhow::ensure!(
-        store.shop_ids().await?.is_empty(),
+        !store.is_set_up().await?,
         "this data dir already has a shop; `init` runs once"
     );
     auth::check_password_rules(&new.password).map_err(|m| anyhow::anyhow!("password {m}"))?;
     let shops = TableId::by_name("shops").ok_or_else(|| anyhow::anyhow!("no shops table"))?;
     let users = TableId::by_name("users").ok_or_else(|| anyhow::anyhow!("no users table"))?;
-    let shop_id = uuid::Uuid::now_v7();
-    let who = Principal::system(ShopId::from(shop_id));
-
     let shop: Fields = crate::domain::value::parse_object(
         shops.def(),
         &serde_json::json!({ "name": new.shop_name }),
@@ -248,19 +251,6 @@ pub async fn init_shop(store: &Store, new: NewShop<'_>) -> anyhow::Result<(Strin
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?
     .1;
-    store
-        .write(WriteRequest {
-            who: who.clone(),
-            table: shops,
-            op: WriteOp::Create {
-                id: Some(shop_id),
-                fields: shop,
-            },
-            skip_sync: false,
-            password_hash: None,
-        })
-        .await?;
-
     let mut owner = Fields::new();
     for (k, v) in [
         field(users, "email", serde_json::json!(new.owner_email))?,
@@ -272,6 +262,45 @@ pub async fn init_shop(store: &Store, new: NewShop<'_>) -> anyhow::Result<(Strin
         owner.insert(k, v);
     }
     let hash = auth::hash_password(new.password).await?;
+
+    let (shop_id, op) = match store.unfinished_shop().await? {
+        Some(id) => {
+            let id = uuid::Uuid::parse_str(&id)?;
+            (
+                id,
+                WriteOp::Update {
+                    id: id.hyphenated().to_string(),
+                    fields: shop.into_iter().filter(|(k, _)| *k == "name").collect(),
+                    base: None,
+                },
+            )
+        }
+        None => {
+            anyhow::ensure!(
+                store.shop_ids().await?.is_empty(),
+                "this data dir has shops but no user; restore it from a backup"
+            );
+            let id = uuid::Uuid::now_v7();
+            (
+                id,
+                WriteOp::Create {
+                    id: Some(id),
+                    fields: shop,
+                },
+            )
+        }
+    };
+    let who = Principal::system(ShopId::from(shop_id));
+    // (An update to the name it already has writes nothing and succeeds.)
+    store
+        .write(WriteRequest {
+            who: who.clone(),
+            table: shops,
+            op,
+            skip_sync: false,
+            password_hash: None,
+        })
+        .await?;
     let out = store
         .write(WriteRequest {
             who,

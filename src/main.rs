@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let app = App::build(&config).await?;
             let listener = tokio::net::TcpListener::bind(config.listen).await?;
-            let initialized = !app.store().shop_ids().await?.is_empty();
+            let initialized = app.store().is_set_up().await?;
             let addr = listener.local_addr()?;
             let plain = match (&tls, http_listen.as_deref()) {
                 (None, _) | (Some(_), Some("off")) => None,

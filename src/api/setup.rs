@@ -56,7 +56,7 @@ impl SetupCode {
 
 /// `GET /api/setup` (no auth): whether this hub still needs its first setup.
 pub async fn status(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let needed = st.store.shop_ids().await?.is_empty();
+    let needed = !st.store.is_set_up().await?;
     Ok(Json(json!({ "needed": needed })))
 }
 
@@ -86,7 +86,7 @@ pub async fn create(
     let email = text(&body, "email")?;
     let password = text(&body, "password")?.to_string();
     crate::auth::check_password_rules(&password).map_err(|m| FieldError::new("password", m))?;
-    if !st.store.shop_ids().await?.is_empty() {
+    if st.store.is_set_up().await? {
         return Err(ApiError::Conflict(
             "this hub is already set up; log in".into(),
         ));

@@ -222,6 +222,30 @@ impl Store {
         .await
     }
 
+    /// Whether this hub's first setup is done: a shop and a user exist. The
+    /// shop is written before its owner, so a shop with no user is a setup
+    /// that stopped half-way (refused owner fields, a crash), which the next
+    /// setup finishes ([`Store::unfinished_shop`]).
+    pub async fn is_set_up(&self) -> Result<bool, StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// The shop of a setup that stopped before its owner was written: the
+    /// only shop, when no user exists.
+    pub async fn unfinished_shop(&self) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT CASE WHEN count(*) = 1 AND NOT EXISTS (SELECT 1 FROM users)
+                             THEN min(id) END
+                   FROM shops",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     /// The schema version of the open database.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))

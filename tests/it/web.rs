@@ -57,17 +57,29 @@ async fn empty_hub() -> (
     String,
     tokio::sync::oneshot::Sender<()>,
 ) {
+    let (dir, app) = empty_app().await;
+    let code = app
+        .state
+        .setup
+        .peek()
+        .expect("a code while there is no shop");
+    let (url, stop) = serve(app).await;
+    (dir, url, code, stop)
+}
+
+/// A hub built on a new data dir, not yet serving.
+async fn empty_app() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Config::new(
         "127.0.0.1:0".parse().expect("addr"),
         dir.path().join("data"),
     );
     let app = App::build(&config).await.expect("build");
-    let code = app
-        .state
-        .setup
-        .peek()
-        .expect("a code while there is no shop");
+    (dir, app)
+}
+
+/// Serves `app` on port 0: its base URL, and the sender that stops it.
+async fn serve(app: App) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -76,7 +88,7 @@ async fn empty_hub() -> (
     tokio::spawn(app.serve(listener, async move {
         let _ = stopped.await;
     }));
-    (dir, url, code, stop)
+    (url, stop)
 }
 
 #[tokio::test]
@@ -169,4 +181,100 @@ async fn a_hub_with_a_shop_has_no_setup() {
             .expect("count"),
         1
     );
+}
+
+/// A setup whose owner fields are refused writes nothing (the setup can be
+/// sent again), and a setup that stopped after writing its shop (a crash
+/// before the owner) is finished by the next one, under the same shop.
+#[tokio::test]
+async fn a_refused_setup_writes_nothing_and_one_stopped_half_way_is_finished() {
+    let http = reqwest::Client::new();
+    let setup = |url: &str, code: &str, email: &str| {
+        http.post(format!("{url}/api/setup"))
+            .json(
+                &json!({"code": code, "shop_name": "Half Way Body", "owner_name": "Pat",
+                          "email": email, "password": "long enough password"}),
+            )
+            .send()
+    };
+    let shops = |dir: &tempfile::TempDir| -> Vec<String> {
+        let db = rusqlite::Connection::open(dir.path().join("data/collisionos.db")).expect("db");
+        let mut stmt = db.prepare("SELECT id FROM shops").expect("prepare");
+        let ids = stmt.query_map([], |r| r.get(0)).expect("query");
+        ids.collect::<Result<_, _>>().expect("ids")
+    };
+
+    let (dir, url, code, _stop) = empty_hub().await;
+    let res = setup(&url, &code, "not an e-mail")
+        .await
+        .expect("bad email");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let msg = res.text().await.expect("body");
+    assert!(msg.contains("e-mail"), "{msg}");
+    assert_eq!(shops(&dir), Vec::<String>::new(), "nothing written");
+    let res = setup(&url, &code, "pat@half.test").await.expect("again");
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // The first half of a setup, as a crash between its two writes leaves it.
+    let (dir, app) = empty_app().await;
+    let code = app.state.setup.peek().expect("a code");
+    let shop = uuid::Uuid::now_v7();
+    let shops_table = collisionos::domain::TableId::by_name("shops").expect("shops");
+    let fields = collisionos::domain::value::parse_object(
+        shops_table.def(),
+        &json!({"name": "Old Name"}),
+        collisionos::domain::value::Mode::Create,
+    )
+    .expect("fields")
+    .1;
+    app.store()
+        .write(collisionos::store::WriteRequest {
+            who: collisionos::domain::policy::Principal::system(collisionos::domain::ShopId::from(
+                shop,
+            )),
+            table: shops_table,
+            op: collisionos::store::WriteOp::Create {
+                id: Some(shop),
+                fields,
+            },
+            skip_sync: false,
+            password_hash: None,
+        })
+        .await
+        .expect("the shop alone");
+    let (url, _stop2) = serve(app).await;
+    let needed: serde_json::Value = http
+        .get(format!("{url}/api/setup"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(needed["needed"], true, "a shop with no owner is not set up");
+    let res = setup(&url, &code, "pat@half.test").await.expect("finish");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let made: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(made["shop_id"], shop.to_string(), "the same shop, finished");
+    assert_eq!(shops(&dir), vec![shop.to_string()]);
+    let login: serde_json::Value = http
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": "pat@half.test", "password": "long enough password"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("a token");
+    let me: serde_json::Value = http
+        .get(format!("{url}/api/shops/{shop}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("shop")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["name"], "Half Way Body", "{me}");
 }
