@@ -74,7 +74,13 @@ pub async fn list(
         limit: DEFAULT_LIMIT,
     };
     let pairs = query.unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
     for (key, raw) in url::form_urlencoded::parse(pairs.as_bytes()) {
+        // Each parameter once: a second value would silently replace the
+        // first, or (a column) ask for rows holding two values at once.
+        if !seen.insert(key.clone()) {
+            return Err(FieldError::new(key.as_ref(), "is given more than once").into());
+        }
         match key.as_ref() {
             "limit" => {
                 q.limit = raw
@@ -123,6 +129,13 @@ pub async fn list(
                         format!("is not a column of {} to filter by", def.name),
                     )
                 })?;
+                if col.ty == ColType::Json {
+                    return Err(FieldError::new(
+                        col.name,
+                        "holds a JSON object, which a list cannot filter by",
+                    )
+                    .into());
+                }
                 if !columns::may_filter(table, caller.role, col.name) {
                     return Err(ApiError::Forbidden(format!(
                         "{}: a {} may not read this column, so may not filter by it",

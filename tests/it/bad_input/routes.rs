@@ -148,6 +148,7 @@ async fn unknown_tables_columns_and_records_are_refused() {
         Some("password_hash"),
     )
     .await;
+    let many_filters = format!("/api/customers?{}", vec!["first_name=a"; 1000].join("&"));
     for (case, path, field) in [
         (
             "filter by an unknown column",
@@ -172,6 +173,23 @@ async fn unknown_tables_columns_and_records_are_refused() {
             "/api/customers?cursor=abc",
             "cursor",
         ),
+        (
+            "a column given twice",
+            "/api/customers?first_name=a&first_name=b",
+            "first_name",
+        ),
+        (
+            "limit given twice",
+            "/api/customers?limit=5&limit=6",
+            "limit",
+        ),
+        (
+            "filter by a JSON column",
+            "/api/shops?settings=%7B%7D",
+            "settings",
+        ),
+        // A thousand repeats once reached SQLite's expression-depth limit: a 500.
+        ("a column a thousand times", &many_filters, "first_name"),
     ] {
         s.refused(
             case,
