@@ -258,11 +258,23 @@ pub async fn change_password(
         .account(&caller.user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    // Guesses here count with the login's against the account: a session
+    // (a tablet left logged in) is no way around the login's limit.
+    let account_key = format!("account:{}", account.email.trim().to_lowercase());
+    let now = std::time::Instant::now();
+    if let Err(wait) = st.logins.check(&[&account_key], now) {
+        st.metrics.logins_limited.inc();
+        tracing::warn!(user = %caller.user_id, "password change refused by the rate limiter");
+        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
+    }
     if !auth::verify_password(current, account.password_hash.clone()).await {
+        st.logins
+            .failed(&[(&account_key, crate::auth::limiter::ACCOUNT)], now);
         return Err(ApiError::Forbidden(
             "current_password: that is not your current password".into(),
         ));
     }
+    st.logins.succeeded(&account_key);
     let hash = auth::hash_password(new).await?;
     st.store
         .write(crate::store::WriteRequest {

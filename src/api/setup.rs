@@ -5,6 +5,7 @@
 
 use super::extract::JsonBody;
 use super::{ApiError, AppState};
+use crate::auth::limiter;
 use crate::domain::value::FieldError;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -68,9 +69,13 @@ fn text<'a>(body: &'a Value, name: &str) -> Result<&'a str, FieldError> {
         .ok_or_else(|| FieldError::new(name, "must be a non-empty string"))
 }
 
+/// The limiter's key for every caller's wrong setup codes together.
+const SETUP_KEY: &str = "setup:any";
+
 /// `POST /api/setup {code, shop_name, owner_name, email, password}` (no auth).
 pub async fn create(
     State(st): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let obj = body
@@ -96,7 +101,27 @@ pub async fn create(
             "this hub is already set up; log in".into(),
         ));
     };
+    // The code is 8 digits: wrong ones are limited like wrong passwords, per
+    // address and for all callers together, so guessing it takes years, not
+    // the hours an unlimited network caller would need.
+    let address_key = format!(
+        "setup:{}",
+        peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default()
+    );
+    let now = std::time::Instant::now();
+    if let Err(wait) = st.logins.check(&[SETUP_KEY, &address_key], now) {
+        st.metrics.logins_limited.inc();
+        tracing::warn!(address = %address_key, "setup refused by the rate limiter");
+        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
+    }
     if !st.setup.take_if(code) {
+        st.logins.failed(
+            &[
+                (SETUP_KEY, limiter::ADDRESS),
+                (&address_key, limiter::ACCOUNT),
+            ],
+            now,
+        );
         return Err(ApiError::Forbidden(
             "code: that is not the setup code the hub printed on its console".into(),
         ));

@@ -225,6 +225,44 @@ async fn login_attempts_are_limited_per_account_and_address() {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// Guessing the current password through `POST /api/auth/password` (with a
+/// session, say a tablet left logged in) counts against the same limit as
+/// the login's: five free, then refused, and the login waits too.
+#[tokio::test]
+async fn password_change_guesses_count_with_the_logins_limit() {
+    let hub = TestHub::spawn().await;
+    let tech = hub.user("technician").await;
+    let other = hub.user("estimator").await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let (status, body) = hub
+            .post(
+                "/api/auth/password",
+                &tech.token,
+                &json!({"current_password": format!("guess {i}"), "new_password": "a new long password"}),
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(&statuses[..6], &[403; 6], "{statuses:?}");
+    assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
+    let here = reqwest::Client::new();
+    let (status, _, _) = login_from(&here, &hub, &tech.email, PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the login shares it");
+    // Another account is not held back.
+    let (status, body) = hub
+        .post(
+            "/api/auth/password",
+            &other.token,
+            &json!({"current_password": PASSWORD, "new_password": "a new long password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
 async fn security_headers_on_every_answer_and_cors_stays_closed() {
     let hub = TestHub::spawn().await;

@@ -278,3 +278,41 @@ async fn a_refused_setup_writes_nothing_and_one_stopped_half_way_is_finished() {
         .expect("json");
     assert_eq!(me["name"], "Half Way Body", "{me}");
 }
+
+/// Wrong setup codes are limited like wrong passwords: five free per address,
+/// then refused (the right code too, from there), while a caller at another
+/// address still sets the hub up.
+#[tokio::test]
+async fn wrong_setup_codes_are_limited() {
+    let (_dir, url, code, _stop) = empty_hub().await;
+    let wrong = if code.starts_with('0') {
+        "1111-1111"
+    } else {
+        "0000-0000"
+    };
+    let here = reqwest::Client::new();
+    let setup = |client: &reqwest::Client, code: &str| {
+        client
+            .post(format!("{url}/api/setup"))
+            .json(
+                &json!({"code": code, "shop_name": "Limited Body", "owner_name": "Pat",
+                          "email": "pat@limited.test", "password": "long enough password"}),
+            )
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(setup(&here, wrong).await.expect("wrong").status().as_u16());
+    }
+    assert_eq!(&statuses[..6], &[403; 6], "{statuses:?}");
+    assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
+    let res = setup(&here, &code).await.expect("right, from here");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get("retry-after").is_some());
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("a client on 127.0.0.2");
+    let res = setup(&elsewhere, &code).await.expect("right, elsewhere");
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
