@@ -20,16 +20,28 @@ use std::collections::HashMap;
 const MANAGE: &[Role] = &[Role::Owner, Role::Admin];
 const VIEW: &[Role] = &[Role::Owner, Role::Admin, Role::Manager];
 
-fn require(caller: &Caller, roles: &[Role], what: &str) -> Result<(), ApiError> {
-    if roles.contains(&caller.role) {
-        Ok(())
-    } else {
+/// The caller's role is one of `roles`, of the shop this hub syncs: the
+/// queue, history and settings are that shop's, so the staff of another shop
+/// the hub holds see none of them.
+async fn require(
+    st: &AppState,
+    caller: &Caller,
+    roles: &[Role],
+    what: &str,
+) -> Result<(), ApiError> {
+    if !roles.contains(&caller.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(ApiError::Forbidden(format!(
+        return Err(ApiError::Forbidden(format!(
             "only {} may {what}",
             names.join(", ")
-        )))
+        )));
     }
+    if !st.sync.serves(&caller.shop_id).await? {
+        return Err(ApiError::Forbidden(format!(
+            "this hub syncs another shop's data; only that shop's staff may {what}"
+        )));
+    }
+    Ok(())
 }
 
 fn control(e: ControlError) -> Response {
@@ -120,13 +132,17 @@ fn only(body: &Value, allowed: &[&str]) -> Result<(), ApiError> {
 
 /// `GET /api/sync/status`
 pub async fn status(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, VIEW, "view sync status").map_err(api)?;
+    require(&st, &caller, VIEW, "view sync status")
+        .await
+        .map_err(api)?;
     st.sync.status().await.map(Json).map_err(control)
 }
 
 /// `GET /api/sync/config`
 pub async fn get_config(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, MANAGE, "view the sync configuration").map_err(api)?;
+    require(&st, &caller, MANAGE, "view the sync configuration")
+        .await
+        .map_err(api)?;
     Ok(Json(st.sync.config_view()))
 }
 
@@ -136,7 +152,9 @@ pub async fn put_config(
     caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Answer {
-    require(&caller, MANAGE, "change the sync configuration").map_err(api)?;
+    require(&st, &caller, MANAGE, "change the sync configuration")
+        .await
+        .map_err(api)?;
     st.sync
         .update_config(&caller.principal(), &body)
         .await
@@ -150,7 +168,9 @@ pub async fn queue(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
-    require(&caller, VIEW, "view the sync queue").map_err(api)?;
+    require(&st, &caller, VIEW, "view the sync queue")
+        .await
+        .map_err(api)?;
     params(&q, &["status", "limit", "offset"]).map_err(api)?;
     let status = match q.get("status").map(|s| s.to_ascii_uppercase()) {
         None => None,
@@ -184,7 +204,9 @@ pub async fn history(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer {
-    require(&caller, VIEW, "view the sync history").map_err(api)?;
+    require(&st, &caller, VIEW, "view the sync history")
+        .await
+        .map_err(api)?;
     params(&q, &["limit", "offset"]).map_err(api)?;
     let limit = number(&q, "limit", 100, 1000).map_err(api)?;
     let offset = number(&q, "offset", 0, usize::MAX / 2).map_err(api)?;
@@ -199,7 +221,9 @@ pub async fn history(
 
 /// `GET /api/sync/stats`
 pub async fn stats(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, VIEW, "view sync statistics").map_err(api)?;
+    require(&st, &caller, VIEW, "view sync statistics")
+        .await
+        .map_err(api)?;
     let status = st.sync.status().await.map_err(control)?;
     let counts = st.sync.queue().counts().await.map_err(|e| api(e.into()))?;
     Ok(Json(json!({
@@ -214,14 +238,18 @@ pub async fn stats(State(st): State<AppState>, caller: Caller) -> Answer {
 
 /// `GET /api/sync/cost-estimate`
 pub async fn cost(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, VIEW, "view the cost estimate").map_err(api)?;
+    require(&st, &caller, VIEW, "view the cost estimate")
+        .await
+        .map_err(api)?;
     Ok(Json(st.sync.cost()))
 }
 
 /// `POST /api/sync/trigger` (body optional): `{"retryFailed": true | [ids]}`
 /// makes FAILED items due again first; then pushes what is due now.
 pub async fn trigger(State(st): State<AppState>, caller: Caller, body: Bytes) -> Answer {
-    require(&caller, MANAGE, "start a sync").map_err(api)?;
+    require(&st, &caller, MANAGE, "start a sync")
+        .await
+        .map_err(api)?;
     let mut retried = 0;
     if !body.is_empty() {
         let v: Value = serde_json::from_slice(&body)
@@ -251,7 +279,9 @@ pub async fn trigger(State(st): State<AppState>, caller: Caller, body: Bytes) ->
 
 /// `POST /api/sync/queue/clear {"status": "completed"|"failed", "ids"?: [..], "confirm": true}`
 pub async fn clear(State(st): State<AppState>, caller: Caller, JsonBody(body): JsonBody) -> Answer {
-    require(&caller, MANAGE, "clear the sync queue").map_err(api)?;
+    require(&st, &caller, MANAGE, "clear the sync queue")
+        .await
+        .map_err(api)?;
     only(&body, &["status", "ids", "confirm"]).map_err(api)?;
     let which =
         match body.get("status").and_then(Value::as_str) {
@@ -283,7 +313,9 @@ pub async fn clear(State(st): State<AppState>, caller: Caller, JsonBody(body): J
 
 /// `POST /api/sync/test-connection`
 pub async fn test_connection(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, MANAGE, "test the cloud connection").map_err(api)?;
+    require(&st, &caller, MANAGE, "test the cloud connection")
+        .await
+        .map_err(api)?;
     let check = st.sync.test_connection().await.map_err(control)?;
     Ok(Json(json!(check)))
 }
@@ -294,7 +326,9 @@ pub async fn force_sync_record(
     caller: Caller,
     JsonBody(body): JsonBody,
 ) -> Answer {
-    require(&caller, MANAGE, "push a record").map_err(api)?;
+    require(&st, &caller, MANAGE, "push a record")
+        .await
+        .map_err(api)?;
     only(&body, &["table", "id"]).map_err(api)?;
     let table = body
         .get("table")
@@ -332,7 +366,9 @@ pub async fn force_sync_record(
 
 /// `POST /api/sync/enable`
 pub async fn enable(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, MANAGE, "turn cloud sync on").map_err(api)?;
+    require(&st, &caller, MANAGE, "turn cloud sync on")
+        .await
+        .map_err(api)?;
     st.sync
         .enable(&caller.principal())
         .await
@@ -342,7 +378,9 @@ pub async fn enable(State(st): State<AppState>, caller: Caller) -> Answer {
 
 /// `POST /api/sync/disable`
 pub async fn disable(State(st): State<AppState>, caller: Caller) -> Answer {
-    require(&caller, MANAGE, "turn cloud sync off").map_err(api)?;
+    require(&st, &caller, MANAGE, "turn cloud sync off")
+        .await
+        .map_err(api)?;
     st.sync
         .disable(&caller.principal())
         .await

@@ -205,6 +205,17 @@ impl Engine {
     }
 
     /// Refuses a caller of another shop than the one this hub syncs.
+    /// Whether `shop` is the shop this hub syncs: the one its sync was set up
+    /// for, else (as the configuration is loaded) the hub's first shop. A hub
+    /// holding another shop's rows shows that shop's staff nothing of its sync.
+    pub async fn serves(&self, shop: &crate::domain::ShopId) -> Result<bool, StoreError> {
+        if let Some(s) = &self.live().shop_id {
+            return Ok(shop == s);
+        }
+        let first = self.store().shop_ids().await?.into_iter().next();
+        Ok(first.is_none_or(|s| shop == &s))
+    }
+
     fn same_shop(&self, who: &Principal) -> Result<(), ControlError> {
         match &self.live().shop_id {
             Some(s) if who.shop_id != *s => Err(ConfigError::new(

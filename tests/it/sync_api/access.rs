@@ -79,3 +79,32 @@ async fn every_sync_endpoint_follows_the_role_matrix() {
         );
     }
 }
+
+/// A hub holding a second shop syncs only its own: that shop's owner gets 403
+/// from all 13 endpoints (the queue, its errors and the settings are the hub
+/// shop's), and nothing of the hub shop's sync changes.
+#[tokio::test]
+async fn another_shops_owner_gets_403_from_every_sync_endpoint() {
+    let hub = TestHub::spawn().await;
+    let other = hub.second_shop("Other Body Works").await;
+    let (_, config_before) = hub.get("/api/sync/config", hub.owner_token()).await;
+    for (method, path, body, _) in endpoints() {
+        let (s, b) = hub
+            .request(
+                method.clone(),
+                path,
+                Some(&other.owner.token),
+                body.as_ref(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {b}");
+        let msg = b["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("another shop"), "{method} {path}: {b}");
+    }
+    let (s, config_after) = hub.get("/api/sync/config", hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(config_after, config_before);
+    // The hub shop's owner is still served.
+    let (s, b) = hub.get("/api/sync/queue", hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
