@@ -207,7 +207,8 @@ fn session(
     account: &Account,
     hash: Option<&str>,
 ) -> Result<(String, i64), ApiError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let at = time::OffsetDateTime::now_utc();
+    let now = at.unix_timestamp();
     let exp = now + st.token_ttl.as_secs() as i64;
     let token = auth::issue(
         &st.secret,
@@ -219,6 +220,7 @@ fn session(
             iat: now,
             exp,
             stamp: auth::credential_stamp(hash),
+            iat_ms: Some((at.unix_timestamp_nanos() / 1_000_000) as i64),
         },
     )?;
     Ok((token, exp))

@@ -133,6 +133,14 @@ impl FromRequestParts<AppState> for Caller {
         if !account.active || account.shop_id != claims.shop_id {
             return Err(ApiError::Unauthorized("this account is not active".into()));
         }
+        if account
+            .sessions_from
+            .is_some_and(|ended| claims.issued_ms() <= ended)
+        {
+            return Err(ApiError::Unauthorized(
+                "this session ended when the account was deactivated; log in again".into(),
+            ));
+        }
         if known.stamp != claims.stamp {
             return Err(ApiError::Unauthorized(
                 "this session ended when the account's password was changed; log in again".into(),

@@ -119,11 +119,24 @@ pub struct Claims {
     pub user_role: String,
     pub role: String,
     pub iat: i64,
+    /// When the token was issued, in milliseconds (`iat` is whole seconds):
+    /// what [`Claims::issued_ms`] compares with an account's deactivation.
+    /// Tokens issued before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
     pub exp: i64,
     /// The account's credential stamp when the token was issued
     /// ([`credential_stamp`]): a token whose stamp no longer matches the account
     /// (its password was changed or reset since) is refused.
     pub stamp: String,
+}
+
+impl Claims {
+    /// When the token was issued, in Unix milliseconds (a token without
+    /// `iat_ms`: the start of its `iat` second).
+    pub fn issued_ms(&self) -> i64 {
+        self.iat_ms.unwrap_or(self.iat.saturating_mul(1000))
+    }
 }
 
 /// A short digest of an account's current password hash. Each hash has its own
@@ -278,6 +291,7 @@ mod tests {
             iat: 0,
             exp,
             stamp: credential_stamp(Some("$argon2id$x")),
+            iat_ms: None,
         }
     }
 

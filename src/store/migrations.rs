@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0010_checks_without_in_lists.sql"),
     migration!("0011_change_log_is_the_queue.sql"),
     migration!("0012_change_log_ids_from_bytes.sql"),
+    migration!("0013_sessions_end_at_deactivation.sql"),
 ];
 
 impl Migration {

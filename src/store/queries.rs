@@ -69,6 +69,9 @@ pub struct Account {
     pub role: String,
     pub active: bool,
     pub password_hash: Option<String>,
+    /// When the account was last deactivated (Unix milliseconds): its sessions
+    /// issued at or before it stay ended after a reactivation.
+    pub sessions_from: Option<i64>,
 }
 
 impl Store {
@@ -253,7 +256,8 @@ impl Store {
     }
 }
 
-const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active, c.password_hash
+const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active, c.password_hash,
+            c.sessions_from
      FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id";
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -264,6 +268,7 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         role: r.get(3)?,
         active: r.get::<_, i64>(4)? != 0,
         password_hash: r.get(5)?,
+        sessions_from: r.get(6)?,
     })
 }
 

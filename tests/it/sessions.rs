@@ -94,6 +94,17 @@ async fn deactivation_and_role_changes_count_on_the_next_request() {
     refused(&hub, &tech.token, "a deactivated account").await;
     let (s, _) = hub.try_login(&tech.email, PASSWORD).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Reactivated: the sessions from before stay ended; a new login works.
+    let (s, _) = hub
+        .patch(&path, hub.owner_token(), &json!({ "active": true }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = hub.get("/api/auth/me", &tech.token).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("deactivated"), "{body}");
+    let fresh = hub.login(&tech.email, PASSWORD).await;
+    accepted(&hub, &fresh, "a login after the reactivation").await;
 }
 
 #[tokio::test]
