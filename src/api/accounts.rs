@@ -136,7 +136,13 @@ pub async fn login(
     only_fields(&body, &["email", "password", "shop_id"])?;
     let email = string_field(&body, "email")?;
     let password = string_field(&body, "password")?.to_string();
-    let shop = body.get("shop_id").and_then(Value::as_str);
+    let shop = match body.get("shop_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| FieldError::new("shop_id", "must be a shop id (a string)"))?,
+        ),
+    };
     // Limited per account and per address before any password is checked.
     let account_key = format!("account:{}", email.trim().to_lowercase());
     let address_key = format!(

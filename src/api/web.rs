@@ -100,6 +100,11 @@ pub async fn asset(uri: Uri, headers: HeaderMap) -> Response {
     if path == "assets.json" {
         return asset_list(&headers);
     }
+    // What the API's own router did not take (`/api`, `/api/`) is an API
+    // path with no endpoint, never the app's page.
+    if path == "api" || path.starts_with("api/") {
+        return ApiError::NotFound("no such endpoint".into()).into_response();
+    }
     let path = if path.is_empty() { "index.html" } else { path };
     let (name, file) = match Assets::get(path) {
         Some(f) => (path, f),

@@ -123,6 +123,12 @@ pub async fn bulk_create(
     if let Some(why) = table.bulk_create_refusal() {
         return Err(ApiError::BadRequest(why.into()));
     }
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| k.as_str() != "records"))
+    {
+        return Err(FieldError::new(k.as_str(), "is not a field of this request").into());
+    }
     let items = body
         .get("records")
         .and_then(Json_::as_array)

@@ -117,6 +117,11 @@ async fn malformed_json_and_non_object_bodies_are_refused() {
             json!({ "records": vec![json!({}); 1001] }),
             "records",
         ),
+        (
+            "a field beside records",
+            json!({ "records": [{ "first_name": "A", "last_name": "B" }], "extra": 1 }),
+            "extra",
+        ),
     ] {
         s.json(
             case,

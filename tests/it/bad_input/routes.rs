@@ -200,6 +200,17 @@ async fn unknown_tables_columns_and_records_are_refused() {
         )
         .await;
     }
+    // `/api/` is an API path: the JSON 404, not the web app's page.
+    for path in ["/api", "/api/"] {
+        s.refused(
+            path,
+            s.hub.get(path, &token),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

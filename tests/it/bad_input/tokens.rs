@@ -53,6 +53,15 @@ async fn missing_malformed_expired_and_forged_tokens_are_refused_with_401() {
     let (st, me) = hub.get("/api/auth/me", &good).await;
     assert_eq!(st, StatusCode::OK, "{me}");
     assert_eq!(me["id"], json!(owner));
+    // The scheme's name is case-insensitive.
+    let lower = hub
+        .client
+        .get(format!("{}/api/auth/me", hub.base_url))
+        .header("authorization", format!("bearer {good}"))
+        .send()
+        .await
+        .expect("lower-case scheme");
+    assert_eq!(lower.status(), StatusCode::OK);
 
     let expired = mint(&secret, hs256, &claims(&owner, &shop, now - 7200, now - 60));
     let forged = mint(
@@ -239,6 +248,13 @@ async fn missing_malformed_expired_and_forged_tokens_are_refused_with_401() {
             BAD,
             "invalid_field",
             Some("role"),
+        ),
+        (
+            "a shop id that is not a string",
+            json!({ "email": OWNER_EMAIL, "password": PASSWORD, "shop_id": 123 }),
+            BAD,
+            "invalid_field",
+            Some("shop_id"),
         ),
     ] {
         s.refused(
