@@ -67,6 +67,17 @@ async fn empty_hub() -> (
     (dir, url, code, stop)
 }
 
+/// What `GET /api/setup` says: whether the hub still needs its first setup.
+async fn setup_needed(url: &str) -> bool {
+    let status: serde_json::Value = reqwest::get(format!("{url}/api/setup"))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    status["needed"].as_bool().expect("needed is true or false")
+}
+
 /// A hub built on a new data dir, not yet serving.
 async fn empty_app() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -95,15 +106,7 @@ async fn serve(app: App) -> (String, tokio::sync::oneshot::Sender<()>) {
 async fn first_run_setup_needs_the_console_code_and_works_once() {
     let (_dir, url, code, _stop) = empty_hub().await;
     let http = reqwest::Client::new();
-    let status: serde_json::Value = http
-        .get(format!("{url}/api/setup"))
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(status["needed"], true);
+    assert!(setup_needed(&url).await);
     let body = |code: &str| {
         json!({"code": code, "shop_name": "Browser Body", "owner_name": "Pat Owner",
                "email": "pat@browser.test", "password": "long enough password"})
@@ -149,15 +152,7 @@ async fn first_run_setup_needs_the_console_code_and_works_once() {
         .await
         .expect("reused code");
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    let status: serde_json::Value = http
-        .get(format!("{url}/api/setup"))
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(status["needed"], false);
+    assert!(!setup_needed(&url).await);
 }
 
 #[tokio::test]
@@ -243,15 +238,10 @@ async fn a_refused_setup_writes_nothing_and_one_stopped_half_way_is_finished() {
         .await
         .expect("the shop alone");
     let (url, _stop2) = serve(app).await;
-    let needed: serde_json::Value = http
-        .get(format!("{url}/api/setup"))
-        .send()
-        .await
-        .expect("status")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(needed["needed"], true, "a shop with no owner is not set up");
+    assert!(
+        setup_needed(&url).await,
+        "a shop with no owner is not set up"
+    );
     let res = setup(&url, &code, "pat@half.test").await.expect("finish");
     assert_eq!(res.status(), StatusCode::CREATED);
     let made: serde_json::Value = res.json().await.expect("json");
