@@ -168,9 +168,16 @@ pub async fn update(
     let (fields, base) = if password_only {
         (Fields::new(), None)
     } else {
-        let (env, fields) = parse_object(table.def(), &body, Mode::Update)?;
-        check_shop_unchanged(env.shop_id.as_ref(), &caller)?;
-        (fields, env.base)
+        match parse_object(table.def(), &body, Mode::Update) {
+            Ok((env, fields)) => {
+                check_shop_unchanged(env.shop_id.as_ref(), &caller)?;
+                (fields, env.base)
+            }
+            // A password beside only a (valid) `_base`: the password is the
+            // change, and a password has no merge base.
+            Err(e) if password.is_some() && e.field == "body" => (Fields::new(), None),
+            Err(e) => return Err(e.into()),
+        }
     };
     let password_hash = match password {
         None => None,
