@@ -126,10 +126,42 @@ fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), FieldError> {
     }
 }
 
+/// The peer address a request came from, as the limiter keys it.
+pub(super) type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+/// The limiter's key for an address (`kind` names what is limited there).
+pub(super) fn address_key(kind: &str, peer: Peer) -> String {
+    format!(
+        "{kind}:{}",
+        peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default()
+    )
+}
+
+/// The limiter's key for an account: the login's and the password change's.
+fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+/// 429 while any of `keys` must wait: counted, and logged as `what` by `who`
+/// (an attempt refused here costs no password or code check).
+pub(super) fn rate_limited(
+    st: &AppState,
+    keys: &[&str],
+    now: std::time::Instant,
+    what: &str,
+    who: &str,
+) -> Result<(), ApiError> {
+    st.logins.check(keys, now).map_err(|wait| {
+        st.metrics.logins_limited.inc();
+        tracing::warn!(who = %who, "{what} refused by the rate limiter");
+        ApiError::RateLimited(wait.as_secs().max(1))
+    })
+}
+
 /// `POST /api/auth/login {email, password, shop_id?}` → `{token, expires_at, user}`.
 pub async fn login(
     State(st): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    peer: Peer,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     use crate::auth::limiter::{ACCOUNT, ADDRESS};
@@ -144,17 +176,16 @@ pub async fn login(
         ),
     };
     // Limited per account and per address before any password is checked.
-    let account_key = format!("account:{}", email.trim().to_lowercase());
-    let address_key = format!(
-        "address:{}",
-        peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default()
-    );
+    let account_key = account_key(email);
+    let address_key = address_key("address", peer);
     let now = std::time::Instant::now();
-    if let Err(wait) = st.logins.check(&[&account_key, &address_key], now) {
-        st.metrics.logins_limited.inc();
-        tracing::warn!(address = %address_key, "login refused by the rate limiter");
-        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
-    }
+    rate_limited(
+        &st,
+        &[&account_key, &address_key],
+        now,
+        "login",
+        &address_key,
+    )?;
     let refused = || {
         st.logins
             .failed(&[(&account_key, ACCOUNT), (&address_key, ADDRESS)], now);
@@ -268,13 +299,15 @@ pub async fn change_password(
         .ok_or_else(ApiError::not_found)?;
     // Guesses here count with the login's against the account: a session
     // (a tablet left logged in) is no way around the login's limit.
-    let account_key = format!("account:{}", account.email.trim().to_lowercase());
+    let account_key = account_key(&account.email);
     let now = std::time::Instant::now();
-    if let Err(wait) = st.logins.check(&[&account_key], now) {
-        st.metrics.logins_limited.inc();
-        tracing::warn!(user = %caller.user_id, "password change refused by the rate limiter");
-        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
-    }
+    rate_limited(
+        &st,
+        &[&account_key],
+        now,
+        "password change",
+        &caller.user_id,
+    )?;
     if !auth::verify_password(current, account.password_hash.clone()).await {
         st.logins
             .failed(&[(&account_key, crate::auth::limiter::ACCOUNT)], now);

@@ -3,6 +3,7 @@
 //! owner (the same as `collisionos init`). Anyone else on the shop's network
 //! cannot claim the hub without the code, and the code works once.
 
+use super::accounts::{address_key, rate_limited, Peer};
 use super::extract::JsonBody;
 use super::{ApiError, AppState};
 use crate::auth::limiter;
@@ -75,7 +76,7 @@ const SETUP_KEY: &str = "setup:any";
 /// `POST /api/setup {code, shop_name, owner_name, email, password}` (no auth).
 pub async fn create(
     State(st): State<AppState>,
-    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    peer: Peer,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let obj = body
@@ -104,16 +105,9 @@ pub async fn create(
     // The code is 8 digits: wrong ones are limited like wrong passwords, per
     // address and for all callers together, so guessing it takes years, not
     // the hours an unlimited network caller would need.
-    let address_key = format!(
-        "setup:{}",
-        peer.map(|p| p.0 .0.ip().to_string()).unwrap_or_default()
-    );
+    let address_key = address_key("setup", peer);
     let now = std::time::Instant::now();
-    if let Err(wait) = st.logins.check(&[SETUP_KEY, &address_key], now) {
-        st.metrics.logins_limited.inc();
-        tracing::warn!(address = %address_key, "setup refused by the rate limiter");
-        return Err(ApiError::RateLimited(wait.as_secs().max(1)));
-    }
+    rate_limited(&st, &[SETUP_KEY, &address_key], now, "setup", &address_key)?;
     if !st.setup.take_if(code) {
         st.logins.failed(
             &[

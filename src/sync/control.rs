@@ -160,7 +160,7 @@ impl Engine {
             }
         }
         // The settings as they would be, checked whole.
-        self.same_shop(who)?;
+        self.same_shop(who).await?;
         let stored = self.shop_sync_settings(who.shop_id.as_str()).await?;
         let mut merged = stored.as_object().cloned().unwrap_or_default();
         for (k, v) in &settings_patch {
@@ -204,7 +204,6 @@ impl Engine {
         Ok(self.config_view())
     }
 
-    /// Refuses a caller of another shop than the one this hub syncs.
     /// Whether `shop` is the shop this hub syncs: the one its sync was set up
     /// for, else (as the configuration is loaded) the hub's first shop. A hub
     /// holding another shop's rows shows that shop's staff nothing of its sync.
@@ -216,15 +215,17 @@ impl Engine {
         Ok(first.is_none_or(|s| shop == &s))
     }
 
-    fn same_shop(&self, who: &Principal) -> Result<(), ControlError> {
-        match &self.live().shop_id {
-            Some(s) if who.shop_id != *s => Err(ConfigError::new(
-                "shop",
-                "this hub syncs another shop's data; its owner manages sync",
-            )
-            .into()),
-            _ => Ok(()),
+    /// Refuses a caller of another shop than the one this hub syncs
+    /// ([`Engine::serves`]).
+    async fn same_shop(&self, who: &Principal) -> Result<(), ControlError> {
+        if self.serves(&who.shop_id).await? {
+            return Ok(());
         }
+        Err(ConfigError::new(
+            "shop",
+            "this hub syncs another shop's data; its owner manages sync",
+        )
+        .into())
     }
 
     /// Writes `settings.sync` of the shop, through the writer, as the hub itself:
@@ -339,7 +340,7 @@ impl Engine {
 
     /// `POST /api/sync/disable`: stops pushing; the queue keeps filling.
     pub async fn disable(&self, who: &Principal) -> Result<Value, ControlError> {
-        self.same_shop(who)?;
+        self.same_shop(who).await?;
         let mut settings = self.live().settings.clone();
         settings.enabled = false;
         self.store_settings(who, &settings).await?;
