@@ -12,7 +12,7 @@ use crate::sync_support::{
 };
 use collisionos::domain::catalog::ColType;
 use collisionos::domain::TableId;
-use collisionos::store::queue::ChangeEntry;
+use collisionos::store::queue::{change_entry, ChangeEntry, CHANGE_COLUMNS};
 use collisionos::sync::config::Secret;
 use collisionos::sync::pg::PgSink;
 use collisionos::sync::sink::{Claims, CloudSink, RowBatch};
@@ -270,28 +270,14 @@ async fn replaying_a_batch_twice_leaves_the_cloud_unchanged() {
     let changes: Vec<ChangeEntry> = {
         let conn = hub.db();
         let mut stmt = conn
-            .prepare(
-                "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
-                   FROM change_log ORDER BY seq",
-            )
+            .prepare(&format!(
+                "SELECT {CHANGE_COLUMNS} FROM change_log ORDER BY seq"
+            ))
             .expect("prepare");
-        stmt.query_map([], |r| {
-            let bytes: Vec<u8> = r.get(5)?;
-            let ids = collisionos::crdt::chunk::change_ids(&bytes).expect("a change");
-            Ok(ChangeEntry {
-                seq: r.get(0)?,
-                shop_id: r.get(1)?,
-                table_name: r.get(2)?,
-                record_id: r.get(3)?,
-                change_hash: ids.hash,
-                author_id: r.get(4)?,
-                bytes,
-                created_at: r.get(6)?,
-            })
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+        stmt.query_map([], change_entry)
+            .expect("query")
+            .map(|r| r.expect("row").expect("a change, not damaged bytes"))
+            .collect()
     };
     let hub_id = q.state().await.expect("state")["hub_id"].clone();
     let claims = Claims::hub(&hub.shop_id, &hub_id);

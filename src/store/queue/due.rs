@@ -8,6 +8,31 @@ use crate::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::{HashMap, HashSet};
 
+/// The change-log columns a [`ChangeEntry`] is read from, in
+/// [`change_entry`]'s order.
+pub const CHANGE_COLUMNS: &str =
+    "seq, shop_id, table_name, record_id, author_id, bytes, created_at";
+
+/// A change-log row selected as [`CHANGE_COLUMNS`]: the entry pushed to the
+/// cloud, with the hash its bytes say, or (`Err`) the seq of one whose bytes
+/// are not a change (damaged on disk).
+pub fn change_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ChangeEntry, i64>> {
+    let (seq, bytes): (i64, Vec<u8>) = (r.get(0)?, r.get(5)?);
+    let Some(ids) = crate::store::logged::change_ids(&bytes) else {
+        return Ok(Err(seq));
+    };
+    Ok(Ok(ChangeEntry {
+        seq,
+        shop_id: r.get(1)?,
+        table_name: r.get(2)?,
+        record_id: r.get(3)?,
+        change_hash: ids.hash,
+        author_id: r.get(4)?,
+        bytes,
+        created_at: r.get(6)?,
+    }))
+}
+
 /// One open item while a batch is being gathered.
 struct Open {
     id: i64,
@@ -132,36 +157,22 @@ fn build(
     row: Option<Record>,
     log: Option<Met>,
 ) -> Result<DueRecord, StoreError> {
-    let mut stmt = c.prepare_cached(
-        // The changes after the record's pushed watermark (one statement):
-        // a log record's as the log read saw it (?3, in this transaction),
-        // anyone else's read here.
-        "SELECT seq, shop_id, table_name, record_id, author_id, bytes, created_at
-           FROM change_log WHERE table_name = ?1 AND record_id = ?2
-            AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
-                                     WHERE table_name = ?1 AND record_id = ?2), 0)
-          ORDER BY seq",
-    )?;
-    // Each change with the hash its bytes say, or (`Err`) the seq
-    // of one whose bytes are not a change (damaged on disk).
+    // The changes after the record's pushed watermark (one statement): a log
+    // record's as the log read saw it (?3, in this transaction), anyone
+    // else's read here.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {CHANGE_COLUMNS}
+               FROM change_log WHERE table_name = ?1 AND record_id = ?2
+                AND seq > coalesce(?3, (SELECT change_seq FROM sync_pushed
+                                         WHERE table_name = ?1 AND record_id = ?2), 0)
+              ORDER BY seq"
+        )
+    });
+    let mut stmt = c.prepare_cached(&SQL)?;
     let rows = stmt.query_map(
         params![table.name(), record_id, log.as_ref().map(|m| m.pushed)],
-        |r| {
-            let (seq, bytes): (i64, Vec<u8>) = (r.get(0)?, r.get(5)?);
-            let Some(ids) = crate::store::logged::change_ids(&bytes) else {
-                return Ok(Err(seq));
-            };
-            Ok(Ok(ChangeEntry {
-                seq,
-                shop_id: r.get(1)?,
-                table_name: r.get(2)?,
-                record_id: r.get(3)?,
-                change_hash: ids.hash,
-                author_id: r.get(4)?,
-                bytes,
-                created_at: r.get(6)?,
-            }))
-        },
+        change_entry,
     )?;
     // A damaged change holds back its record alone, never the whole queue,
     // and is never sent under a made-up hash: the record goes to FAILED

@@ -30,6 +30,7 @@ mod due;
 mod log;
 mod state;
 
+pub use due::{change_entry, CHANGE_COLUMNS};
 pub use log::{LogRead, Met};
 
 use super::records::Record;
