@@ -11,37 +11,52 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The most attempts an item may be given before it is FAILED.
+pub const MAX_RETRY_ATTEMPTS: u32 = 100;
+/// The longest first retry delay: one hour.
+pub const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
+/// The longest interval between pushes: one day.
+pub const MAX_INTERVAL_MS: u64 = 86_400_000;
+/// The longest URL or file path a setting may hold.
+pub const MAX_SETTING_CHARS: usize = 2_048;
+/// The longest credential (a 4096-bit RSA key in PEM is about 3,300 bytes).
+pub const MAX_CREDENTIAL_CHARS: usize = 16_384;
+/// The largest CA file read (a bundle of every public root is about 220 KB).
+pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// What a numeric setting accepts, in the words its refusals use (whether the
+/// value was of the wrong type or out of range, the owner reads the same rule).
+pub fn number_rule(field: &str) -> String {
+    match field {
+        "batchSize" => format!("a whole number between 1 and {MAX_BATCH_SIZE}"),
+        "intervalMs" => format!(
+            "a whole number of milliseconds between {MIN_INTERVAL_MS} (1 second) and \
+             {MAX_INTERVAL_MS} (one day)"
+        ),
+        "retryAttempts" => format!("a whole number between 1 and {MAX_RETRY_ATTEMPTS}"),
+        "retryDelayMs" => {
+            format!("a whole number of milliseconds, at most {MAX_RETRY_DELAY_MS} (one hour)")
+        }
+        _ => "a whole number".into(),
+    }
+}
+
 /// Checks the numbers and the URL of `s`.
 pub fn check_settings(s: &Settings) -> Result<(), ConfigError> {
+    let out_of_range = |field: &str, got: u64| {
+        ConfigError::new(field, format!("must be {}; got {got}", number_rule(field)))
+    };
     if s.batch_size == 0 || s.batch_size > MAX_BATCH_SIZE {
-        return Err(ConfigError::new(
-            "batchSize",
-            format!(
-                "must be between 1 and {MAX_BATCH_SIZE} (got {})",
-                s.batch_size
-            ),
-        ));
+        return Err(out_of_range("batchSize", s.batch_size as u64));
     }
-    if s.interval_ms < MIN_INTERVAL_MS {
-        return Err(ConfigError::new(
-            "intervalMs",
-            format!(
-                "must be at least {MIN_INTERVAL_MS} ms (1 second); got {}",
-                s.interval_ms
-            ),
-        ));
+    if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&s.interval_ms) {
+        return Err(out_of_range("intervalMs", s.interval_ms));
     }
-    if s.retry_attempts == 0 || s.retry_attempts > 100 {
-        return Err(ConfigError::new(
-            "retryAttempts",
-            "must be between 1 and 100",
-        ));
+    if s.retry_attempts == 0 || s.retry_attempts > MAX_RETRY_ATTEMPTS {
+        return Err(out_of_range("retryAttempts", s.retry_attempts.into()));
     }
-    if s.retry_delay_ms > 3_600_000 {
-        return Err(ConfigError::new(
-            "retryDelayMs",
-            "must be at most 3600000 ms (one hour)",
-        ));
+    if s.retry_delay_ms > MAX_RETRY_DELAY_MS {
+        return Err(out_of_range("retryDelayMs", s.retry_delay_ms));
     }
     if let Some(u) = &s.supabase_url {
         check_https("supabaseUrl", u, &["https", "http"])?;
@@ -49,11 +64,78 @@ pub fn check_settings(s: &Settings) -> Result<(), ConfigError> {
     if let Some(u) = &s.rest_url {
         check_https("restUrl", u, &["https", "http"])?;
     }
+    if let Some(path) = &s.db_ca_file {
+        check_ca_path(path)?;
+    }
     Ok(())
+}
+
+/// `dbCaFile` names a file on this PC: an absolute path, not a URL or a key
+/// pasted into the wrong box (the setting is kept in `shops.settings`, which
+/// every role reads and the cloud holds).
+fn check_ca_path(path: &str) -> Result<(), ConfigError> {
+    let field = "dbCaFile";
+    if path.chars().count() > MAX_SETTING_CHARS {
+        return Err(ConfigError::new(
+            field,
+            format!("is longer than {MAX_SETTING_CHARS} characters"),
+        ));
+    }
+    if path.contains("://") || path.contains("PRIVATE KEY") || path.chars().any(char::is_control) {
+        return Err(ConfigError::new(
+            field,
+            "must be the path of a PEM file on this PC (it looks like a URL or a key; \
+             credentials go in credentials.*)",
+        ));
+    }
+    if !std::path::Path::new(path).is_absolute() {
+        return Err(ConfigError::new(
+            field,
+            "must be an absolute path (the hub may run from any folder)",
+        ));
+    }
+    Ok(())
+}
+
+/// The CA file's bytes: a regular file of at most [`MAX_CA_FILE_BYTES`],
+/// opened without waiting (a FIFO or a device named here must not hold the
+/// request that names it).
+fn read_ca_file(path: &str) -> Result<Vec<u8>, ConfigError> {
+    use std::io::Read;
+    let refuse = |why: String| ConfigError::new("dbCaFile", format!("cannot use {path}: {why}"));
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = open.open(path).map_err(|e| refuse(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| refuse(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(refuse("it is not a regular file".into()));
+    }
+    if meta.len() > MAX_CA_FILE_BYTES {
+        return Err(refuse(format!(
+            "it is larger than {} KiB, too large for a CA file",
+            MAX_CA_FILE_BYTES / 1024
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CA_FILE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refuse(e.to_string()))?;
+    Ok(bytes)
 }
 
 /// A URL of one of `schemes`, and https (or TLS) unless the host is loopback.
 fn check_https(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ConfigError> {
+    if raw.chars().count() > MAX_SETTING_CHARS {
+        return Err(ConfigError::new(
+            field,
+            format!("is longer than {MAX_SETTING_CHARS} characters"),
+        ));
+    }
     let u = url::Url::parse(raw).map_err(|_| {
         ConfigError::new(field, format!("is not a URL (expected {}://…)", schemes[0]))
     })?;
@@ -73,6 +155,21 @@ fn check_https(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, Con
             format!("must use https for {host}: only this machine (localhost) may use plain http"),
         ));
     }
+    // The setting is kept in `shops.settings`, which every role reads and the
+    // cloud holds: a password or key riding in the URL would be published.
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(ConfigError::new(
+            field,
+            "must not carry a user name or password; credentials go in credentials.*",
+        ));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(ConfigError::new(
+            field,
+            "must be the project's address alone, without ?… or #… (keys go in \
+             credentials.anonKey)",
+        ));
+    }
     Ok(u)
 }
 
@@ -88,8 +185,12 @@ pub fn is_service_key(key: &str) -> bool {
     let (Some(_), Some(payload), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    let Ok(bytes) =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    // JWTs use the URL-safe alphabet; a key re-encoded with `+` and `/` must
+    // not pass for an anon key either.
+    let payload = payload.trim_end_matches('=');
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(payload))
     else {
         return false;
     };
@@ -109,6 +210,12 @@ pub fn check_credential(name: &str, value: &str) -> Result<(), ConfigError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(ConfigError::new(field, "is empty (send null to remove it)"));
+    }
+    if v.len() > MAX_CREDENTIAL_CHARS {
+        return Err(ConfigError::new(
+            field,
+            format!("is longer than {MAX_CREDENTIAL_CHARS} bytes"),
+        ));
     }
     match name {
         "anonKey" => {
@@ -163,7 +270,15 @@ pub fn check_credential(name: &str, value: &str) -> Result<(), ConfigError> {
                 ));
             }
         }
-        "jwtKeyId" => {}
+        "jwtKeyId" => {
+            if v.len() > 256 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::new(
+                    field,
+                    "must be the key's id as the project's JWKS lists it (`kid`): at most 256 \
+                     characters, no spaces",
+                ));
+            }
+        }
         _ => {
             return Err(ConfigError::new(
                 field,
@@ -215,10 +330,7 @@ pub fn db_tls(
         return Ok(None);
     }
     let ca = match &s.db_ca_file {
-        Some(path) => Some(
-            std::fs::read(path)
-                .map_err(|e| ConfigError::new("dbCaFile", format!("cannot read {path}: {e}")))?,
-        ),
+        Some(path) => Some(read_ca_file(path)?),
         None => None,
     };
     crate::sync::tls::RustlsConnect::new(ca.as_deref())

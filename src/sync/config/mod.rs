@@ -212,7 +212,13 @@ fn as_bool(field: &str, v: &Value) -> Result<bool, ConfigError> {
 
 fn as_u64(field: &str, v: &Value) -> Result<u64, ConfigError> {
     v.as_u64()
-        .ok_or_else(|| ConfigError::new(field, "must be a whole number, 0 or more"))
+        .ok_or_else(|| ConfigError::new(field, format!("must be {}", number_rule(field))))
+}
+
+/// `n` in the setting's own integer type, or its rule with the number given.
+fn narrowed<T: TryFrom<u64>>(field: &str, n: u64) -> Result<T, ConfigError> {
+    T::try_from(n)
+        .map_err(|_| ConfigError::new(field, format!("must be {}; got {n}", number_rule(field))))
 }
 
 impl Settings {
@@ -249,15 +255,9 @@ impl Settings {
                     }
                 }
                 "intervalMs" => s.interval_ms = as_u64(k, v)?,
-                "retryAttempts" => {
-                    s.retry_attempts = u32::try_from(as_u64(k, v)?)
-                        .map_err(|_| ConfigError::new(k, "is too large"))?
-                }
+                "retryAttempts" => s.retry_attempts = narrowed(k, as_u64(k, v)?)?,
                 "retryDelayMs" => s.retry_delay_ms = as_u64(k, v)?,
-                "batchSize" => {
-                    s.batch_size = usize::try_from(as_u64(k, v)?)
-                        .map_err(|_| ConfigError::new(k, "is too large"))?
-                }
+                "batchSize" => s.batch_size = narrowed(k, as_u64(k, v)?)?,
                 "restUrl" => {
                     s.rest_url = match v {
                         Value::Null => None,

@@ -76,7 +76,41 @@ fn validation_refuses_with_the_reason() {
             "batchSize",
             "between 1 and 1000",
         ),
-        (json!({"intervalMs": 999}), "intervalMs", "at least 1000"),
+        (json!({"intervalMs": 999}), "intervalMs", "between 1000"),
+        (json!({"intervalMs": -1}), "intervalMs", "between 1000"),
+        (
+            json!({"intervalMs": u64::MAX}),
+            "intervalMs",
+            "86400000 (one day)",
+        ),
+        (
+            json!({"retryAttempts": 99_999_999_999u64}),
+            "retryAttempts",
+            "got 99999999999",
+        ),
+        // Settings are read by every role and held by the cloud: no secret
+        // may ride in them.
+        (
+            json!({"supabaseUrl": "https://admin:pw@abc.supabase.co"}),
+            "supabaseUrl",
+            "user name or password",
+        ),
+        (
+            json!({"restUrl": "https://abc.supabase.co/rest/v1?apikey=sb_secret_abc"}),
+            "restUrl",
+            "without ?",
+        ),
+        (
+            json!({"supabaseUrl": format!("https://abc.supabase.co/{}", "a".repeat(2100))}),
+            "supabaseUrl",
+            "longer than 2048",
+        ),
+        (
+            json!({"dbCaFile": "postgres://postgres:pw@db.abc.supabase.co/postgres"}),
+            "dbCaFile",
+            "looks like a URL or a key",
+        ),
+        (json!({"dbCaFile": "certs/ca.pem"}), "dbCaFile", "absolute"),
         (
             json!({"supabaseUrl": "http://abc.supabase.co"}),
             "supabaseUrl",
@@ -124,6 +158,11 @@ fn a_service_role_key_is_refused_as_the_write_key() {
     );
     assert!(is_service_key(&service));
     assert!(is_service_key("sb_secret_abcdef"));
+    // The same claims in base64's other alphabet (`+`, `/`) are refused too.
+    let std_b64 = base64::engine::general_purpose::STANDARD_NO_PAD
+        .encode(json!({"role": "service_role", "x": "?>?"}).to_string());
+    assert!(std_b64.contains('+'), "{std_b64}");
+    assert!(is_service_key(&format!("eyJ.{std_b64}.sig")));
     assert!(!is_service_key(&anon));
     assert!(!is_service_key("sb_publishable_abcdef"));
     let e = check_credential("anonKey", &service).expect_err("service key");
@@ -131,6 +170,9 @@ fn a_service_role_key_is_refused_as_the_write_key() {
     assert!(e.message.contains("Row Level Security"), "{e}");
     assert!(check_credential("anonKey", "sb_secret_xyz").is_err());
     assert!(check_credential("anonKey", &anon).is_ok());
+    assert!(check_credential("jwtKeyId", "key 1").is_err());
+    assert!(check_credential("jwtKeyId", "a6f1-2b").is_ok());
+    assert!(check_credential("jwtSecret", &"s".repeat(20_000)).is_err());
     let mut c = Credentials {
         service_role_key: Some(Secret::new(service)),
         ..Default::default()
@@ -185,4 +227,49 @@ fn secrets_are_redacted() {
     let shown = c.shown().to_string();
     assert!(!shown.contains("super-secret"), "{shown}");
     assert!(!format!("{c:?}").contains("super-secret"));
+}
+
+/// A CA path naming a FIFO (or a device) is refused at once: opening it must
+/// not wait for a writer while it holds a request thread of the hub.
+#[test]
+fn a_ca_file_that_is_not_a_regular_file_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("ca.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("coreutils' mkfifo runs");
+    assert!(made.success(), "mkfifo");
+    let s = Settings {
+        db_ca_file: Some(fifo.to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let c = Credentials {
+        db_url: Some(Secret::new(
+            "postgres://postgres:pw@localhost:5432/x?sslmode=require",
+        )),
+        ..Default::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(db_tls(&s, &c).map(|_| ())));
+    let answer = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("db_tls answered instead of waiting on the FIFO");
+    let e = answer.expect_err("a FIFO is not a CA file");
+    assert_eq!(e.field, "dbCaFile");
+    assert!(e.message.contains("not a regular file"), "{e}");
+    let big = dir.path().join("big.pem");
+    std::fs::write(&big, vec![b'a'; (MAX_CA_FILE_BYTES + 1) as usize]).expect("write");
+    let s = Settings {
+        db_ca_file: Some(big.to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let c = Credentials {
+        db_url: Some(Secret::new(
+            "postgres://postgres:pw@localhost:5432/x?sslmode=require",
+        )),
+        ..Default::default()
+    };
+    let e = db_tls(&s, &c).map(|_| ()).expect_err("too large");
+    assert!(e.message.contains("too large"), "{e}");
 }
