@@ -13,6 +13,9 @@ use serde::Serialize;
 
 /// How long an applied operation id is remembered: longer than any offline period.
 pub const OP_ID_DAYS: i64 = 30;
+/// Most devices a shop may have paired (not revoked) at once: far more tablets
+/// than a shop has, few enough that the owner's device list shows them all.
+pub const MAX_PAIRED_DEVICES: i64 = 200;
 /// Longest device id or operation id a tablet may give.
 pub const MAX_ID_CHARS: usize = 64;
 
@@ -32,6 +35,8 @@ pub struct Device {
 /// A tablet operation that was applied: the answer a retry gets again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedOp {
+    /// Who made it (`None`: remembered before migration 0014 kept it).
+    pub user_id: Option<String>,
     pub table: String,
     pub record_id: String,
     pub seq: i64,
@@ -79,11 +84,10 @@ pub(crate) fn register(
     now: time::OffsetDateTime,
 ) -> Result<Device, StoreError> {
     if !valid_id(device_id) {
-        return Err(crate::domain::value::FieldError::new(
+        return Err(StoreError::Refused(crate::domain::value::FieldError::new(
             "device_id",
             format!("must be 1 to {MAX_ID_CHARS} letters, digits or - _ . :"),
-        )
-        .into());
+        )));
     }
     let at = format_timestamp(now);
     conn.prepare_cached("DELETE FROM device_ops WHERE applied_at < ?1")?
@@ -103,6 +107,17 @@ pub(crate) fn register(
             Ok(d)
         }
         None => {
+            let paired: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM devices WHERE shop_id = ?1 AND revoked_at IS NULL",
+                )?
+                .query_row([shop_id.as_str()], |r| r.get(0))?;
+            if paired >= MAX_PAIRED_DEVICES {
+                return Err(StoreError::Conflict(format!(
+                    "this shop already has {MAX_PAIRED_DEVICES} paired devices: revoke the ones \
+                     no longer used (Devices page) before pairing another"
+                )));
+            }
             let d = Device {
                 id: device_id.to_string(),
                 shop_id: shop_id.to_string(),
@@ -174,12 +189,13 @@ pub(crate) fn applied_op(
 ) -> Result<Option<AppliedOp>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT table_name, record_id, seq, heads FROM device_ops
+            "SELECT table_name, record_id, seq, heads, user_id FROM device_ops
              WHERE device_id = ?1 AND op_id = ?2",
         )?
         .query_row(params![device_id, op_id], |r| {
             let heads: String = r.get(3)?;
             Ok(AppliedOp {
+                user_id: r.get(4)?,
                 table: r.get(0)?,
                 record_id: r.get(1)?,
                 seq: r.get(2)?,
@@ -193,6 +209,26 @@ pub(crate) fn applied_op(
         .optional()?)
 }
 
+/// Whether a write that reuses a remembered op id is a retry of that op: the
+/// same user (when the op recorded one), the same table, and the same record
+/// (a create without an id names none).
+pub(crate) fn is_retry_of(
+    prev: &AppliedOp,
+    user_id: Option<&str>,
+    table: &str,
+    op: &super::WriteOp,
+) -> bool {
+    use super::WriteOp;
+    let same_record = match op {
+        WriteOp::Create { id, .. } => {
+            id.is_none_or(|id| id.hyphenated().to_string() == prev.record_id)
+        }
+        WriteOp::Update { id, .. } | WriteOp::Delete { id } => *id == prev.record_id,
+        _ => false,
+    };
+    prev.user_id.as_deref().is_none_or(|u| Some(u) == user_id) && prev.table == table && same_record
+}
+
 /// Remembers that an operation id was applied, in the write's transaction.
 pub(crate) fn record_op(
     conn: &Connection,
@@ -203,8 +239,9 @@ pub(crate) fn record_op(
     now: &str,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO device_ops (device_id, op_id, shop_id, table_name, record_id, seq, heads, applied_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO device_ops
+             (device_id, op_id, shop_id, table_name, record_id, seq, heads, applied_at, user_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         device_id,
@@ -214,7 +251,8 @@ pub(crate) fn record_op(
         op.record_id,
         op.seq,
         op.heads.join(","),
-        now
+        now,
+        op.user_id
     ])?;
     Ok(())
 }
@@ -235,12 +273,14 @@ pub(crate) fn devices_of_actors(
 }
 
 impl Store {
-    /// The shop's devices, newest first.
+    /// The shop's devices: every paired one, newest first, then the most
+    /// recently revoked.
     pub async fn devices(&self, shop_id: &ShopId) -> Result<Vec<Device>, StoreError> {
         let shop_id = shop_id.as_str().to_string();
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "{DEVICE_SELECT} WHERE shop_id = ?1 ORDER BY first_seen DESC, id LIMIT 1000"
+                "{DEVICE_SELECT} WHERE shop_id = ?1
+                 ORDER BY revoked_at IS NOT NULL, first_seen DESC, id LIMIT 1000"
             ))?;
             let rows = stmt.query_map([shop_id], device_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

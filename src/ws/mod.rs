@@ -71,8 +71,9 @@ pub mod visibility;
 use crate::api::AppState;
 use crate::store::feed::FeedEntry;
 use crate::store::Store;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -292,7 +293,22 @@ async fn feed(
 }
 
 /// `GET /api/ws`: upgrades to a WebSocket; authentication is the first message.
-pub async fn upgrade(State(st): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// A request that is not an upgrade (a browser opening the address, a client
+/// missing a header) hears what the address is and which part was missing.
+pub async fn upgrade(
+    State(st): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(why) => {
+            let message = format!(
+                "GET /api/ws is the tablets' WebSocket and this request is not a WebSocket upgrade: {}",
+                why.body_text()
+            );
+            return crate::api::error::ApiError::Status(why.status(), message).into_response();
+        }
+    };
     ws.max_message_size(16 * MAX_MESSAGE)
         .max_frame_size(16 * MAX_MESSAGE)
         .on_upgrade(move |socket| socket::run(socket, st))

@@ -7,6 +7,7 @@
 use super::protocol::{self, Incoming, Refused};
 use super::{Limits, Tablets, MAX_MESSAGE};
 use crate::api::extract::Caller;
+use crate::api::records::{check_shop, check_shop_unchanged};
 use crate::api::{ApiError, AppState};
 use crate::domain::policy::{access, Access, Verb};
 use crate::domain::value::{parse_object, parse_uuid, FieldError, Mode};
@@ -209,6 +210,30 @@ async fn authenticate(st: &AppState, token: &str) -> Result<Caller, ApiError> {
     Caller::from_request_parts(&mut parts, st).await
 }
 
+/// The caller as of now: the hello's token checked again, with the account as
+/// it stands. A socket lives for hours; an account deactivated, deleted or
+/// reset since hello ends it, and a role changed since hello is the role its
+/// next frame is filtered and its next write checked by (as an HTTP request's
+/// next request would be).
+async fn current(st: &AppState, token: &str) -> Result<Caller, End> {
+    authenticate(st, token)
+        .await
+        .map_err(|e| End::Close(1008, short(&format!("signed out: {e}"))))
+}
+
+/// `Some(reason)` once the device has been revoked (or the hub closed it).
+fn revocation(revoked: &mut tokio::sync::watch::Receiver<Option<String>>) -> Option<String> {
+    match revoked.has_changed() {
+        Ok(false) => None,
+        _ => Some(
+            revoked
+                .borrow_and_update()
+                .clone()
+                .unwrap_or_else(|| "closed by the hub".into()),
+        ),
+    }
+}
+
 async fn session(
     stream: &mut SplitStream<WebSocket>,
     out: &mut Out,
@@ -259,7 +284,8 @@ async fn session(
     if hello.since < 0 {
         return End::Close(1008, "since must be a sequence (0 or more)".into());
     }
-    let caller = match authenticate(st, &hello.token).await {
+    let token = hello.token;
+    let mut caller = match authenticate(st, &token).await {
         Ok(c) => c,
         Err(e) => return End::Close(1008, short(&e.to_string())),
     };
@@ -313,6 +339,10 @@ async fn session(
     } else {
         const PAGE: usize = 512;
         loop {
+            caller = match current(st, &token).await {
+                Ok(c) => c,
+                Err(end) => return end,
+            };
             let page = match st
                 .store
                 .feed_after(sent, Some(caller.shop_id.clone()), PAGE)
@@ -326,6 +356,10 @@ async fn session(
             };
             let n = page.len();
             for e in page {
+                // A revoke ends the replay too, not only the live feed.
+                if let Some(reason) = revocation(&mut revoked) {
+                    return End::Close(1008, reason);
+                }
                 sent = e.seq;
                 for m in protocol::for_caller(&caller, &e) {
                     if !out.send(&m).await {
@@ -370,7 +404,13 @@ async fn session(
                     Ok(Some(t)) => t,
                 };
                 let answer = match protocol::parse(&text) {
-                    Ok(Incoming::Write(w)) => write(st, &caller, &device.id, w).await,
+                    Ok(Incoming::Write(w)) => {
+                        caller = match current(st, &token).await {
+                            Ok(c) => c,
+                            Err(end) => return end,
+                        };
+                        write(st, &caller, &device.id, w).await
+                    }
                     Ok(Incoming::Ping) => json!({ "type": "pong" }),
                     Ok(Incoming::Hello(_)) => protocol::error(&Refused {
                         code: "invalid_message",
@@ -391,6 +431,10 @@ async fn session(
                     if p.entry.seq <= sent {
                         continue;
                     }
+                    caller = match current(st, &token).await {
+                        Ok(c) => c,
+                        Err(end) => return end,
+                    };
                     sent = p.entry.seq;
                     for m in protocol::frames_for(&caller, &p) {
                         let m = Message::Text(m);
@@ -407,6 +451,11 @@ async fn session(
                 }
             },
             _ = ping.tick() => {
+                // A quiet socket still ends when its token expires or its
+                // account is closed.
+                if let Err(end) = current(st, &token).await {
+                    return end;
+                }
                 let now_progress = out.progress.load(Ordering::Relaxed);
                 let moved = now_progress != progressed;
                 progressed = now_progress;
@@ -508,7 +557,7 @@ async fn apply_write(
                 obj.insert("_base".into(), base);
             }
             let (env, fields) = parse_object(table.def(), &body, Mode::Update)?;
-            check_shop(env.shop_id.as_ref(), caller)?;
+            check_shop_unchanged(env.shop_id.as_ref(), caller)?;
             WriteOp::Update {
                 id,
                 fields,
@@ -557,15 +606,4 @@ async fn apply_write(
         st.accounts.forget(&rec.id);
     }
     Ok(protocol::ack(&w.op_id, &rec.id, out.seq, &rec.heads, false))
-}
-
-/// `shop_id`, if given, must be the caller's own shop (as over HTTP).
-fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
-    match given {
-        Some(s) if caller.shop_id != *s => Err(ApiError::InvalidReference(FieldError::new(
-            "shop_id",
-            format!("no shops record has the id {s}"),
-        ))),
-        _ => Ok(()),
-    }
 }

@@ -49,6 +49,7 @@ mod sync_tls;
 mod sync_upload;
 mod ui_catalog;
 mod web;
+mod ws_accounts;
 mod ws_automerge;
 mod ws_filter;
 mod ws_guard;

@@ -14,6 +14,7 @@ mod writes;
 pub use changes::{conflicts, history, resolve_conflict};
 pub use reads::{get_one, list};
 pub use writes::{bulk_create, create, delete, update};
+pub(crate) use writes::{check_shop, check_shop_unchanged};
 
 use super::extract::Caller;
 use super::{ApiError, AppState};

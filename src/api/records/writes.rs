@@ -17,7 +17,7 @@ use axum::Json;
 use serde_json::{json, Value as Json_};
 
 /// Checks `shop_id` if the body gave one: only the caller's own shop exists.
-fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
+pub(crate) fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
     match given {
         Some(s) if caller.shop_id != *s => Err(ApiError::InvalidReference(FieldError::new(
             "shop_id",
@@ -29,7 +29,10 @@ fn check_shop(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
 
 /// A PATCH may repeat the record's own `shop_id` (a client may send back what it
 /// read); any other value would move the record, which nobody may do.
-fn check_shop_unchanged(given: Option<&String>, caller: &Caller) -> Result<(), ApiError> {
+pub(crate) fn check_shop_unchanged(
+    given: Option<&String>,
+    caller: &Caller,
+) -> Result<(), ApiError> {
     match given {
         Some(s) if caller.shop_id != *s => {
             Err(FieldError::new("shop_id", "cannot be changed: a record stays in its shop").into())

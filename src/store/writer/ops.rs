@@ -130,16 +130,24 @@ impl Writer {
             &device.device_id,
         )?;
         if !devices::valid_id(&device.op_id) {
-            return Err(crate::domain::value::FieldError::new(
+            return Err(StoreError::Refused(crate::domain::value::FieldError::new(
                 "op_id",
                 format!(
                     "must be 1 to {} letters, digits or - _ . :",
                     devices::MAX_ID_CHARS
                 ),
-            )
-            .into());
+            )));
         }
         if let Some(prev) = devices::applied_op(ctx.conn, &device.device_id, &device.op_id)? {
+            // A retry is the same user's same write; anything else reusing the
+            // id hears nothing of what the id answered before.
+            if !devices::is_retry_of(&prev, who.user_id.as_deref(), ctx.req.table.name(), op) {
+                return Err(StoreError::Conflict(format!(
+                    "op_id {} was already used on this device for another write: give each \
+                     write its own op_id",
+                    device.op_id
+                )));
+            }
             return Ok(WriteOutcome {
                 seq: prev.seq,
                 replayed: Some(prev),
@@ -164,6 +172,7 @@ impl Writer {
             }
         };
         let applied = AppliedOp {
+            user_id: ctx.req.who.user_id.clone(),
             table: ctx.req.table.name().to_string(),
             record_id: rec.id.clone(),
             seq,

@@ -211,6 +211,15 @@ async fn unknown_tables_columns_and_records_are_refused() {
         )
         .await;
     }
+    // The tablets' address opened as a page: it says what it is and what the
+    // request lacked, not only "bad request".
+    let (status, body) = s.hub.get("/api/ws", &token).await;
+    assert_eq!(status, BAD, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("tablets' WebSocket") && message.contains("upgrade"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

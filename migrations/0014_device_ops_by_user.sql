@@ -1,0 +1,12 @@
+-- Which user made each remembered tablet operation.
+--
+-- A device id is the tablet's, not the person's: a shared bay tablet says
+-- hello as whoever is logged in on it. The operation ids a tablet already
+-- used were answered by their id alone, so after another person's hello on
+-- the same tablet, a write reusing one of the first person's op ids was
+-- answered with the first person's record id, sequence and heads (a record
+-- the second person may not be allowed to read), and applied nothing. The
+-- writer now answers a replay only to the user who made the operation, for
+-- the same table and record; anything else reusing the op id is refused.
+-- Rows kept before this have no user and are matched by table and record.
+ALTER TABLE device_ops ADD COLUMN user_id TEXT;
