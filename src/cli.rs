@@ -123,5 +123,9 @@ pub enum CloudCommand {
         /// postgres:// URL of the database (Supabase: the direct connection string).
         #[arg(long, env = "SUPABASE_DB_URL")]
         db_url: String,
+        /// A PEM file of the CA that signed the database's certificate
+        /// (self-hosted Postgres); Supabase needs none.
+        #[arg(long, env = "SUPABASE_DB_CA_FILE")]
+        ca_file: Option<String>,
     },
 }

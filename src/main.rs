@@ -187,9 +187,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cloud {
-            command: CloudCommand::Check { db_url },
+            command: CloudCommand::Check { db_url, ca_file },
         } => {
-            let report = collisionos::cloud::check::check(&db_url).await?;
+            let report = collisionos::cloud::check::check(&db_url, ca_file.as_deref()).await?;
             println!("{report}");
             Ok(if report.is_ok() {
                 ExitCode::SUCCESS

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # async fn run(url: &str) -> anyhow::Result<()> {
-//! let report = collisionos::cloud::check::check(url).await?;
+//! let report = collisionos::cloud::check::check(url, None).await?;
 //! println!("{report}");
 //! if !report.is_ok() {
 //!     std::process::exit(1);
@@ -16,9 +16,8 @@ use super::expected::{
     HELPER_FUNCTIONS,
 };
 use super::introspect::{live_schema, LiveSchema, LiveTable};
-use anyhow::Context;
 use std::fmt;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 /// One difference between the live database and what the catalog expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,19 +308,25 @@ impl fmt::Display for CheckReport {
     }
 }
 
-/// Connects to `db_url` (a `postgres://` URL, without TLS) and checks it. For a
-/// connection that needs TLS, connect yourself and call [`check_client`].
-pub async fn check(db_url: &str) -> anyhow::Result<CheckReport> {
-    let (client, connection) = tokio_postgres::connect(db_url, NoTls)
-        .await
-        .context("connecting to the cloud database")?;
-    let conn = tokio::spawn(connection);
-    let report = check_client(&client).await;
-    drop(client);
-    // The connection task ends once the client is dropped; its error, if any,
-    // already surfaced through the queries.
-    let _ = conn.await;
-    report
+/// Connects to `db_url` (a `postgres://` URL) with the sync worker's TLS
+/// rules and checks it: TLS always outside this machine (a URL that turns it
+/// off there is refused), on loopback when the URL asks (`sslmode=require`);
+/// roots from `ca_file` if given, else Mozilla's. A check over plain text to
+/// a remote database could be answered "schema OK" by anyone in between.
+pub async fn check(db_url: &str, ca_file: Option<&str>) -> anyhow::Result<CheckReport> {
+    use crate::sync::config::{db_tls, Credentials, Secret, Settings};
+    let settings = Settings {
+        db_ca_file: ca_file.map(str::to_string),
+        ..Settings::default()
+    };
+    let credentials = Credentials {
+        db_url: Some(Secret::new(db_url)),
+        ..Credentials::default()
+    };
+    let tls = db_tls(&settings, &credentials).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sink = crate::sync::pg::PgSink::with_tls(Secret::new(db_url), tls);
+    let client = sink.connect().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    check_client(&client).await
 }
 
 /// Checks the database `client` is connected to.

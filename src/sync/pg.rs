@@ -110,7 +110,8 @@ impl PgSink {
         }
     }
 
-    async fn connect(&self) -> Result<Client, SinkError> {
+    /// A new connection (TLS as configured), its connection task spawned.
+    pub(crate) async fn connect(&self) -> Result<Client, SinkError> {
         let mut cfg = tokio_postgres::Config::from_str(self.url.expose())
             .map_err(|_| SinkError::permanent("the database URL is not a valid postgres:// URL"))?;
         cfg.connect_timeout(CONNECT_TIMEOUT);

@@ -243,7 +243,7 @@ async fn no_cloud_table_has_a_column_that_looks_like_a_secret() {
 #[tokio::test]
 async fn cloud_check_passes_a_clean_database_and_reports_damage() {
     let db = fresh_db("check").await;
-    let report = check(&db.url).await.expect("check runs");
+    let report = check(&db.url, None).await.expect("check runs");
     assert!(report.is_ok(), "clean database reported:\n{report}");
     assert!(report.to_string().contains("OK"), "{report}");
     assert_eq!(report.tables_checked, TABLES.len() + 1);
@@ -271,7 +271,7 @@ async fn cloud_check_passes_a_clean_database_and_reports_damage() {
         )
         .await
         .expect("damage the database");
-    let report = check(&db.url).await.expect("check runs");
+    let report = check(&db.url, None).await.expect("check runs");
     assert!(!report.is_ok());
     let expect = [
         Problem::MissingColumn {

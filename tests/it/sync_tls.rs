@@ -208,6 +208,29 @@ async fn the_hub_syncs_over_tls_with_a_given_ca_and_refuses_an_unverified_certif
         0,
         "the hub never tried plain text"
     );
+    // `collisionos cloud check` connects by the same rules: through the front
+    // with the CA file it checks the schema; without it, it refuses the
+    // certificate instead of checking over plain text.
+    let check = |ca: Option<&Path>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_collisionos"));
+        cmd.args(["cloud", "check", "--db-url", &url]);
+        if let Some(ca) = ca {
+            cmd.arg("--ca-file").arg(ca);
+        }
+        cmd.env_remove("SUPABASE_DB_CA_FILE").output()
+    };
+    let out = check(Some(&ca)).await.expect("run cloud check");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("cloud schema OK"), "{printed}");
+    let out = check(None).await.expect("run cloud check");
+    let said = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert!(!out.status.success());
+    assert!(said.contains("certificate"), "{said}");
     // The front really refuses plain connections.
     let plain = format!("postgres://postgres@127.0.0.1:{port}/{name}");
     assert!(tokio_postgres::connect(&plain, tokio_postgres::NoTls)
