@@ -3,14 +3,14 @@
 //! document carrying a column the caller may not read is refused (403), never
 //! trimmed: its history would still hold the values.
 
-use super::extract::Caller;
-use super::{ApiError, AppState};
-use crate::domain::policy::{access, Access, Verb};
-use crate::domain::value::parse_uuid;
-use crate::domain::TableId;
+use super::extract::{query_once, Caller};
+use super::records::{allowed, record_id, table_of};
+use super::{ApiError, ApiPath as Path, AppState};
+use crate::domain::policy::Verb;
+use crate::domain::value::FieldError;
 use crate::store::StoreError;
 use crate::ws::visibility::{hidden_columns, may_read_row};
-use axum::extract::{Path, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 
@@ -18,18 +18,14 @@ pub async fn document(
     State(st): State<AppState>,
     caller: Caller,
     Path((table, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, ApiError> {
-    let table = TableId::by_name(&table)
-        .ok_or_else(|| ApiError::NotFound(format!("no table named '{table}'")))?;
-    if access(table, Verb::Read, caller.role) == Access::Denied {
-        return Err(ApiError::Forbidden(format!(
-            "a {} may not read {}",
-            caller.role, table
-        )));
+    let table = table_of(&table)?;
+    allowed(table, Verb::Read, &caller)?;
+    if let Some((name, _)) = query_once(query.as_deref())?.first() {
+        return Err(FieldError::new(name.as_str(), "is not a parameter of this request").into());
     }
-    let id = parse_uuid(&id)
-        .map(|u| u.hyphenated().to_string())
-        .ok_or_else(ApiError::not_found)?;
+    let id = record_id(&id)?;
     let rec = st
         .store
         .get(table, &caller.shop_id, &id)

@@ -182,3 +182,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .map_err(|e| ApiError::MalformedJson(e.to_string()))
     }
 }
+
+/// The query string's parameters, each given once: a second value would
+/// silently replace the first (or, for a list's column, ask for rows holding
+/// two values at once), so a repeat is refused, naming the parameter.
+pub fn query_once(
+    raw: Option<&str>,
+) -> Result<Vec<(String, String)>, crate::domain::value::FieldError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if pairs.iter().any(|(k, _)| *k == key) {
+            return Err(crate::domain::value::FieldError::new(
+                key.as_ref(),
+                "is given more than once",
+            ));
+        }
+        pairs.push((key.into_owned(), value.into_owned()));
+    }
+    Ok(pairs)
+}

@@ -10,7 +10,7 @@ use crate::domain::{Role, TableId};
 use crate::store::queue::Clearable;
 use crate::sync::control::ControlError;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -70,6 +70,13 @@ fn api(e: ApiError) -> Response {
 }
 
 /// Query parameters: only `allowed`, each a number or a known word.
+/// The query's parameters by name, each given once.
+fn query_map(query: Option<String>) -> Result<HashMap<String, String>, Response> {
+    crate::api::extract::query_once(query.as_deref())
+        .map(|pairs| pairs.into_iter().collect())
+        .map_err(|e| api(ApiError::InvalidField(e)))
+}
+
 fn params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(ApiError::InvalidField(FieldError::new(
@@ -166,11 +173,12 @@ pub async fn put_config(
 pub async fn queue(
     State(st): State<AppState>,
     caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
     require(&st, &caller, VIEW, "view the sync queue")
         .await
         .map_err(api)?;
+    let q = query_map(query)?;
     params(&q, &["status", "limit", "offset"]).map_err(api)?;
     let status = match q.get("status").map(|s| s.to_ascii_uppercase()) {
         None => None,
@@ -202,11 +210,12 @@ pub async fn queue(
 pub async fn history(
     State(st): State<AppState>,
     caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
     require(&st, &caller, VIEW, "view the sync history")
         .await
         .map_err(api)?;
+    let q = query_map(query)?;
     params(&q, &["limit", "offset"]).map_err(api)?;
     let limit = number(&q, "limit", 100, 1000).map_err(api)?;
     let offset = number(&q, "offset", 0, usize::MAX / 2).map_err(api)?;

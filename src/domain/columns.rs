@@ -141,10 +141,14 @@ pub fn check_update(
     if let Some((f, _)) = changed.iter().find(|(f, _)| !may_change(table, role, f)) {
         return Err(if table == TableId::REPAIR_ORDERS {
             format!(
-                "{f}: a {role} may change only stage, hold_reason, notes and ro_status of a repair order"
+                "{f}: {} may change only stage, hold_reason, notes and ro_status of a repair order",
+                role.with_article()
             )
         } else {
-            format!("{f}: a {role} may change only part_status and quantity_received of a part")
+            format!(
+                "{f}: {} may change only part_status and quantity_received of a part",
+                role.with_article()
+            )
         });
     }
     for (f, v) in changed {
@@ -158,13 +162,15 @@ pub fn check_update(
                 let from_ok = fin || !FIN_STATUSES.contains(&old);
                 if !(to_ok && from_ok) {
                     return Err(format!(
-                        "ro_status: a {role} moves a repair order only among in_production, quality_control, parts_hold and ready_for_delivery"
+                        "ro_status: {} moves a repair order only among in_production, quality_control, parts_hold and ready_for_delivery",
+                        role.with_article()
                     ));
                 }
             }
             (TableId::PARTS, "part_status") if !HANDLED_PART_STATUSES.contains(&new) => {
                 return Err(format!(
-                    "part_status: a {role} marks a part only received, inspected or installed"
+                    "part_status: {} marks a part only received, inspected or installed",
+                    role.with_article()
                 ));
             }
             _ => {}

@@ -43,6 +43,23 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The role with its article, for messages: "a technician", "an owner".
+    pub fn with_article(self) -> String {
+        let article = match self.as_str().as_bytes().first() {
+            Some(b'a' | b'e' | b'i' | b'o' | b'u') => "an",
+            _ => "a",
+        };
+        format!("{article} {self}")
+    }
+}
+
+/// The refusal of a verb on a table by the table half of the matrix, in the
+/// same words wherever it is checked (HTTP, tablets, the writer).
+pub fn not_allowed(role: Role, verb: Verb, table: &str) -> String {
+    format!("{} may not {} {table}", role.with_article(), verb.as_str())
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -294,6 +311,16 @@ mod tests {
     use crate::domain::catalog::TABLES;
 
     #[test]
+    fn refusals_name_the_role_with_its_article() {
+        assert_eq!(
+            not_allowed(Role::Estimator, Verb::Read, "payments"),
+            "an estimator may not read payments"
+        );
+        assert_eq!(Role::Technician.with_article(), "a technician");
+        assert_eq!(Role::Owner.with_article(), "an owner");
+    }
+
+    #[test]
     fn every_table_has_a_row_in_the_matrix() {
         for t in TABLES {
             assert!(
@@ -414,14 +441,7 @@ pub fn check_row(
     let me = who.user_id.as_deref();
     let is_me = |v: Option<&Value>| matches!((v, me), (Some(Value::Text(s)), Some(m)) if s == m);
     match access(table, verb, who.role) {
-        Access::Denied => {
-            return Err(Refusal::Forbidden(format!(
-                "a {} may not {} {}",
-                who.role,
-                verb.as_str(),
-                def.name
-            )))
-        }
+        Access::Denied => return Err(Refusal::Forbidden(not_allowed(who.role, verb, def.name))),
         Access::All => {}
         Access::Own => {
             let owner = def.owner();

@@ -9,7 +9,7 @@ use super::{Limits, Tablets, MAX_MESSAGE};
 use crate::api::extract::Caller;
 use crate::api::records::{check_shop, check_shop_unchanged};
 use crate::api::{ApiError, AppState};
-use crate::domain::policy::{access, Access, Verb};
+use crate::domain::policy::Verb;
 use crate::domain::value::{parse_object, parse_uuid, FieldError, Mode};
 use crate::domain::TableId;
 use crate::store::{DeviceWrite, WriteOp, WriteRequest};
@@ -521,14 +521,7 @@ async fn apply_write(
     if table == TableId::USERS && verb != Verb::Update {
         return Err(FieldError::new("table", "accounts are created and deleted over HTTP").into());
     }
-    if access(table, verb, caller.role) == Access::Denied {
-        return Err(ApiError::Forbidden(format!(
-            "a {} may not {} {}",
-            caller.role,
-            verb.as_str(),
-            table
-        )));
-    }
+    crate::api::records::allowed(table, verb, caller)?;
     let mut body = w.fields.unwrap_or_else(|| json!({}));
     let Some(obj) = body.as_object_mut() else {
         return Err(FieldError::new("fields", "must be a JSON object").into());

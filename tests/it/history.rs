@@ -266,3 +266,47 @@ async fn a_record_whose_history_is_damaged_is_read_but_not_changed() {
     assert_eq!(now, rec, "still read as it was");
     assert_eq!(hub.snapshot(), before, "nothing stored changed");
 }
+
+/// A column the caller may not read is not named in the history either: a
+/// technician reading a colleague's account does not learn when their hourly
+/// rate changed; an owner does.
+#[tokio::test]
+async fn history_does_not_name_a_column_the_caller_may_not_read() {
+    let hub = TestHub::spawn().await;
+    let admin = hub.user("admin").await;
+    let tech = hub.user("technician").await;
+    let path = api_id("users", &admin.id);
+    for body in [
+        json!({ "hourly_rate_cents": 9999 }),
+        json!({ "display_name": "Renamed", "hourly_rate_cents": 5000 }),
+    ] {
+        let (s, b) = hub.patch(&path, hub.owner_token(), &body).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let fields_seen = |body: &Value| -> Vec<Vec<String>> {
+        body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter(|e| e["op"] == "update")
+            .map(|e| {
+                strings(&e["fields"])
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let (s, by_owner) = hub.get(&format!("{path}/history"), hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK, "{by_owner}");
+    assert_eq!(
+        fields_seen(&by_owner),
+        [
+            vec!["hourly_rate_cents".to_string()],
+            vec!["display_name".into(), "hourly_rate_cents".into()]
+        ]
+    );
+    let (s, by_tech) = hub.get(&format!("{path}/history"), &tech.token).await;
+    assert_eq!(s, StatusCode::OK, "{by_tech}");
+    assert_eq!(fields_seen(&by_tech), [vec!["display_name".to_string()]]);
+}

@@ -18,8 +18,7 @@ use serde_json::{json, Value as Json_};
 fn paging(query: Option<String>) -> Result<(usize, Option<String>), FieldError> {
     let mut limit = DEFAULT_LIMIT;
     let mut cursor = None;
-    let pairs = query.unwrap_or_default();
-    for (key, raw) in url::form_urlencoded::parse(pairs.as_bytes()) {
+    for (key, raw) in crate::api::extract::query_once(query.as_deref())? {
         match key.as_ref() {
             "limit" => {
                 limit = raw
@@ -30,7 +29,7 @@ fn paging(query: Option<String>) -> Result<(usize, Option<String>), FieldError> 
                         FieldError::new("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
                     })?;
             }
-            "cursor" => cursor = Some(raw.into_owned()),
+            "cursor" => cursor = Some(raw),
             other => {
                 return Err(FieldError::new(
                     other,
@@ -78,6 +77,18 @@ pub async fn history(
     let next = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq.to_string()))
         .flatten();
+    // The names of columns the caller may not read are not theirs either (when
+    // a colleague's hourly rate changed); an update of only such columns is
+    // left out, as the tablets' feed leaves it out.
+    let hidden = columns::hidden(table, caller.role, Some(&caller.user_id), &id);
+    let entries: Vec<_> = entries
+        .into_iter()
+        .filter_map(|mut e| {
+            let had = e.fields.len();
+            e.fields.retain(|f| !hidden.contains(&f.as_str()));
+            (e.op != "update" || had == 0 || !e.fields.is_empty()).then_some(e)
+        })
+        .collect();
     Ok(Json(json!({ "data": entries, "next_cursor": next })))
 }
 

@@ -27,24 +27,23 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value as Json_};
 
-fn table_of(name: &str) -> Result<TableId, ApiError> {
+pub(crate) fn table_of(name: &str) -> Result<TableId, ApiError> {
     TableId::by_name(name).ok_or_else(|| ApiError::NotFound(format!("no table named '{name}'")))
 }
 
 /// The table half of the matrix: may this role do this verb on this table at all?
-fn allowed(table: TableId, verb: Verb, caller: &Caller) -> Result<Access, ApiError> {
+pub(crate) fn allowed(table: TableId, verb: Verb, caller: &Caller) -> Result<Access, ApiError> {
     match access(table, verb, caller.role) {
-        Access::Denied => Err(ApiError::Forbidden(format!(
-            "a {} may not {} {}",
+        Access::Denied => Err(ApiError::Forbidden(crate::domain::policy::not_allowed(
             caller.role,
-            verb.as_str(),
-            table
+            verb,
+            table.name(),
         ))),
         a => Ok(a),
     }
 }
 
-fn record_id(id: &str) -> Result<String, ApiError> {
+pub(crate) fn record_id(id: &str) -> Result<String, ApiError> {
     // A malformed id names no record: answered like any other missing one.
     parse_uuid(id)
         .map(|u| u.hyphenated().to_string())

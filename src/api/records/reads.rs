@@ -73,14 +73,7 @@ pub async fn list(
         newest_first: false,
         limit: DEFAULT_LIMIT,
     };
-    let pairs = query.unwrap_or_default();
-    let mut seen = std::collections::HashSet::new();
-    for (key, raw) in url::form_urlencoded::parse(pairs.as_bytes()) {
-        // Each parameter once: a second value would silently replace the
-        // first, or (a column) ask for rows holding two values at once.
-        if !seen.insert(key.clone()) {
-            return Err(FieldError::new(key.as_ref(), "is given more than once").into());
-        }
+    for (key, raw) in crate::api::extract::query_once(query.as_deref())? {
         match key.as_ref() {
             "limit" => {
                 q.limit = raw

@@ -92,8 +92,8 @@ impl Writer {
                 use crate::domain::Role;
                 if req.who.user_id.is_some() && !matches!(req.who.role, Role::Owner | Role::Admin) {
                     return Err(StoreError::Forbidden(format!(
-                        "a {} may not revoke a device",
-                        req.who.role
+                        "{} may not revoke a device",
+                        req.who.role.with_article()
                     )));
                 }
                 let d = devices::revoke(conn, &req.who.shop_id, device_id, &ctx.now)?;

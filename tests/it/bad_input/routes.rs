@@ -149,7 +149,32 @@ async fn unknown_tables_columns_and_records_are_refused() {
     )
     .await;
     let many_filters = format!("/api/customers?{}", vec!["first_name=a"; 1000].join("&"));
+    let cust = api_id("customers", s.refs.id("customers"));
+    let history_twice = format!("{cust}/history?limit=1&limit=2");
+    let document_param = format!("{cust}/automerge?x=1");
     for (case, path, field) in [
+        // Every paged read takes each parameter once, as the lists do.
+        ("a history's limit twice", history_twice.as_str(), "limit"),
+        (
+            "conflicts' limit twice",
+            "/api/conflicts?limit=1&limit=2",
+            "limit",
+        ),
+        (
+            "the sync queue's limit twice",
+            "/api/sync/queue?limit=1&limit=2",
+            "limit",
+        ),
+        (
+            "the sync history's offset twice",
+            "/api/sync/history?offset=1&offset=2",
+            "offset",
+        ),
+        (
+            "a document download takes no parameter",
+            &document_param,
+            "x",
+        ),
         (
             "filter by an unknown column",
             "/api/customers?favourite_colour=red",
