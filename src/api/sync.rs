@@ -71,10 +71,10 @@ fn api(e: ApiError) -> Response {
 
 /// Query parameters: only `allowed`, each a number or a known word.
 /// The query's parameters by name, each given once.
-fn query_map(query: Option<String>) -> Result<HashMap<String, String>, Response> {
+fn query_map(query: Option<String>) -> Result<HashMap<String, String>, ApiError> {
     crate::api::extract::query_once(query.as_deref())
         .map(|pairs| pairs.into_iter().collect())
-        .map_err(|e| api(ApiError::InvalidField(e)))
+        .map_err(ApiError::InvalidField)
 }
 
 fn params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
@@ -178,7 +178,7 @@ pub async fn queue(
     require(&st, &caller, VIEW, "view the sync queue")
         .await
         .map_err(api)?;
-    let q = query_map(query)?;
+    let q = query_map(query).map_err(api)?;
     params(&q, &["status", "limit", "offset"]).map_err(api)?;
     let status = match q.get("status").map(|s| s.to_ascii_uppercase()) {
         None => None,
@@ -215,7 +215,7 @@ pub async fn history(
     require(&st, &caller, VIEW, "view the sync history")
         .await
         .map_err(api)?;
-    let q = query_map(query)?;
+    let q = query_map(query).map_err(api)?;
     params(&q, &["limit", "offset"]).map_err(api)?;
     let limit = number(&q, "limit", 100, 1000).map_err(api)?;
     let offset = number(&q, "offset", 0, usize::MAX / 2).map_err(api)?;
