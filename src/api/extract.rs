@@ -160,6 +160,38 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A body's headers, if it names them, say JSON, uncompressed: a form or a
+/// gzip stream is refused (415) for what it is, not parsed and misreported as
+/// malformed JSON. A body without a `Content-Type` is read as JSON.
+pub fn json_body_headers(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+    let unsupported = |m: String| ApiError::Status(StatusCode::UNSUPPORTED_MEDIA_TYPE, m);
+    if let Some(ct) = headers.get(CONTENT_TYPE) {
+        let essence = ct
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(unsupported(format!(
+                "the body must be JSON (Content-Type: application/json), not {essence}"
+            )));
+        }
+    }
+    if let Some(enc) = headers.get(CONTENT_ENCODING) {
+        let enc = enc.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+        if enc != "identity" {
+            return Err(unsupported(format!(
+                "the body must not be compressed (Content-Encoding: {enc})"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A request body parsed as JSON, within the route's size cap.
 pub struct JsonBody(pub serde_json::Value);
 
@@ -167,6 +199,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        json_body_headers(req.headers())?;
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge

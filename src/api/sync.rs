@@ -255,12 +255,18 @@ pub async fn cost(State(st): State<AppState>, caller: Caller) -> Answer {
 
 /// `POST /api/sync/trigger` (body optional): `{"retryFailed": true | [ids]}`
 /// makes FAILED items due again first; then pushes what is due now.
-pub async fn trigger(State(st): State<AppState>, caller: Caller, body: Bytes) -> Answer {
+pub async fn trigger(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Answer {
     require(&st, &caller, MANAGE, "start a sync")
         .await
         .map_err(api)?;
     let mut retried = 0;
     if !body.is_empty() {
+        super::extract::json_body_headers(&headers).map_err(api)?;
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| api(ApiError::MalformedJson(e.to_string())))?;
         only(&v, &["retryFailed"]).map_err(api)?;

@@ -2,7 +2,7 @@
 //! object, a bulk envelope of the wrong shape (400), and bodies over the size caps
 //! (413), while the bulk route takes more than a single record's cap.
 
-use super::{Setup, BAD};
+use super::{Setup, BAD, JSON};
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -213,4 +213,59 @@ async fn oversized_bodies_are_refused_with_413() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{}", out.to_string().len());
     assert_eq!(out["data"].as_array().map(Vec::len), Some(300));
+}
+
+/// A body that says it is not JSON (a form, text) or is compressed is refused
+/// for what it is (415), not parsed; a JSON body without a Content-Type is read.
+#[tokio::test]
+async fn a_body_that_is_not_plain_json_is_refused_with_415() {
+    let s = Setup::new().await;
+    let auth = s.bearer();
+    let body = json!({ "first_name": "Typed" }).to_string();
+    for (case, headers) in [
+        ("JSON sent as text", vec![("content-type", "text/plain")]),
+        (
+            "a form",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+        ),
+        (
+            "a compressed body",
+            vec![JSON, ("content-encoding", "gzip")],
+        ),
+    ] {
+        let mut headers = headers;
+        headers.push(("authorization", auth.as_str()));
+        s.refused(
+            case,
+            s.hub
+                .raw(Method::POST, "/api/customers", &headers, body.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        )
+        .await;
+    }
+    let (status, created) = s
+        .hub
+        .raw(
+            Method::POST,
+            "/api/customers",
+            &[("authorization", auth.as_str())],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, typed) = s
+        .hub
+        .raw(
+            Method::POST,
+            "/api/customers",
+            &[
+                ("content-type", "application/json; charset=utf-8"),
+                ("authorization", auth.as_str()),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{typed}");
 }
