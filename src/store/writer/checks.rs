@@ -169,7 +169,8 @@ impl Ctx<'_> {
     }
 
     /// Checks what only the database can: references name a record of this shop,
-    /// and a repair order's stage is one of the shop's board.
+    /// and a repair order's stage (and a stage-history row's) is one of the
+    /// shop's board.
     pub(super) fn check_values(&self, fields: &Fields) -> Result<(), StoreError> {
         let def = self.req.table.def();
         for col in def.columns {
@@ -192,27 +193,35 @@ impl Ctx<'_> {
                     .into());
                 }
             }
-            if self.req.table == TableId::REPAIR_ORDERS
-                && col.name == "stage"
-                && !STAGES.contains(&v.as_str())
-            {
-                let found: Option<i64> = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT 1 FROM production_stages WHERE shop_id = ?1 AND code = ?2 AND active = 1",
-                    )?
-                    .query_row(params![self.req.who.shop_id, v], |r| r.get(0))
-                    .optional()?;
-                if found.is_none() {
-                    return Err(FieldError::new(
-                        "stage",
-                        format!(
-                            "'{v}' is neither a default stage ({}) nor an active production stage of this shop",
-                            STAGES.join(", ")
-                        ),
-                    )
-                    .into());
-                }
+            // A repair order moves only to a column of the board as it is now;
+            // a stage-history row names stages the board has (or had: a column
+            // since made inactive is still a stage an order was in).
+            let active_only = match (self.req.table, col.name) {
+                (TableId::REPAIR_ORDERS, "stage") => true,
+                (TableId::RO_STAGE_HISTORY, "from_stage" | "to_stage") => false,
+                _ => continue,
+            };
+            if STAGES.contains(&v.as_str()) {
+                continue;
+            }
+            let found: Option<i64> = self
+                .conn
+                .prepare_cached(
+                    "SELECT 1 FROM production_stages
+                     WHERE shop_id = ?1 AND code = ?2 AND (active = 1 OR NOT ?3)",
+                )?
+                .query_row(params![self.req.who.shop_id, v, active_only], |r| r.get(0))
+                .optional()?;
+            if found.is_none() {
+                let which = if active_only { "an active" } else { "a" };
+                return Err(FieldError::new(
+                    col.name,
+                    format!(
+                        "'{v}' is neither a default stage ({}) nor {which} production stage of this shop",
+                        STAGES.join(", ")
+                    ),
+                )
+                .into());
             }
         }
         Ok(())

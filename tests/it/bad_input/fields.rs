@@ -413,6 +413,22 @@ async fn wrong_types_statuses_vins_and_missing_fields_are_named() {
             json!({ "stage": "moon_base" }),
             "stage",
         ),
+        (
+            "a stage history to a stage no board has",
+            Method::POST,
+            api("ro_stage_history"),
+            json!({ "repair_order_id": r.id("repair_orders"), "from_stage": "intake",
+                    "to_stage": "paint", "moved_at": "2026-01-16T10:00:00Z" }),
+            "to_stage",
+        ),
+        (
+            "a stage history from a stage no board has",
+            Method::POST,
+            api("ro_stage_history"),
+            json!({ "repair_order_id": r.id("repair_orders"), "from_stage": "moon_base",
+                    "to_stage": "blueprint", "moved_at": "2026-01-16T10:00:00Z" }),
+            "from_stage",
+        ),
     ] {
         s.json(
             case,
