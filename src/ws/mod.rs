@@ -44,7 +44,10 @@
 //! - `caught_up`: the replay after `since` is complete; live changes follow.
 //!   `{"type":"caught_up","seq":1290}`
 //! - `ack`: a write was applied (or had been: `replayed`), with its sequence and
-//!   the record's new heads.
+//!   the record's new heads. A write that changed nothing (every field already
+//!   held its value) logs no change: its `seq` is 0 and `heads` the record's
+//!   current heads (resume from `caught_up`'s and `change` sequences, not an
+//!   ack's).
 //!   `{"type":"ack","op_id":"bay3-000017","id":"0190…","seq":1291,"heads":["c0de…"],"replayed":false}`
 //! - `error`: a message was refused; `field` names the field at fault, `op_id`
 //!   the write. The codes are the HTTP API's (`invalid_field`, `forbidden`,
