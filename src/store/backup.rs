@@ -181,6 +181,16 @@ pub fn backup(data_dir: &Path, dest: &Path) -> Result<CopyReport, StoreError> {
             dest.display()
         )));
     }
+    let folder = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(StoreError::Conflict(format!(
+            "the folder {} does not exist; create it or choose another; nothing was written",
+            folder.display()
+        )));
+    }
     let from = Connection::open_with_flags(
         &db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -250,6 +250,21 @@ fn backup_of_a_missing_data_dir_fails_and_creates_nothing() {
 }
 
 #[test]
+fn backup_into_a_folder_that_does_not_exist_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    init(&data);
+    let copy = dir.path().join("no-such-folder").join("copy.db");
+    let out = run(&["backup", copy.to_str().expect("utf-8")], &data, None);
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains("no-such-folder does not exist") && !msg.contains("internal"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
