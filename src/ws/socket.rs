@@ -221,6 +221,10 @@ async fn current(st: &AppState, token: &str) -> Result<Caller, End> {
         .map_err(|e| End::Close(1008, short(&format!("signed out: {e}"))))
 }
 
+/// The longest a live socket goes on sending changes without checking its
+/// token again (its writes and changes to accounts are checked at once).
+const RECHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// `Some(reason)` once the device has been revoked (or the hub closed it).
 fn revocation(revoked: &mut tokio::sync::watch::Receiver<Option<String>>) -> Option<String> {
     match revoked.has_changed() {
@@ -381,6 +385,7 @@ async fn session(
     let mut ping = tokio::time::interval(limits.ping_every);
     ping.tick().await;
     let mut heard = Instant::now();
+    let mut checked = Instant::now();
     let mut progressed = out.progress.load(Ordering::Relaxed);
     loop {
         tokio::select! {
@@ -431,10 +436,17 @@ async fn session(
                     if p.entry.seq <= sent {
                         continue;
                     }
-                    caller = match current(st, &token).await {
-                        Ok(c) => c,
-                        Err(end) => return end,
-                    };
+                    // A change to an account is checked against at once (it may
+                    // be this one's role or deactivation); otherwise at most
+                    // once a second, so a bulk import's thousands of changes
+                    // are not thousands of token checks per tablet.
+                    if p.entry.table == TableId::USERS || checked.elapsed() >= RECHECK_EVERY {
+                        caller = match current(st, &token).await {
+                            Ok(c) => c,
+                            Err(end) => return end,
+                        };
+                        checked = Instant::now();
+                    }
                     sent = p.entry.seq;
                     for m in protocol::frames_for(&caller, &p) {
                         let m = Message::Text(m);
