@@ -7,18 +7,12 @@
 use crate::common::*;
 use crate::ws_support::*;
 use collisionos::ws::Limits;
-use futures_util::SinkExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
 fn close_reason(f: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
     f.as_ref().map(|f| f.reason.to_string()).unwrap_or_default()
-}
-
-fn close_code(f: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> CloseCode {
-    f.as_ref().map(|f| f.code).unwrap_or(CloseCode::Status)
 }
 
 async fn repair_order(hub: &TestHub) -> String {
@@ -104,7 +98,7 @@ async fn a_deactivated_account_s_socket_closes() {
     )
     .await;
     let (frame, seen) = until_closed(&mut t.ws).await;
-    assert_eq!(close_code(&frame), CloseCode::Policy, "{seen:?}");
+    assert_eq!(code_of(&frame), CloseCode::Policy, "{seen:?}");
     assert!(close_reason(&frame).contains("not active"), "{frame:?}");
     assert!(seen.iter().all(|m| m["type"] != "ack"), "{seen:?}");
     assert_eq!(
@@ -133,7 +127,7 @@ async fn a_password_reset_ends_the_socket_at_its_next_write() {
     )
     .await;
     let (frame, seen) = until_closed(&mut t.ws).await;
-    assert_eq!(close_code(&frame), CloseCode::Policy, "{seen:?}");
+    assert_eq!(code_of(&frame), CloseCode::Policy, "{seen:?}");
     assert!(close_reason(&frame).contains("signed out"), "{frame:?}");
     assert!(seen.iter().all(|m| m["type"] != "ack"), "{seen:?}");
     assert_eq!(
@@ -167,12 +161,7 @@ async fn a_revoke_ends_a_replay_in_progress() {
         assert_eq!(s, StatusCode::CREATED, "{body}");
     }
     // Hello from the start, then read nothing while the device is revoked.
-    let mut ws = open(&hub.base_url).await;
-    ws.send(Message::text(
-        json!({"type":"hello","v":1,"token":token,"device_id":"stolen","since":0}).to_string(),
-    ))
-    .await
-    .expect("send hello");
+    let mut ws = hello_unread(&hub.base_url, &token, "stolen").await;
     let (s, body) = hub
         .post("/api/devices/stolen/revoke", &token, &json!({}))
         .await;
@@ -237,14 +226,9 @@ async fn a_shop_pairs_a_bounded_number_of_devices_and_lists_the_paired_first() {
         let mut t = Tablet::connect(&hub.base_url, &tech.token, &format!("flood-{i}"), 0).await;
         t.ws.close(None).await.expect("close");
     }
-    let mut ws = open(&hub.base_url).await;
-    ws.send(Message::text(
-        json!({"type":"hello","v":1,"token":tech.token,"device_id":"one-more"}).to_string(),
-    ))
-    .await
-    .expect("send hello");
+    let mut ws = hello_unread(&hub.base_url, &tech.token, "one-more").await;
     let (frame, seen) = until_closed(&mut ws).await;
-    assert_eq!(close_code(&frame), CloseCode::Policy, "{seen:?}");
+    assert_eq!(code_of(&frame), CloseCode::Policy, "{seen:?}");
     assert!(close_reason(&frame).contains("paired devices"), "{frame:?}");
 
     // Revoking one makes room; the list shows every paired device before
@@ -268,14 +252,9 @@ async fn a_shop_pairs_a_bounded_number_of_devices_and_lists_the_paired_first() {
 #[tokio::test]
 async fn a_bad_device_id_is_a_bad_field() {
     let hub = TestHub::spawn().await;
-    let mut ws = open(&hub.base_url).await;
-    ws.send(Message::text(
-        json!({"type":"hello","v":1,"token":hub.owner_token(),"device_id":"bad/dev"}).to_string(),
-    ))
-    .await
-    .expect("send hello");
+    let mut ws = hello_unread(&hub.base_url, &hub.owner_token(), "bad/dev").await;
     let (frame, seen) = until_closed(&mut ws).await;
-    assert_eq!(close_code(&frame), CloseCode::Policy);
+    assert_eq!(code_of(&frame), CloseCode::Policy);
     assert_eq!(seen[0]["code"], "invalid_field", "{seen:?}");
     assert_eq!(seen[0]["field"], "device_id", "{seen:?}");
 }

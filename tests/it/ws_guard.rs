@@ -14,10 +14,6 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-fn code_of(f: &Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> CloseCode {
-    f.as_ref().map(|f| f.code).unwrap_or(CloseCode::Status)
-}
-
 #[tokio::test]
 async fn messages_before_hello_and_bad_hellos_close_with_a_reason() {
     let hub = TestHub::spawn().await;
@@ -194,12 +190,7 @@ async fn a_revoked_device_is_closed_and_cannot_reconnect() {
     assert_eq!(code_of(&frame), CloseCode::Policy);
     assert!(frame.expect("a frame").reason.contains("revoked"));
 
-    let mut ws = open(&hub.base_url).await;
-    ws.send(Message::text(
-        json!({"type":"hello","v":1,"token":tech.token,"device_id":"lost-tablet"}).to_string(),
-    ))
-    .await
-    .expect("send");
+    let mut ws = hello_unread(&hub.base_url, &tech.token, "lost-tablet").await;
     let (frame, seen) = until_closed(&mut ws).await;
     assert_eq!(code_of(&frame), CloseCode::Policy, "{seen:?}");
     assert!(frame.expect("a frame").reason.contains("revoked"));

@@ -28,6 +28,28 @@ pub async fn open(base_url: &str) -> Ws {
     ws
 }
 
+/// Opens a socket and says hello, reading nothing: for a hello the test
+/// expects refused, or a socket it leaves unread on purpose.
+pub async fn hello_unread(base_url: &str, token: &str, device_id: &str) -> Ws {
+    let mut ws = open(base_url).await;
+    ws.send(Message::text(
+        json!({ "type": "hello", "v": 1, "token": token, "device_id": device_id, "since": 0 })
+            .to_string(),
+    ))
+    .await
+    .expect("send hello");
+    ws
+}
+
+/// The close code of a close frame (`Status` when the socket dropped without one).
+pub fn code_of(
+    f: &Option<CloseFrame>,
+) -> tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode {
+    f.as_ref()
+        .map(|f| f.code)
+        .unwrap_or(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Status)
+}
+
 /// What came in: a JSON message, or how the socket ended.
 #[derive(Debug)]
 pub enum Got {
