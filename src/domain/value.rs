@@ -100,6 +100,25 @@ fn type_name(ty: ColType) -> String {
     }
 }
 
+/// A NUL character (U+0000) is refused in any text: Postgres, where the cloud
+/// keeps the shop's rows, cannot store it in `text` or `jsonb`, so a record
+/// holding one would never reach the cloud (nor would its children).
+fn nul(column: &str) -> FieldError {
+    FieldError::new(
+        column,
+        "may not contain the NUL character (U+0000): the cloud's database cannot store it",
+    )
+}
+
+fn has_nul(v: &Json) -> bool {
+    match v {
+        Json::String(s) => s.contains('\0'),
+        Json::Array(a) => a.iter().any(has_nul),
+        Json::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// Checks one JSON value against its column.
 pub fn check(col: &Column, v: &Json) -> Result<Value, FieldError> {
     let wrong = || FieldError::new(col.name, format!("must be {}", type_name(col.ty)));
@@ -117,6 +136,9 @@ pub fn check(col: &Column, v: &Json) -> Result<Value, FieldError> {
                 col.name,
                 format!("is longer than {MAX_TEXT_CHARS} characters"),
             ));
+        }
+        if s.contains('\0') {
+            return Err(nul(col.name));
         }
         Ok(s)
     };
@@ -178,6 +200,9 @@ pub fn check(col: &Column, v: &Json) -> Result<Value, FieldError> {
         ColType::Json => {
             if !v.is_object() {
                 return Err(wrong());
+            }
+            if has_nul(v) {
+                return Err(nul(col.name));
             }
             Value::Text(v.to_string())
         }

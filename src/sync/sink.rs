@@ -93,7 +93,8 @@ impl<'a> RowBatch<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailureKind {
-    /// The cloud was not reached (or did not answer): hold, spend no attempt.
+    /// The cloud was not reached (or did not answer), or refused the hub's own
+    /// credentials: hold, spend no attempt.
     Unreachable,
     /// The cloud answered but may accept the same push later (deadlock,
     /// serialization failure, lock or statement timeout, a parent row not
@@ -113,8 +114,17 @@ impl FailureKind {
     /// made after it, both written while the cloud was away). The parent
     /// arrives in a later batch and the retry then succeeds. A parent that
     /// never arrives still ends FAILED, after the configured attempts.
+    ///
+    /// A refusal of the hub itself (class 28: a wrong password or a role that
+    /// may not log in; 3D000: no such database) says nothing about any record:
+    /// every push would fail alike, so it holds the queue like an outage (no
+    /// attempt spent, the reason in the status) until the owner fixes the
+    /// credentials, rather than failing every record for good.
     pub fn of_sqlstate(code: &str) -> FailureKind {
-        if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
+        if code.starts_with("08")
+            || code.starts_with("28")
+            || matches!(code, "3D000" | "57P01" | "57P02" | "57P03" | "53300")
+        {
             FailureKind::Unreachable
         } else if code.starts_with("40")
             || code.starts_with("53")

@@ -88,6 +88,69 @@ async fn an_outage_holds_the_queue_without_spending_attempts_and_everything_arri
     db.drop_db().await;
 }
 
+/// The cloud refusing the hub itself (here: its database is gone from the
+/// URL; a wrong password is the same class of refusal) is no record's fault:
+/// the queue holds as in an outage, nothing is FAILED, no attempt is spent,
+/// the status says why, and everything arrives once the URL is right again.
+#[tokio::test]
+async fn a_refused_login_holds_the_queue_instead_of_failing_every_record() {
+    let db = fresh_db("sync_login").await;
+    let hub = TestHub::spawn().await;
+    enable_sync(&hub, &db.url).await;
+    drain(&hub).await;
+    let gone = format!("{}_gone", db.url);
+    let (s, b) = hub
+        .request(
+            reqwest::Method::PUT,
+            "/api/sync/config",
+            Some(hub.owner_token()),
+            Some(&json!({ "credentials": { "dbUrl": gone } })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for i in 0..5 {
+        hub.create(
+            "customers",
+            hub.owner_token(),
+            &json!({ "first_name": format!("Held {i}"), "last_name": "Login" }),
+        )
+        .await;
+    }
+    for _ in 0..3 {
+        let out = hub.state.sync.run_once().await.expect("a step");
+        assert!(out.unreachable.is_some(), "{out:?}");
+        assert_eq!((out.pushed, out.retried, out.failed), (0, 0, 0), "{out:?}");
+    }
+    assert!(queue(&hub, "failed").await.is_empty());
+    let pending = queue(&hub, "pending").await;
+    assert_eq!(pending.len(), 5);
+    assert!(pending.iter().all(|i| i["attempts"] == 0), "{pending:?}");
+    let (_, st) = hub.get("/api/sync/status", hub.owner_token()).await;
+    let why = st["lastError"].as_str().unwrap_or_default();
+    assert!(why.contains("does not exist"), "{st}");
+
+    let (s, b) = hub
+        .request(
+            reqwest::Method::PUT,
+            "/api/sync/config",
+            Some(hub.owner_token()),
+            Some(&json!({ "credentials": { "dbUrl": db.url } })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let out = drain(&hub).await;
+    assert_eq!(out.failed, 0, "{out:?}");
+    assert_eq!(
+        cloud_count(
+            &db,
+            "SELECT count(*) FROM public.customers WHERE last_name = 'Login'"
+        )
+        .await,
+        5
+    );
+    db.drop_db().await;
+}
+
 /// A row pushed as it is now can name a parent still behind it in the log: a
 /// repair order created, then a customer, then the order linked to that
 /// customer, all while the cloud was away. In batches of one the order goes

@@ -141,14 +141,20 @@ impl Credentials {
         };
         *slot = v;
     }
-    /// What the API may show: for each credential, "set (…abcd)" or null.
+    /// What the API may show: for each credential, "set (…abcd)" or null. A
+    /// database URL's last characters may be its password (`?password=…`) or
+    /// its database name: it is shown by its host alone.
     pub fn shown(&self) -> Value {
         let mut m = Map::new();
         for (name, _) in CREDENTIALS {
-            m.insert(
-                (*name).into(),
-                self.get(name).map_or(Value::Null, |s| json!(s.hint())),
-            );
+            let hint = |s: &Secret| match *name {
+                "dbUrl" => url::Url::parse(s.expose())
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| format!("set (host {h})")))
+                    .unwrap_or_else(|| "set".into()),
+                _ => s.hint(),
+            };
+            m.insert((*name).into(), self.get(name).map_or(Value::Null, |s| json!(hint(s))));
         }
         Value::Object(m)
     }

@@ -226,6 +226,12 @@ fn secrets_are_redacted() {
     };
     let shown = c.shown().to_string();
     assert!(!shown.contains("super-secret"), "{shown}");
+    // A database URL is shown by its host: its tail may be the password.
+    let c = Credentials {
+        db_url: Some(Secret::new("postgres://db.example.com/x?password=AbCd1234")),
+        ..Default::default()
+    };
+    assert_eq!(c.shown()["dbUrl"], "set (host db.example.com)");
     assert!(!format!("{c:?}").contains("super-secret"));
 }
 

@@ -46,6 +46,22 @@ async fn wrong_types_statuses_vins_and_missing_fields_are_named() {
             json!({ "first_name": 42 }),
             "first_name",
         ),
+        // Postgres cannot store U+0000: a record holding it would never
+        // reach the cloud.
+        (
+            "a name with a NUL character",
+            Method::POST,
+            api("customers"),
+            json!({ "first_name": "a\u{0}b" }),
+            "first_name",
+        ),
+        (
+            "shop settings with a NUL character",
+            Method::PATCH,
+            shop.clone(),
+            json!({ "settings": { "note": "a\u{0}b" } }),
+            "settings",
+        ),
         (
             "a name that is an object",
             Method::PATCH,
