@@ -252,7 +252,7 @@ async fn a_shop_pairs_a_bounded_number_of_devices_and_lists_the_paired_first() {
 #[tokio::test]
 async fn a_bad_device_id_is_a_bad_field() {
     let hub = TestHub::spawn().await;
-    let mut ws = hello_unread(&hub.base_url, &hub.owner_token(), "bad/dev").await;
+    let mut ws = hello_unread(&hub.base_url, hub.owner_token(), "bad/dev").await;
     let (frame, seen) = until_closed(&mut ws).await;
     assert_eq!(code_of(&frame), CloseCode::Policy);
     assert_eq!(seen[0]["code"], "invalid_field", "{seen:?}");
