@@ -36,7 +36,7 @@ pub enum ApiError {
     #[error("{0}")]
     Unavailable(String),
     /// Too many attempts: try again after this many seconds.
-    #[error("too many attempts; try again in {0} seconds")]
+    #[error("too many attempts; try again in {0} second{s}", s = if *.0 == 1 { "" } else { "s" })]
     RateLimited(u64),
     /// Any other status (a rejection from below our handlers), with its own code.
     #[error("{1}")]

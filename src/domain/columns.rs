@@ -113,6 +113,15 @@ fn may_change(table: TableId, role: Role, column: &str) -> bool {
     }
 }
 
+/// Whether `role` may settle a conflict on `column` of `table`. Settling
+/// writes the chosen value on the record's heads, which supersedes the other
+/// candidates even when it equals the value shown now: a write the column
+/// rules would let through as "no change", so the rule is asked of the column
+/// itself, whatever the value.
+pub fn may_settle(table: TableId, role: Role, column: &str) -> bool {
+    !narrowed(table, role) || may_change(table, role, column)
+}
+
 fn text(v: Option<&Value>) -> Option<&str> {
     match v {
         Some(Value::Text(s)) => Some(s),

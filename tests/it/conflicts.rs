@@ -330,3 +330,58 @@ async fn the_conflict_list_pages_past_a_thousand_and_the_last_one_resolves() {
         assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", bad);
     }
 }
+
+/// A technician may not change a repair order's money, so may not settle a
+/// conflict on it either, not even by keeping the value shown now (which
+/// would throw away the other person's value); on a column they may change,
+/// they may.
+#[tokio::test]
+async fn a_conflict_is_settled_only_by_who_may_change_its_field() {
+    let hub = TestHub::spawn().await;
+    let token = hub.owner.token.clone();
+    let tech = hub.user("technician").await;
+    let id = hub
+        .create_id(
+            "repair_orders",
+            &token,
+            &json!({ "stage": "intake", "priority": "normal", "ro_status": "draft" }),
+        )
+        .await;
+    let path = api_id("repair_orders", &id);
+    let (_, rec) = hub.get(&path, &token).await;
+    for (field, a, b) in [
+        ("total_cents", json!(100), json!(200)),
+        ("notes", json!("left door"), json!("right door")),
+    ] {
+        conflict(&hub, &token, &path, &rec["_heads"], field, a, b).await;
+    }
+    let (_, now) = hub.get(&path, &token).await;
+    let before = hub.snapshot();
+    let got = hub
+        .post(
+            &resolve_path("repair_orders", &id),
+            &tech.token,
+            &json!({ "field": "total_cents", "value": now["total_cents"] }),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden", "total_cents");
+    assert_eq!(
+        snapshot_diff(&before, &hub.snapshot()),
+        Vec::<String>::new()
+    );
+    let (s, got) = hub
+        .post(
+            &resolve_path("repair_orders", &id),
+            &tech.token,
+            &json!({ "field": "notes", "value": now["notes"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    let open: Vec<Value> = open_conflicts(&hub, &token)
+        .await
+        .into_iter()
+        .filter(|c| c["record_id"] == id.as_str())
+        .collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["field"], "total_cents");
+}

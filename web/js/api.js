@@ -37,7 +37,9 @@ export async function api(method, path, body) {
   }
   reachability.onChange(true);
   const data = await res.json().catch(() => ({}));
-  if (res.status === 401 && t && !path.startsWith("/api/auth/")) {
+  // A 401 from login or a password change is a wrong password; from anywhere
+  // else (`/api/auth/me` included) the session has ended.
+  if (res.status === 401 && t && (!path.startsWith("/api/auth/") || path === "/api/auth/me")) {
     clearSession();
     location.assign("/login");
   }

@@ -118,8 +118,19 @@ export function connect() {
     if (ev.code === 1008) {
       // Refused (an ended session, a revoked device): ask the API, which sends
       // an ended session to the login page; otherwise try again slowly.
+      // A session that is still good (its token was replaced, as after the
+      // user's own password change) connects again at once.
       retry = 30000;
-      import("./api.js").then((a) => a.get("/api/auth/me")).catch(() => {});
+      const revoked = /revoked/.test(ev.reason || "");
+      import("./api.js")
+        .then((a) => a.get("/api/auth/me"))
+        .then(() => {
+          if (!revoked && wanted && !ws) {
+            retry = 500;
+            later();
+          }
+        })
+        .catch(() => {});
     }
     clearInterval(pinger);
     for (const [, w] of waiting) w.reject({ code: "offline", message: "the hub went away" });

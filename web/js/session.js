@@ -24,7 +24,7 @@ function save(key, value) {
 }
 
 export function session() {
-  if (current && current.expires_at && Date.parse(current.expires_at) < Date.now()) {
+  if (current && current.expires_at && expiresMs(current.expires_at) < Date.now()) {
     clearSession();
   }
   return current;
@@ -75,4 +75,9 @@ export function maySeeSync() {
 }
 export function mayManageSync() {
   return ["owner", "admin"].includes(role());
+}
+
+/** A token's expiry in ms: the hub gives Unix seconds; an ISO text is read too. */
+function expiresMs(v) {
+  return typeof v === "number" ? v * 1000 : Date.parse(v);
 }

@@ -167,6 +167,12 @@ pub async fn resolve_conflict(
     let value = obj
         .get("value")
         .ok_or_else(|| FieldError::new("value", "is required"))?;
+    if !columns::may_settle(table, caller.role, field) {
+        return Err(ApiError::Forbidden(format!(
+            "{field}: {} may not settle a conflict on this field of {table}",
+            caller.role.with_article()
+        )));
+    }
     // Looked up by its record, not in a page of the list.
     if st
         .store

@@ -154,7 +154,10 @@ impl Credentials {
                     .unwrap_or_else(|| "set".into()),
                 _ => s.hint(),
             };
-            m.insert((*name).into(), self.get(name).map_or(Value::Null, |s| json!(hint(s))));
+            m.insert(
+                (*name).into(),
+                self.get(name).map_or(Value::Null, |s| json!(hint(s))),
+            );
         }
         Value::Object(m)
     }

@@ -81,3 +81,59 @@ async fn a_conflict_shows_both_values_and_resolves_with_one_tap() {
     proxy.assert_no_secrets(&hub.secrets(), true);
     b.close().await;
 }
+
+/// A technician finds the page in the menu, and is offered "Keep" only on a
+/// field they may change: a repair order's notes, not its money.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_reaches_conflicts_from_the_menu_and_settles_only_what_they_may_change() {
+    let (hub, owner) = Hub::start_with_shop(secret_env(None)).await;
+    let (_, tech_email) = hub.user(&owner, "technician", "Tess Tech").await;
+    let ro = hub
+        .create(
+            &owner,
+            "repair_orders",
+            json!({"stage": "intake", "priority": "normal", "ro_status": "draft"}),
+        )
+        .await;
+    let id = ro["id"].as_str().expect("id").to_string();
+    for (field, a, b) in [
+        ("total_cents", json!(100), json!(200)),
+        ("notes", json!("left door"), json!("right door")),
+    ] {
+        for v in [a, b] {
+            hub.patch(
+                &owner,
+                "repair_orders",
+                &id,
+                json!({ field: v, "_base": ro["_heads"] }),
+            )
+            .await;
+        }
+    }
+    let proxy = RecordingProxy::start(&hub.addr).await;
+    let driver = Driver::start().await;
+    let b = driver.session(&proxy.url(), 1280, 800).await;
+    b.login(&tech_email, PASSWORD).await;
+    b.click("#menu a[data-nav=conflicts]").await;
+    b.wait_page("conflicts").await;
+    let item = |field: &str| format!("#conflicts-list [data-field={field}]");
+    b.wait_for(&item("notes")).await;
+    b.wait_for(&item("total_cents")).await;
+    let count = |field: String| {
+        b.js_with(
+            "return document.querySelectorAll(arguments[0] + ' button[data-resolve]').length",
+            vec![json!(field)],
+        )
+    };
+    assert_eq!(
+        count(item("notes")).await,
+        json!(2),
+        "notes: one button per value"
+    );
+    assert_eq!(
+        count(item("total_cents")).await,
+        json!(0),
+        "no Keep on money"
+    );
+    b.close().await;
+}

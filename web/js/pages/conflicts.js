@@ -58,7 +58,9 @@ export async function render() {
         const details = Array.isArray(c.details) && c.details.length
           ? c.details
           : (c.candidates || []).map((value) => ({ value }));
-        const mayResolve = t && t.access.update !== "none";
+        // Settling writes the field: only who may change that column (a
+        // technician may not settle a repair order's money).
+        const mayResolve = t && t.access.update !== "none" && (t.update_columns || []).includes(c.field);
         return h(
           "article.conflict",
           { dataset: { conflictId: `${c.table}/${c.record_id}/${c.field}`, table: c.table, recordId: c.record_id, field: c.field } },
