@@ -93,6 +93,22 @@ async fn screenshots_of_every_page_at_two_sizes() {
     // A shop with work on the board: stages, priorities, a hold, and a conflict.
     let owner = hub.set_up().await;
     let (tech, tech_email) = hub.user(&owner, "technician", "Remy Repair").await;
+    // Long values: a name no select may grow to fit, words longer than any
+    // column (a pasted claim reference, a URL), in a list, a card and a button.
+    hub.user(
+        &owner,
+        "technician",
+        "Maximiliano Bartholomew Fitzgerald Featherstonehaugh of the Night Shift Crew",
+    )
+    .await;
+    let long_word =
+        "CLAIM-REF-2026-0000000000000000000000000000000000000000000000000000000000000000";
+    hub.create(
+        &owner,
+        "customers",
+        json!({"first_name": "Lona", "last_name": long_word, "email": "lona@example.com"}),
+    )
+    .await;
     let ros = hub
         .seed_ros(&owner, 9, json!({ "primary_technician_id": tech }))
         .await;
@@ -128,7 +144,8 @@ async fn screenshots_of_every_page_at_two_sizes() {
         )
         .await;
     let cid = c["id"].as_str().expect("id");
-    for v in ["Prefers text messages", "Call after 5 pm"] {
+    let long_note = format!("Call after 5 pm about {long_word}");
+    for v in ["Prefers text messages", long_note.as_str()] {
         hub.patch(
             &owner,
             "customers",
@@ -150,6 +167,10 @@ async fn screenshots_of_every_page_at_two_sizes() {
         b.wait_for("#ro-history").await;
         b.wait_ready().await;
         shoot(&b, "ro", &mut faults).await;
+        b.goto("/records/customers").await;
+        b.wait_for("table").await;
+        b.wait_ready().await;
+        shoot(&b, "customers", &mut faults).await;
         b.goto("/conflicts").await;
         b.wait_for("#conflicts-list [data-conflict-id]").await;
         shoot(&b, "conflicts", &mut faults).await;
