@@ -213,10 +213,7 @@ impl PgSink {
                 ));
             }
         };
-        if out
-            .as_ref()
-            .is_err_and(|e| e.kind == super::sink::FailureKind::Unreachable)
-        {
+        if out.as_ref().is_err_and(|e| e.kind.holds()) {
             *guard = None;
         }
         out
@@ -396,6 +393,19 @@ impl CloudSink for PgSink {
                         message: "the cloud database answered".into(),
                     });
                     c
+                }
+                Err(e) if e.kind == super::sink::FailureKind::Refused => {
+                    steps.push(CheckStep {
+                        name: "reachable",
+                        ok: true,
+                        message: "the cloud database answered".into(),
+                    });
+                    steps.push(CheckStep {
+                        name: "credentials",
+                        ok: false,
+                        message: format!("the cloud database refused the hub's login: {e}"),
+                    });
+                    return CheckOutcome::from_steps(steps);
                 }
                 Err(e) => {
                     steps.push(CheckStep {

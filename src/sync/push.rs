@@ -2,7 +2,7 @@
 //! bytes compressed for the cloud, a batch pushed with the refused records
 //! split off, and the backoff between retries.
 
-use super::sink::{Claims, CloudSink, FailureKind, RowBatch, SinkError};
+use super::sink::{Claims, CloudSink, RowBatch, SinkError};
 use crate::crdt::chunk::{change_body, write_uleb, COMPRESSED_CHANGE_CHUNK};
 use crate::store::queue::{ChangeEntry, DueRecord};
 use std::time::Duration;
@@ -131,7 +131,7 @@ fn push_split<'a>(
     Box::pin(async move {
         match push_group(sink, claims, recs).await {
             Ok(()) => Ok(recs.iter().map(|_| Ok(())).collect()),
-            Err(e) if e.kind == FailureKind::Unreachable => Err(e),
+            Err(e) if e.kind.holds() => Err(e),
             Err(e) if recs.len() == 1 => Ok(vec![Err(e)]),
             Err(_) => {
                 let (a, b) = recs.split_at(recs.len() / 2);

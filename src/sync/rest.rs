@@ -182,9 +182,8 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
         match n {
             // Could not connect to the database / pool timeout / schema cache
             // load; the hub's token refused (JWT errors): no record's fault.
-            "000" | "001" | "002" | "003" | "300" | "301" | "302" | "303" => {
-                Some(FailureKind::Unreachable)
-            }
+            "000" | "001" | "002" | "003" => Some(FailureKind::Unreachable),
+            "300" | "301" | "302" | "303" => Some(FailureKind::Refused),
             _ => Some(FailureKind::Permanent),
         }
     } else if code.len() == 5 {
@@ -194,7 +193,7 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
     };
     let kind = by_code.unwrap_or(match status {
         // The gateway refused the API key or the token: no record's fault.
-        401 => FailureKind::Unreachable,
+        401 => FailureKind::Refused,
         429 => FailureKind::Transient,
         502..=504 => FailureKind::Unreachable,
         500..=599 => FailureKind::Transient,
@@ -394,12 +393,12 @@ mod tests {
         );
         assert_eq!(
             classify(401, r#"{"code":"PGRST301","message":"JWSError"}"#, None).kind,
-            FailureKind::Unreachable,
+            FailureKind::Refused,
             "a refused token is the hub's credentials, not a record's fault"
         );
         assert_eq!(
             classify(401, r#"{"message":"Invalid API key"}"#, None).kind,
-            FailureKind::Unreachable
+            FailureKind::Refused
         );
         // No code: the status decides; Retry-After is kept.
         let busy = classify(429, "slow down", Some(Duration::from_secs(7)));

@@ -93,9 +93,12 @@ impl<'a> RowBatch<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailureKind {
-    /// The cloud was not reached (or did not answer), or refused the hub's own
-    /// credentials: hold, spend no attempt.
+    /// The cloud was not reached (or did not answer): hold, spend no attempt.
     Unreachable,
+    /// The cloud answered but refused the hub itself (its login, token or
+    /// database), which no record causes: held like an outage, no attempt
+    /// spent, until the owner fixes the credentials.
+    Refused,
     /// The cloud answered but may accept the same push later (deadlock,
     /// serialization failure, lock or statement timeout, a parent row not
     /// there yet): retry with backoff.
@@ -105,6 +108,11 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Whether the whole queue holds (no record is at fault).
+    pub fn holds(self) -> bool {
+        matches!(self, FailureKind::Unreachable | FailureKind::Refused)
+    }
+
     /// What a Postgres SQLSTATE means for a push, for both transports (the
     /// wire's error, or the `code` of PostgREST's answer).
     ///
@@ -121,10 +129,9 @@ impl FailureKind {
     /// attempt spent, the reason in the status) until the owner fixes the
     /// credentials, rather than failing every record for good.
     pub fn of_sqlstate(code: &str) -> FailureKind {
-        if code.starts_with("08")
-            || code.starts_with("28")
-            || matches!(code, "3D000" | "57P01" | "57P02" | "57P03" | "53300")
-        {
+        if code.starts_with("28") || code == "3D000" {
+            FailureKind::Refused
+        } else if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
             FailureKind::Unreachable
         } else if code.starts_with("40")
             || code.starts_with("53")
