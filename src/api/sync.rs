@@ -69,7 +69,6 @@ fn api(e: ApiError) -> Response {
     e.into_response()
 }
 
-/// Query parameters: only `allowed`, each a number or a known word.
 /// The query's parameters by name, each given once.
 fn query_map(query: Option<String>) -> Result<HashMap<String, String>, ApiError> {
     crate::api::extract::query_once(query.as_deref())
@@ -77,6 +76,7 @@ fn query_map(query: Option<String>) -> Result<HashMap<String, String>, ApiError>
         .map_err(ApiError::InvalidField)
 }
 
+/// Query parameters: only `allowed`, each a number or a known word.
 fn params(q: &HashMap<String, String>, allowed: &[&str]) -> Result<(), ApiError> {
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(ApiError::InvalidField(FieldError::new(

@@ -180,9 +180,9 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> SinkE
     }
     let by_code = if let Some(n) = code.strip_prefix("PGRST") {
         match n {
-            // Could not connect to the database / pool timeout / schema cache
-            // load; the hub's token refused (JWT errors): no record's fault.
+            // Could not connect to the database / pool timeout / schema cache load.
             "000" | "001" | "002" | "003" => Some(FailureKind::Unreachable),
+            // The hub's token refused (JWT errors): no record's fault.
             "300" | "301" | "302" | "303" => Some(FailureKind::Refused),
             _ => Some(FailureKind::Permanent),
         }

@@ -263,7 +263,11 @@ impl Engine {
 
     async fn unreachable(&self, e: SinkError) -> Outcome {
         self.note_error(&e.message).await;
-        tracing::warn!(reason = %e.message, "cloud unreachable: holding the queue");
+        let what = match e.kind {
+            FailureKind::Refused => "the cloud refused the hub's credentials",
+            _ => "cloud unreachable",
+        };
+        tracing::warn!(reason = %e.message, "{what}: holding the queue");
         Outcome {
             unreachable: Some(e.message),
             ..Outcome::default()

@@ -225,16 +225,19 @@ async fn current(st: &AppState, token: &str) -> Result<Caller, End> {
 /// token again (its writes and changes to accounts are checked at once).
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// Why the hub closed this device's sockets: the reason its revoke sent.
+fn close_reason(revoked: &tokio::sync::watch::Receiver<Option<String>>) -> String {
+    revoked
+        .borrow()
+        .clone()
+        .unwrap_or_else(|| "closed by the hub".into())
+}
+
 /// `Some(reason)` once the device has been revoked (or the hub closed it).
-fn revocation(revoked: &mut tokio::sync::watch::Receiver<Option<String>>) -> Option<String> {
+fn revocation(revoked: &tokio::sync::watch::Receiver<Option<String>>) -> Option<String> {
     match revoked.has_changed() {
         Ok(false) => None,
-        _ => Some(
-            revoked
-                .borrow_and_update()
-                .clone()
-                .unwrap_or_else(|| "closed by the hub".into()),
-        ),
+        _ => Some(close_reason(revoked)),
     }
 }
 
@@ -361,7 +364,7 @@ async fn session(
             let n = page.len();
             for e in page {
                 // A revoke ends the replay too, not only the live feed.
-                if let Some(reason) = revocation(&mut revoked) {
+                if let Some(reason) = revocation(&revoked) {
                     return End::Close(1008, reason);
                 }
                 sent = e.seq;
@@ -390,10 +393,7 @@ async fn session(
     loop {
         tokio::select! {
             biased;
-            _ = revoked.changed() => {
-                let reason = revoked.borrow().clone().unwrap_or_else(|| "closed by the hub".into());
-                return End::Close(1008, reason);
-            }
+            _ = revoked.changed() => return End::Close(1008, close_reason(&revoked)),
             _ = closing.changed() => return End::Close(1001, "the hub is stopping".into()),
             m = stream.next() => {
                 heard = Instant::now();

@@ -20,7 +20,7 @@ pub const MAX_INTERVAL_MS: u64 = 86_400_000;
 /// The longest URL or file path a setting may hold.
 pub const MAX_SETTING_CHARS: usize = 2_048;
 /// The longest credential (a 4096-bit RSA key in PEM is about 3,300 bytes).
-pub const MAX_CREDENTIAL_CHARS: usize = 16_384;
+pub const MAX_CREDENTIAL_BYTES: usize = 16_384;
 /// The largest CA file read (a bundle of every public root is about 220 KB).
 pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
 
@@ -70,17 +70,23 @@ pub fn check_settings(s: &Settings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `dbCaFile` names a file on this PC: an absolute path, not a URL or a key
-/// pasted into the wrong box (the setting is kept in `shops.settings`, which
-/// every role reads and the cloud holds).
-fn check_ca_path(path: &str) -> Result<(), ConfigError> {
-    let field = "dbCaFile";
-    if path.chars().count() > MAX_SETTING_CHARS {
+/// A URL or path setting is at most [`MAX_SETTING_CHARS`] characters.
+fn within_setting_length(field: &str, raw: &str) -> Result<(), ConfigError> {
+    if raw.chars().count() > MAX_SETTING_CHARS {
         return Err(ConfigError::new(
             field,
             format!("is longer than {MAX_SETTING_CHARS} characters"),
         ));
     }
+    Ok(())
+}
+
+/// `dbCaFile` names a file on this PC: an absolute path, not a URL or a key
+/// pasted into the wrong box (the setting is kept in `shops.settings`, which
+/// every role reads and the cloud holds).
+fn check_ca_path(path: &str) -> Result<(), ConfigError> {
+    let field = "dbCaFile";
+    within_setting_length(field, path)?;
     if path.contains("://") || path.contains("PRIVATE KEY") || path.chars().any(char::is_control) {
         return Err(ConfigError::new(
             field,
@@ -130,12 +136,7 @@ fn read_ca_file(path: &str) -> Result<Vec<u8>, ConfigError> {
 
 /// A URL of one of `schemes`, and https (or TLS) unless the host is loopback.
 fn check_https(field: &str, raw: &str, schemes: &[&str]) -> Result<url::Url, ConfigError> {
-    if raw.chars().count() > MAX_SETTING_CHARS {
-        return Err(ConfigError::new(
-            field,
-            format!("is longer than {MAX_SETTING_CHARS} characters"),
-        ));
-    }
+    within_setting_length(field, raw)?;
     let u = url::Url::parse(raw).map_err(|_| {
         ConfigError::new(field, format!("is not a URL (expected {}://…)", schemes[0]))
     })?;
@@ -211,10 +212,10 @@ pub fn check_credential(name: &str, value: &str) -> Result<(), ConfigError> {
     if v.is_empty() {
         return Err(ConfigError::new(field, "is empty (send null to remove it)"));
     }
-    if v.len() > MAX_CREDENTIAL_CHARS {
+    if v.len() > MAX_CREDENTIAL_BYTES {
         return Err(ConfigError::new(
             field,
-            format!("is longer than {MAX_CREDENTIAL_CHARS} bytes"),
+            format!("is longer than {MAX_CREDENTIAL_BYTES} bytes"),
         ));
     }
     match name {
