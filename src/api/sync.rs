@@ -270,6 +270,13 @@ pub async fn trigger(
         let v: Value = serde_json::from_slice(&body)
             .map_err(|e| api(ApiError::MalformedJson(e.to_string())))?;
         only(&v, &["retryFailed"]).map_err(api)?;
+        let retry = !matches!(v.get("retryFailed"), None | Some(Value::Bool(false)));
+        if retry && !st.sync.is_enabled() {
+            return Err(api(ApiError::Conflict(
+                "sync is off, so nothing would be sent: turn sync on, then retry the failed                  items"
+                    .into(),
+            )));
+        }
         let now = format_timestamp(st.sync.clock().now());
         retried = match v.get("retryFailed") {
             None | Some(Value::Bool(false)) => Ok(0),
@@ -298,10 +305,14 @@ pub async fn clear(State(st): State<AppState>, caller: Caller, JsonBody(body): J
         .await
         .map_err(api)?;
     only(&body, &["status", "ids", "confirm"]).map_err(api)?;
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
     let which =
-        match body.get("status").and_then(Value::as_str) {
-            Some("completed") | Some("COMPLETED") => Clearable::Completed,
-            Some("failed") | Some("FAILED") => Clearable::Failed,
+        match status.as_deref() {
+            Some("completed") => Clearable::Completed,
+            Some("failed") => Clearable::Failed,
             _ => return Err(api(ApiError::InvalidField(FieldError::new(
                 "status",
                 "must be \"completed\" or \"failed\": pending and retrying items are never cleared",

@@ -85,7 +85,11 @@ impl Engine {
                 "totalFailed": num("total_failed"),
             },
             "initialUpload": {
-                "state": state.get("initial_upload").cloned().unwrap_or_else(|| "not started".into()),
+                "state": match state.get("initial_upload").map(String::as_str) {
+                    None => "not started",
+                    Some("queued") if upload_left == 0 => "done",
+                    Some(s) => s,
+                },
                 "total": upload_total,
                 "done": (upload_total - upload_left).max(0),
             },
@@ -162,6 +166,7 @@ impl Engine {
         // The settings as they would be, checked whole.
         self.same_shop(who).await?;
         let stored = self.shop_sync_settings(who.shop_id.as_str()).await?;
+        let stored = self.usable(stored).1;
         let mut merged = stored.as_object().cloned().unwrap_or_default();
         for (k, v) in &settings_patch {
             if k == "features" {
@@ -298,7 +303,6 @@ impl Engine {
         let mut settings = live.settings.clone();
         settings.enabled = true;
         let transport = config::ready(&settings, &live.credentials)?;
-        let _ = transport;
         // Test as the shop that enables.
         let check = match &live.sink {
             Some(sink) => {
@@ -322,17 +326,35 @@ impl Engine {
         q.set_state("shop_id".into(), Some(who.shop_id.to_string()))
             .await?;
         // The first upload is queued before sync is switched on: a restart in
-        // between leaves sync off, and enabling again resumes where it stopped.
-        self.queue_first_upload().await?;
+        // between finishes the queuing at start and leaves sync off.
+        {
+            let target = config::cloud_target(&settings, &live.credentials, transport);
+            let _step = self.inner.step.lock().await;
+            self.queue_first_upload(Some(target)).await?;
+        }
         self.store_settings(who, &settings).await?;
         self.reload().await?;
         Ok(json!({ "syncEnabled": true, "check": check, "status": self.status().await? }))
     }
 
     /// The first upload ([`crate::store::queue::Queue::queue_first_upload`]),
-    /// stamped with this engine's clock. Run by `enable`, and at start when sync
-    /// is on from the environment.
-    pub(super) async fn queue_first_upload(&self) -> Result<(), StoreError> {
+    /// stamped with this engine's clock, for the cloud `target`
+    /// ([`config::cloud_target`]): a cloud other than the one the first upload
+    /// went to gets everything again ([`crate::store::queue::Queue::retarget`]).
+    /// Run by `enable` and by every reload while sync is on, with no push
+    /// under way (the caller holds the step lock): a push to the old cloud
+    /// marked after the reset would pass its records over for the new one.
+    pub(super) async fn queue_first_upload(
+        &self,
+        target: Option<String>,
+    ) -> Result<(), StoreError> {
+        if let Some(target) = target {
+            if self.queue().retarget(target).await? {
+                tracing::warn!(
+                    "the cloud is not the one the first upload went to: uploading everything again"
+                );
+            }
+        }
         self.queue()
             .queue_first_upload(format_timestamp(self.clock().now()))
             .await

@@ -50,6 +50,35 @@ impl Engine {
             .unwrap_or(serde_json::Value::Null))
     }
 
+    /// The environment's settings overridden by the shop's stored ones
+    /// (`settings.sync`), and the stored object as used. A stored setting a
+    /// newer hub refuses (its checks grew) is left out alone, with a warning;
+    /// the others, `enabled` among them, still apply, so an upgrade never
+    /// turns sync off by itself.
+    pub(super) fn usable(&self, mut stored: serde_json::Value) -> (Settings, serde_json::Value) {
+        let mut settings = self.inner.env.settings.clone();
+        while stored.is_object() {
+            match settings.overridden(&stored) {
+                Ok(s) => {
+                    settings = s;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        field = %e.field,
+                        "a stored sync setting is invalid and is ignored: {}",
+                        e.message
+                    );
+                    let top = e.field.split('.').next().unwrap_or_default();
+                    if stored.as_object_mut().and_then(|o| o.remove(top)).is_none() {
+                        stored = serde_json::Value::Null;
+                    }
+                }
+            }
+        }
+        (settings, stored)
+    }
+
     /// Settings and credentials as stored: environment, then the shop's
     /// `settings.sync`, then the hub's secrets.
     pub(super) async fn load(&self) -> anyhow::Result<(Option<String>, Settings, Credentials)> {
@@ -69,16 +98,7 @@ impl Engine {
         let mut settings = self.inner.env.settings.clone();
         if let Some(shop) = &shop_id {
             let stored = self.shop_sync_settings(shop).await?;
-            if stored.is_object() {
-                match settings.overridden(&stored) {
-                    Ok(s) => settings = s,
-                    Err(e) => tracing::warn!(
-                        field = %e.field,
-                        "the shop's stored sync settings are invalid; using the environment's: {}",
-                        e.message
-                    ),
-                }
-            }
+            settings = self.usable(stored).0;
         }
         let mut creds = self.inner.env.credentials.clone();
         for (name, value) in q.secrets().await.map_err(sync_error)? {
@@ -124,10 +144,26 @@ impl Engine {
                 _ => None,
             }
         };
-        if settings.enabled {
-            // On from the environment: the first upload is queued here, as
-            // `enable` does (once; a no-op after).
-            self.queue_first_upload().await.map_err(sync_error)?;
+        // No push may run between a reset for a new cloud and the swap to it.
+        let _step = self.inner.step.lock().await;
+        let interrupted = self
+            .inner
+            .queue
+            .state()
+            .await
+            .map_err(sync_error)?
+            .get("initial_upload")
+            .is_some_and(|s| s == "queuing");
+        if settings.enabled || interrupted {
+            // On from the environment, or a cloud changed while on: the first
+            // upload is queued here, as `enable` does (once per cloud; a no-op
+            // after). A first enable stopped half-way (a crash) finishes its
+            // queuing here too, with sync left off as the enable never answered.
+            let target = transport
+                .as_ref()
+                .ok()
+                .map(|t| config::cloud_target(&settings, &credentials, *t));
+            self.queue_first_upload(target).await.map_err(sync_error)?;
         }
         let live = Arc::new(Live {
             shop_id,
@@ -143,6 +179,11 @@ impl Engine {
         }
         self.inner.wake.notify_one();
         Ok(())
+    }
+
+    /// Whether sync is on (an owner's enable, or the environment's).
+    pub fn is_enabled(&self) -> bool {
+        self.live().settings.enabled
     }
 
     /// The claims of this hub for its shop.

@@ -122,8 +122,11 @@ async fn a_refused_login_holds_the_queue_instead_of_failing_every_record() {
         assert_eq!((out.pushed, out.retried, out.failed), (0, 0, 0), "{out:?}");
     }
     assert!(queue(&hub, "failed").await.is_empty());
+    // (Another database name is another cloud: the shop and its owner are
+    // queued again for it, beside the five.)
     let pending = queue(&hub, "pending").await;
-    assert_eq!(pending.len(), 5);
+    let customers = pending.iter().filter(|i| i["tableName"] == "customers");
+    assert_eq!(customers.count(), 5, "{pending:?}");
     assert!(pending.iter().all(|i| i["attempts"] == 0), "{pending:?}");
     let (_, st) = hub.get("/api/sync/status", hub.owner_token()).await;
     let why = st["lastError"].as_str().unwrap_or_default();
@@ -350,6 +353,20 @@ async fn a_permanent_failure_is_failed_with_the_clouds_message_and_a_retry_succe
         err.contains("no_zed") && err.contains("23514"),
         "the cloud's message: {err}"
     );
+    // A later change of the record, refused too: still one FAILED item, the
+    // latest failure.
+    let (s, b) = hub
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/customers/{zed_id}"),
+            Some(hub.owner_token()),
+            Some(&json!({ "first_name": "Zora" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    drain(&hub).await;
+    let failed = queue(&hub, "failed").await;
+    assert_eq!(failed.len(), 1, "one failure per record: {failed:?}");
     // A manager sees it, but may not retry it.
     let manager = hub.user("manager").await;
     let (s, _) = hub
@@ -367,6 +384,20 @@ async fn a_permanent_failure_is_failed_with_the_clouds_message_and_a_retry_succe
         .batch_execute("ALTER TABLE public.customers DROP CONSTRAINT no_zed")
         .await
         .expect("fix the cause");
+    // With sync off, a retry would send nothing: refused, and the item stays.
+    let (s, b) = hub
+        .post("/api/sync/disable", hub.owner_token(), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = retry_failed(&hub, hub.owner_token()).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    let why = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("sync is off"), "{b}");
+    assert_eq!(queue(&hub, "failed").await.len(), 1);
+    let (s, b) = hub
+        .post("/api/sync/enable", hub.owner_token(), &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = retry_failed(&hub, hub.owner_token()).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["retriedFailed"], 1, "{b}");

@@ -151,3 +151,78 @@ async fn pending_entries_survive_sigkill_and_arrive_once() {
     );
     db.drop_db().await;
 }
+
+/// A setting stored by an older hub that this one refuses (its checks grew:
+/// here a first retry with no delay) is left out alone at start, with a
+/// warning naming it; the others still apply, sync stays on, the records
+/// still arrive, and the owner's next change of the settings is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_setting_refused_after_an_upgrade_is_ignored_alone() {
+    let db = fresh_db("sync_upgrade").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let init = Command::new(BIN)
+        .args(["init", "--shop-name", "Upgrade Shop", "--owner-email"])
+        .arg("owner@restart.test")
+        .arg("--data-dir")
+        .arg(&data)
+        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
+        .output()
+        .expect("run init");
+    assert!(init.status.success(), "init failed: {init:?}");
+    rusqlite::Connection::open(data.join(collisionos::store::DB_FILE))
+        .expect("open the hub's database")
+        .execute(
+            "UPDATE shops SET settings = json_set(settings, '$.sync',
+               json('{\"enabled\": true, \"batchSize\": 7, \"retryDelayMs\": 0}'))",
+            [],
+        )
+        .expect("settings as an older hub stored them");
+    let log = dir.path().join("stderr.log");
+    let mut cmd = crate::binary::serve_command(&data);
+    cmd.env("SUPABASE_DB_URL", &db.url)
+        .stderr(std::fs::File::create(&log).expect("log file"));
+    let (mut hub, url) = crate::binary::start(cmd);
+    let http = reqwest::Client::new();
+    let token = login(&http, &url).await;
+    let st = status(&http, &url, &token).await;
+    assert_eq!(st["syncEnabled"], true, "{st}");
+    let cfg: Value = http
+        .get(format!("{url}/api/sync/config"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("config")
+        .json()
+        .await
+        .expect("config body");
+    assert_eq!(cfg["batchSize"], 7, "{cfg}");
+    assert_eq!(cfg["retryDelayMs"], 5000, "the default instead: {cfg}");
+    // The owner's next change is not refused for the setting they did not send.
+    let res = http
+        .put(format!("{url}/api/sync/config"))
+        .bearer_auth(&token)
+        .json(&json!({ "batchSize": 8 }))
+        .send()
+        .await
+        .expect("config");
+    assert_eq!(res.status(), StatusCode::OK);
+    let cfg: Value = res.json().await.expect("config body");
+    assert_eq!(
+        (cfg["batchSize"].as_i64(), cfg["retryDelayMs"].as_i64()),
+        (Some(8), Some(5000))
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cloud_count(&db, "SELECT count(*) FROM public.shops").await == 0 {
+        assert!(Instant::now() < deadline, "the shop never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    hub.kill().expect("stop");
+    hub.wait().expect("reap");
+    let logged = std::fs::read_to_string(&log).expect("read the log");
+    assert!(
+        logged.contains("retryDelayMs") && logged.contains("is ignored"),
+        "{logged}"
+    );
+    db.drop_db().await;
+}

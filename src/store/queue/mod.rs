@@ -187,6 +187,17 @@ pub struct Queue {
     store: Store,
 }
 
+/// A record FAILED again (a later change, refused too) keeps one FAILED item,
+/// `keep`: its earlier ones are covered by it, and a person reads one failure
+/// per record, the latest.
+fn fold_failed(tx: &Connection, rec: &DueRecord, keep: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "DELETE FROM sync_queue WHERE table_name = ?1 AND record_id = ?2 AND status = 'FAILED'
+            AND id <> ?3 AND change_seq <= ?4",
+    )?
+    .execute(params![rec.table.name(), rec.record_id, keep, rec.seq])
+}
+
 impl Queue {
     /// Opens the sync worker's connection to `store`'s database.
     pub fn open(store: &Store) -> Result<Queue, StoreError> {
@@ -330,6 +341,7 @@ impl Queue {
                 ])?;
                 if status == "FAILED" {
                     add_state(tx, "total_failed", 1)?;
+                    fold_failed(tx, &rec, tx.last_insert_rowid())?;
                 }
                 return Ok(1);
             };
@@ -360,6 +372,7 @@ impl Queue {
             ])?;
             if status == "FAILED" {
                 add_state(tx, "total_failed", 1)?;
+                fold_failed(tx, &rec, keep)?;
             }
             Ok(1)
         })

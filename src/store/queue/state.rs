@@ -96,6 +96,44 @@ impl Queue {
             .await
     }
 
+    /// Notes the cloud the hub pushes to (`target`, [`crate::sync::config::cloud_target`]).
+    /// When it is not the cloud the first upload went to, everything starts
+    /// again for the new one, in one transaction: every record's pushed
+    /// watermark is forgotten (its push carries all its changes), the first
+    /// upload is undone so it runs again, and FAILED or RETRY items are due
+    /// now with no attempt spent (their failures were the other cloud's).
+    /// The change log's cursor stays: entries past it are still waiting, and
+    /// the upload covers those before it. Returns whether it started again.
+    pub async fn retarget(&self, target: String) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let before = get_state_tx(tx, "cloud_target")?;
+            if before.as_deref() == Some(target.as_str()) {
+                return Ok(0);
+            }
+            set_state_tx(tx, "cloud_target", &target)?;
+            // The first cloud, or one named before the hub kept its target.
+            if before.is_none() || get_state_tx(tx, "initial_upload")?.is_none() {
+                return Ok(0);
+            }
+            tx.execute("DELETE FROM sync_pushed", [])?;
+            tx.execute(
+                "DELETE FROM sync_state WHERE key IN ('initial_upload', 'initial_upload_last_id',
+                   'initial_upload_total', 'last_error', 'last_error_at')
+                    OR key LIKE 'initial_upload_after:%'",
+                [],
+            )?;
+            tx.execute(
+                "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
+                        last_error = NULL
+                  WHERE status IN ('FAILED', 'RETRY')",
+                [],
+            )?;
+            Ok(1)
+        })
+        .await
+        .map(|n| n == 1)
+    }
+
     /// Queues every record that exists now and has no open item, as BULK_CREATE
     /// (the first upload), `chunk` records per transaction so the writer is never
     /// held up long. Resumes from the position kept in `sync_state`. Returns the

@@ -13,6 +13,9 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// The most attempts an item may be given before it is FAILED.
 pub const MAX_RETRY_ATTEMPTS: u32 = 100;
+/// The shortest first retry delay: retries with no wait in between spend an
+/// item's attempts in a moment, before a passing trouble has passed.
+pub const MIN_RETRY_DELAY_MS: u64 = 100;
 /// The longest first retry delay: one hour.
 pub const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
 /// The longest interval between pushes: one day.
@@ -35,7 +38,10 @@ pub fn number_rule(field: &str) -> String {
         ),
         "retryAttempts" => format!("a whole number between 1 and {MAX_RETRY_ATTEMPTS}"),
         "retryDelayMs" => {
-            format!("a whole number of milliseconds, at most {MAX_RETRY_DELAY_MS} (one hour)")
+            format!(
+                "a whole number of milliseconds between {MIN_RETRY_DELAY_MS} (0.1 second) and \
+                 {MAX_RETRY_DELAY_MS} (one hour)"
+            )
         }
         _ => "a whole number".into(),
     }
@@ -55,7 +61,7 @@ pub fn check_settings(s: &Settings) -> Result<(), ConfigError> {
     if s.retry_attempts == 0 || s.retry_attempts > MAX_RETRY_ATTEMPTS {
         return Err(out_of_range("retryAttempts", s.retry_attempts.into()));
     }
-    if s.retry_delay_ms > MAX_RETRY_DELAY_MS {
+    if !(MIN_RETRY_DELAY_MS..=MAX_RETRY_DELAY_MS).contains(&s.retry_delay_ms) {
         return Err(out_of_range("retryDelayMs", s.retry_delay_ms));
     }
     if let Some(u) = &s.supabase_url {
@@ -388,4 +394,40 @@ pub fn ready(s: &Settings, c: &Credentials) -> Result<Transport, ConfigError> {
         "no cloud is configured: set credentials.dbUrl (the project's Postgres connection URL), \
          or supabaseUrl with the anon key and the JWT secret (REST)",
     ))
+}
+
+/// Which cloud `t` pushes to, as a digest (the hub keeps it to notice a
+/// different cloud, and it need not show where): the database's hosts, ports,
+/// name and user for the Postgres wire (on Supabase's pooler the user names
+/// the project), the REST API's base URL for REST. A password or key is no
+/// part of it: changing one reaches the same cloud.
+pub fn cloud_target(s: &Settings, c: &Credentials, t: Transport) -> String {
+    use sha2::Digest;
+    let target = match t {
+        Transport::Postgres => {
+            let url = c.db_url.as_ref().map(Secret::expose).unwrap_or_default();
+            match url.parse::<tokio_postgres::Config>() {
+                Ok(cfg) => {
+                    let user = cfg.get_user().unwrap_or_default();
+                    let ports = match cfg.get_ports() {
+                        [] => vec![5432],
+                        p => p.to_vec(),
+                    };
+                    format!(
+                        "postgres {:?} {:?} {} {}",
+                        cfg.get_hosts(),
+                        ports,
+                        cfg.get_dbname().unwrap_or(user),
+                        user
+                    )
+                }
+                Err(_) => format!("postgres {url}"),
+            }
+        }
+        Transport::Rest => format!(
+            "rest {}",
+            s.rest_base().unwrap_or_default().trim_end_matches('/')
+        ),
+    };
+    hex::encode(sha2::Sha256::digest(target.as_bytes()))
 }

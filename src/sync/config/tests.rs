@@ -83,6 +83,12 @@ fn validation_refuses_with_the_reason() {
             "intervalMs",
             "86400000 (one day)",
         ),
+        (json!({"retryDelayMs": 0}), "retryDelayMs", "between 100"),
+        (
+            json!({"retryDelayMs": 3_600_001}),
+            "retryDelayMs",
+            "3600000 (one hour)",
+        ),
         (
             json!({"retryAttempts": 99_999_999_999u64}),
             "retryAttempts",

@@ -95,7 +95,8 @@ async fn clear_removes_only_the_completed_or_failed_items_the_owner_confirms() {
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["cleared"], 0);
-    let (s, b) = clear(&hub, &json!({ "status": "completed", "confirm": true })).await;
+    // (The status in any case.)
+    let (s, b) = clear(&hub, &json!({ "status": "Completed", "confirm": true })).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["cleared"], c["completed"]);
     let (_, q3) = hub.get("/api/sync/queue", hub.owner_token()).await;

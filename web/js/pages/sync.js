@@ -106,7 +106,7 @@ const TIMING = [
   ["intervalMs", "Sync at least every (seconds)", "New changes go out within moments; this is the longest wait between two runs. At least 1 second.", 1000],
   ["batchSize", "Records per batch", "How many records one push carries (1 to 1000).", 1],
   ["retryAttempts", "Attempts before a change is marked failed", "When the cloud refuses a change for now (1 to 100). An unreachable cloud spends none.", 1],
-  ["retryDelayMs", "First retry after (seconds)", "Each further retry waits twice as long, up to an hour.", 1000],
+  ["retryDelayMs", "First retry after (seconds)", "At least 0.1 second; each further retry waits twice as long, up to an hour.", 1000],
 ];
 
 function timingForm(cfg) {
