@@ -263,6 +263,17 @@ fn session(
     Ok((token, exp))
 }
 
+/// `POST /api/auth/logout`: ends the session whose token the request bears
+/// (that token is refused from now on; the person's other sessions go on).
+pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    st.store
+        .end_session(&caller.user_id, caller.issued_ms, caller.expires_at, now)
+        .await?;
+    st.accounts.forget(&caller.user_id);
+    Ok(Json(json!({ "loggedOut": true })))
+}
+
 pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let user = st
         .store

@@ -86,6 +86,10 @@ pub struct Caller {
     pub user_id: String,
     pub shop_id: ShopId,
     pub role: Role,
+    /// The session's token: when it was issued (Unix milliseconds) and when
+    /// it expires (Unix seconds), what logging out of it records.
+    pub issued_ms: i64,
+    pub expires_at: i64,
 }
 
 impl Caller {
@@ -144,6 +148,11 @@ impl FromRequestParts<AppState> for Caller {
                 "this session ended when the account was deactivated; log in again".into(),
             ));
         }
+        if account.ended.contains(&claims.issued_ms()) {
+            return Err(ApiError::Unauthorized(
+                "this session was logged out; log in again".into(),
+            ));
+        }
         if known.stamp != claims.stamp {
             return Err(ApiError::Unauthorized(
                 "this session ended when the account's password was changed; log in again".into(),
@@ -156,6 +165,8 @@ impl FromRequestParts<AppState> for Caller {
             user_id: account.id,
             shop_id: account.shop_id,
             role,
+            issued_ms: claims.issued_ms(),
+            expires_at: claims.exp,
         })
     }
 }

@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/setup", get(setup::status).post(setup::create))
         .route("/auth/login", post(accounts::login))
         .route("/auth/me", get(accounts::me))
+        .route("/auth/logout", post(accounts::logout))
         .route("/auth/password", post(accounts::change_password))
         .route("/ui/catalog", get(ui::catalog))
         .route("/sync/status", get(sync::status))

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0012_change_log_ids_from_bytes.sql"),
     migration!("0013_sessions_end_at_deactivation.sql"),
     migration!("0014_device_ops_by_user.sql"),
+    migration!("0015_ended_sessions.sql"),
 ];
 
 impl Migration {

@@ -72,6 +72,9 @@ pub struct Account {
     /// When the account was last deactivated (Unix milliseconds): its sessions
     /// issued at or before it stay ended after a reactivation.
     pub sessions_from: Option<i64>,
+    /// Issue times (Unix milliseconds) of its sessions logged out and not yet
+    /// expired: a token issued at one of them is refused.
+    pub ended: Vec<i64>,
 }
 
 impl Store {
@@ -203,6 +206,31 @@ impl Store {
         .await
     }
 
+    /// Logs out one session of `user_id`: its token (issued at `issued_ms`,
+    /// expiring at `expires_at`, Unix seconds) is refused from now on. Entries
+    /// of tokens expired by `now` (Unix seconds) are dropped in passing.
+    pub async fn end_session(
+        &self,
+        user_id: &str,
+        issued_ms: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let user_id = user_id.to_string();
+        self.exec(move |tx| {
+            tx.prepare_cached("DELETE FROM ended_sessions WHERE expires_at < ?1")?
+                .execute([now])?;
+            Ok(tx
+                .prepare_cached(
+                    "INSERT INTO ended_sessions (user_id, issued_ms, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(rusqlite::params![user_id, issued_ms, expires_at])? as i64)
+        })
+        .await?;
+        Ok(())
+    }
+
     pub async fn account(&self, user_id: &str) -> Result<Option<Account>, StoreError> {
         let user_id = user_id.to_string();
         self.read(move |c| {
@@ -257,7 +285,8 @@ impl Store {
 }
 
 const ACCOUNT_SELECT: &str = "SELECT u.id, u.shop_id, u.email, u.role, u.active, c.password_hash,
-            c.sessions_from
+            c.sessions_from,
+            (SELECT json_group_array(issued_ms) FROM ended_sessions e WHERE e.user_id = u.id)
      FROM users u LEFT JOIN user_credentials c ON c.user_id = u.id";
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -269,6 +298,7 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         active: r.get::<_, i64>(4)? != 0,
         password_hash: r.get(5)?,
         sessions_from: r.get(6)?,
+        ended: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
     })
 }
 

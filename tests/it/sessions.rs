@@ -2,7 +2,8 @@
 //! is changed or reset, or the account is deactivated; a role change counts on
 //! the next request; login never tells an unknown e-mail from a wrong password,
 //! not even for an e-mail of several shops; and a password PATCH is refused
-//! before the password is looked at when the caller may not set it.
+//! before the password is looked at when the caller may not set it. Logging
+//! out ends that one session on the hub.
 
 use crate::common::*;
 use reqwest::StatusCode;
@@ -233,4 +234,40 @@ async fn a_password_patch_the_caller_may_not_make_is_refused_before_the_password
         "a short password",
     );
     assert_eq!(field.as_deref(), Some("password"));
+}
+
+/// Logging out ends that session on the hub: its token is refused from then
+/// on (a copy of it is no good), the person's other sessions go on, and the
+/// logged-out token cannot log out again.
+#[tokio::test]
+async fn logging_out_ends_that_session_and_no_other() {
+    let hub = TestHub::spawn().await;
+    let tech = hub.user("technician").await;
+    let tablet = hub.login(&tech.email, PASSWORD).await;
+    let (s, body) = hub.post("/api/auth/logout", &tech.token, &json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["loggedOut"], true, "{body}");
+    let got = hub.get("/api/auth/me", &tech.token).await;
+    assert_error(&got, StatusCode::UNAUTHORIZED, "unauthorized", "logged out");
+    assert!(
+        got.1["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("logged out"),
+        "{}",
+        got.1
+    );
+    let got = hub.get("/api/customers", &tech.token).await;
+    assert_eq!(got.0, StatusCode::UNAUTHORIZED, "{}", got.1);
+    let again = hub.post("/api/auth/logout", &tech.token, &json!({})).await;
+    assert_eq!(again.0, StatusCode::UNAUTHORIZED, "{}", again.1);
+    accepted(&hub, &tablet, "the person's other session").await;
+    let fresh = hub.login(&tech.email, PASSWORD).await;
+    accepted(&hub, &fresh, "a login after the logout").await;
+    // Kept on the hub until the token would have expired, no longer.
+    let kept: i64 = hub
+        .db()
+        .query_row("SELECT count(*) FROM ended_sessions", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(kept, 1);
 }

@@ -39,7 +39,9 @@ export async function api(method, path, body) {
   const data = await res.json().catch(() => ({}));
   // A 401 from login or a password change is a wrong password; from anywhere
   // else (`/api/auth/me` included) the session has ended.
-  if (res.status === 401 && t && (!path.startsWith("/api/auth/") || path === "/api/auth/me")) {
+  // (Only if the token refused is still the session's: another tab may have
+  // replaced it meanwhile.)
+  if (res.status === 401 && t && t === token() && (!path.startsWith("/api/auth/") || path === "/api/auth/me")) {
     clearSession();
     location.assign("/login");
   }

@@ -23,6 +23,26 @@ function save(key, value) {
   else localStorage.setItem(key, JSON.stringify(value));
 }
 
+// Another tab of this browser logged in, out, or changed the password: this
+// one follows at once. Its copy in memory would otherwise be stale, and a
+// stale token's 401 would clear the other tab's fresh session.
+const followers = [];
+window.addEventListener("storage", (e) => {
+  if (e.key === KEY || e.key === null) {
+    const before = current;
+    current = load(KEY);
+    catalog = load(CATALOG);
+    shop = load(SHOP);
+    for (const f of followers) f(before, current);
+  } else if (e.key === CATALOG) catalog = load(CATALOG);
+  else if (e.key === SHOP) shop = load(SHOP);
+});
+
+/** Calls `f(before, now)` when another tab changes the session. */
+export function onOtherTab(f) {
+  followers.push(f);
+}
+
 export function session() {
   if (current && current.expires_at && expiresMs(current.expires_at) < Date.now()) {
     clearSession();

@@ -3,7 +3,7 @@
 // logout.
 import { h, $ } from "./dom.js";
 import { get, reachability } from "./api.js";
-import { session, user, may, maySeeSync, clearSession, getShop, setShop } from "./session.js";
+import { session, user, may, maySeeSync, clearSession, getShop, setShop, onOtherTab } from "./session.js";
 import * as live from "./live.js";
 
 const MENU = [
@@ -130,12 +130,27 @@ export function startShell() {
     const { count } = await import("./outbox.js");
     const waiting = await count().catch(() => 0);
     if (waiting && !confirm(`${waiting} change(s) have not reached the hub yet. They will be sent when you log in again. Log out?`)) return;
+    // The hub ends the token too (a copy of it is then no good); offline, the
+    // token stays good on the hub until it expires.
+    const { post } = await import("./api.js");
+    await post("/api/auth/logout").catch(() => {});
     clearSession();
     live.disconnect();
     updateConn();
     drawShell();
     const { navigate } = await import("./router.js");
     navigate("/login");
+  });
+  // Another tab logged out: so does this one. Someone else logged in there:
+  // this tab starts again as them (a new token of the same person, after a
+  // password change, is simply used).
+  onOtherTab((before, now) => {
+    if (!now) {
+      live.disconnect();
+      location.assign("/login");
+    } else if (before?.user?.id !== now.user?.id) {
+      location.assign("/");
+    }
   });
   pollCloud();
   setInterval(pollCloud, 5000);

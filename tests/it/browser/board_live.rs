@@ -8,7 +8,7 @@
 use super::harness::{Browser, Driver};
 use super::hub::{secret_env, Hub, OWNER_EMAIL, OWNER_NAME, PASSWORD, SHOP_NAME};
 use super::proxy::RecordingProxy;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 /// Waits for the page to land on `/records/<table>/<uuid>`; returns the uuid.
@@ -247,6 +247,37 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
         vec![json!(to)],
     )
     .await;
+
+    // Logging out: another tab of the same browser (a window the page opens)
+    // follows to the login page, and the hub ends the token itself.
+    let old_token = a
+        .js("return JSON.parse(localStorage.getItem('cos.session')).token")
+        .await
+        .as_str()
+        .expect("the session's token")
+        .to_string();
+    a.js("window.otherTab = window.open('/board', 'other-tab'); return !!window.otherTab")
+        .await;
+    a.wait_js(
+        "the other tab to open the board",
+        "const d = window.otherTab?.document;
+         return !!d && d.body?.dataset.ready === '1' && d.body.dataset.page === 'board'",
+        vec![],
+    )
+    .await;
+    a.click("#logout").await;
+    a.wait_for("#login-form").await;
+    a.wait_js(
+        "the other tab to follow to the login page",
+        "const d = window.otherTab?.document;
+         return !!d && d.location.pathname === '/login' && !!d.querySelector('#login-form')",
+        vec![],
+    )
+    .await;
+    let (s, me) = hub
+        .call(Method::GET, "/api/auth/me", Some(&old_token), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the logged-out token: {me}");
     proxy.assert_no_secrets(&hub.secrets(), true);
     a.close().await;
     b.close().await;
