@@ -3,7 +3,7 @@
 //! tablet says it is offline, a stage move made meanwhile waits in the local
 //! queue (`#pending-count` 1), and when the hub is back on the same port and
 //! data dir the move is replayed: the queue empties and the database has the
-//! move exactly once.
+//! move exactly once. A change the hub refuses is undone on the tablet.
 
 use super::harness::{Browser, Driver};
 use super::hub::{secret_env, Hub, PASSWORD};
@@ -106,6 +106,36 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
     t.wait_text("#pending-count", "0").await;
     assert_eq!(stage_writes(&hub, &ro_id), 1, "still once after a reload");
     assert_eq!(moves_to(&hub, &ro_id, &to), 1, "still once after a reload");
+
+    // A change the hub refuses (a note past its 10,000 characters, as pasted)
+    // is undone on the tablet as well, without a reload.
+    t.js_with(
+        "document.querySelector(arguments[0] + ' textarea[name=note]').value = 'z'.repeat(10001); return true",
+        vec![json!(card)],
+    )
+    .await;
+    t.click(&format!("{card} [data-action=\"note\"]")).await;
+    let said = t.wait_some_text("#toast").await;
+    assert!(said.contains("refused"), "the tablet says so: {said}");
+    t.wait_js(
+        "the refused note to be undone on the card",
+        "return !document.querySelector(arguments[0])?.textContent.includes('zzzzzzzzzz')",
+        vec![json!(card)],
+    )
+    .await;
+    t.wait_text("#pending-count", "0").await;
+    let notes: Option<String> = hub
+        .db()
+        .query_row(
+            "SELECT notes FROM repair_orders WHERE id = ?1",
+            [&ro_id],
+            |r| r.get(0),
+        )
+        .expect("the notes");
+    assert!(
+        !notes.unwrap_or_default().contains("zzzz"),
+        "the hub kept nothing of it"
+    );
 
     proxy.assert_no_secrets(&hub.secrets(), true);
     t.close().await;

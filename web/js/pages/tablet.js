@@ -4,7 +4,7 @@
 // (IndexedDB), so they wait there while the hub is away and replay, once each,
 // when it is back. The last data seen is kept for a start without the hub.
 import { h, page, ready, human, when, toast, uuid } from "../dom.js";
-import { listAll, NEWEST } from "../api.js";
+import { get, listAll, NEWEST } from "../api.js";
 import { user, table } from "../session.js";
 import { label } from "../labels.js";
 import { boardStages } from "../stages.js";
@@ -186,7 +186,40 @@ export async function render() {
     pending.textContent = String(n);
     pending.dataset.count = String(n);
   });
-  const offRefused = outbox.onRefused((w, err) => toast(`The hub refused a change (${w.table}): ${err.message}`));
+  /** A change the hub refused is undone here: the record as the hub holds it
+   * (gone if the hub never had it), so the tablet never shows what the hub
+   * does not hold. Anything else unclear: everything read again. */
+  async function undo(w) {
+    let fresh = null;
+    try {
+      fresh = await get(`/api/${w.table}/${encodeURIComponent(w.id)}`);
+    } catch (err) {
+      if (err.status !== 404) {
+        try {
+          Object.assign(st, await load(me));
+        } catch {
+          return;
+        }
+        save();
+        draw();
+        return;
+      }
+    }
+    const list = w.table === "repair_orders" ? st.ros : w.table === "parts" ? st.parts : null;
+    if (list) {
+      const i = list.findIndex((x) => x.id === w.id);
+      if (i >= 0 && fresh) list[i] = fresh;
+      else if (i >= 0) list.splice(i, 1);
+    } else if (w.table === "time_clock" && (st.shift?.id === w.id || !st.shift)) {
+      st.shift = fresh && fresh.status !== "clocked_out" ? fresh : null;
+    }
+    save();
+    draw();
+  }
+  const offRefused = outbox.onRefused((w, err) => {
+    toast(`The hub refused a change (${w.table}): ${err.message}`);
+    undo(w);
+  });
   const offLive = live.on((m) => {
     if (m.type !== "change" || !m.fields) return;
     if (m.table === "repair_orders") {
