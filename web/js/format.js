@@ -62,6 +62,15 @@ export const TITLES = {
   labor_entries: ["Labor", "labor entry"],
   production_stages: ["Board columns", "board column"],
   shops: ["Shops", "shop"],
+  insurance_companies: ["Insurance companies", "insurance company"],
+  vendors: ["Vendors", "vendor"],
+  ro_stage_history: ["RO stage history", "RO stage move"],
+  time_clock: ["Time clock", "time clock entry"],
+  attachments: ["Attachments", "attachment"],
+  signatures: ["Signatures", "signature"],
+  loaner_vehicles: ["Loaner vehicles", "loaner vehicle"],
+  loaner_reservations: ["Loaner reservations", "loaner reservation"],
+  bms_imports: ["BMS imports", "BMS import"],
 };
 
 export function titles(name) {

@@ -267,6 +267,10 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
     .await;
     a.click("#logout").await;
     a.wait_for("#login-form").await;
+    // An empty form is answered on the page, in words.
+    a.click("#login-form button[type=submit]").await;
+    a.wait_text("#login-error", "Type your e-mail address.")
+        .await;
     a.wait_js(
         "the other tab to follow to the login page",
         "const d = window.otherTab?.document;

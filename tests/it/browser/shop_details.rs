@@ -1,7 +1,8 @@
 //! The shop's own details, through the menu: an owner opens "Shop" (the
 //! generic record page of the shop's row), changes its name and a labor rate,
 //! and the hub stores them (the rate in cents) and the header shows the new
-//! name. (A technician is not offered the page: `technician.rs`.)
+//! name. (A technician is not offered the page: `technician.rs`.) Renaming
+//! yourself changes the name in the header too.
 
 use super::harness::Driver;
 use super::hub::{secret_env, Hub, OWNER_EMAIL, PASSWORD, SHOP_NAME};
@@ -59,6 +60,13 @@ async fn an_owner_edits_the_shop_name_and_labor_rate_from_the_menu() {
         .await;
     assert_eq!(shown, serde_json::json!([name, "85.50"]));
     t.full_screenshot("shop").await;
+
+    // Renaming yourself: the header says the new name at once.
+    b.click("#who a").await;
+    b.wait_for(&format!("{FORM} [name=\"display_name\"]")).await;
+    b.fill(FORM, "display_name", "Olive O. Owner").await;
+    b.click(&format!("{FORM} button[type=submit]")).await;
+    b.wait_text("#who", "Olive O. Owner (owner)").await;
 
     proxy.assert_no_secrets(&hub.secrets(), false);
     b.close().await;

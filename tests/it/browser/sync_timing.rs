@@ -73,8 +73,13 @@ async fn sync_timing_is_shown_in_seconds_refused_with_the_reason_and_saved() {
     submit(&b).await;
     let why = b.text_of("[data-error-for=\"batchSize\"]").await;
     assert!(
-        why.contains("between 1 and 1000"),
-        "the hub's reason: {why}"
+        why.contains("between 1 and 1000") && !why.contains("batchSize"),
+        "the hub's reason, in the page's words: {why}"
+    );
+    let said = b.text_of("#sync-timing-error").await;
+    assert!(
+        said.starts_with("Records per batch: ") && !said.contains("batchSize"),
+        "the field named by its label: {said}"
     );
     assert_eq!(
         config(&hub, &owner).await,

@@ -91,10 +91,17 @@ export function renderLogin() {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
+    const values = formValues(form);
+    const missing = !values.email?.trim() ? ["email", "Type your e-mail address."] : !values.password ? ["password", "Type your password."] : null;
+    if (missing) {
+      error.textContent = missing[1];
+      form.elements[missing[0]].focus();
+      return;
+    }
     const button = form.querySelector("button");
     button.disabled = true;
     try {
-      await finishLogin(formValues(form));
+      await finishLogin(values);
     } catch (err) {
       error.textContent = errorText(err);
     } finally {

@@ -13,7 +13,7 @@ import { boardStages } from "../stages.js";
 import { navigate } from "../router.js";
 import { related, changes, roExtras } from "./related.js";
 import * as live from "../live.js";
-import { loadShop } from "../shell.js";
+import { loadShop, drawShell } from "../shell.js";
 
 const PARENTS = ["estimate_id", "repair_order_id", "invoice_id", "purchase_order_id"];
 
@@ -86,6 +86,11 @@ export async function render({ table: name, id, query }) {
         await patch(`/api/${name}/${rec.id}`, { ...body, _base: rec._heads });
         toast("Saved.");
         if (name === "shops") await loadShop(); // the header shows its name
+        if (name === "users" && rec.id === user()?.id && "display_name" in body) {
+          // ...and yours.
+          setSession({ ...session(), user: { ...user(), display_name: body.display_name } });
+          drawShell();
+        }
         navigate(location.pathname, { replace: true });
       }
     } catch (err) {

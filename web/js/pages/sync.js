@@ -66,8 +66,13 @@ async function save(body, form = document.getElementById("sync-credentials"), er
     await rerender();
   } catch (err) {
     const slot = err.field && form.querySelector(`[data-error-for="${CSS.escape(err.field)}"]`);
-    if (slot) slot.textContent = err.message;
-    errEl.textContent = err.message;
+    // The hub names the field as the API does ("retryDelayMs: must be …"):
+    // on the page, the field's label says it.
+    const why = err.field && err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
+    const el = err.field && form.elements[err.field.replace(/^credentials\./, "")];
+    const label = el?.labels?.[0]?.firstChild?.textContent?.trim();
+    if (slot) slot.textContent = why;
+    errEl.textContent = label ? `${label}: ${why}` : err.message;
   }
 }
 
