@@ -15,6 +15,7 @@ route("/board", () => import("./pages/board.js"));
 route("/tablet", () => import("./pages/tablet.js"));
 route("/conflicts", () => import("./pages/conflicts.js"));
 route("/settings/sync", () => import("./pages/sync.js"));
+route("/settings/devices", () => import("./pages/devices.js"));
 route("/records/:table", () => import("./pages/records.js"));
 route("/records/:table/new", () => import("./pages/record.js"));
 route("/records/:table/:id", () => import("./pages/record.js"));

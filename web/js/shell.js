@@ -3,7 +3,7 @@
 // logout.
 import { h, $ } from "./dom.js";
 import { get, reachability } from "./api.js";
-import { session, user, may, maySeeSync, clearSession, getShop, setShop, onOtherTab } from "./session.js";
+import { session, user, role, may, maySeeSync, clearSession, getShop, setShop, onOtherTab } from "./session.js";
 import * as live from "./live.js";
 
 const MENU = [
@@ -24,6 +24,8 @@ const MENU = [
   // The shop's own details and labor rates: the generic record page of its row.
   ["shop", () => `/records/shops/${user().shop_id}`, "Shop", () => may("shops", "update")],
   ["sync", "/settings/sync", "Cloud Sync", maySeeSync],
+  // Paired tablets and browsers, to revoke a lost one.
+  ["devices", "/settings/devices", "Devices", () => ["owner", "admin"].includes(role())],
 ];
 
 let hubOnline = true;

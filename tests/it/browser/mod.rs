@@ -18,6 +18,7 @@ mod proxy;
 mod board_live;
 mod cloud_sync;
 mod conflicts_page;
+mod devices;
 mod keyboard;
 mod lists_and_filters;
 mod many_records;

@@ -12,7 +12,8 @@ use serde_json::json;
 /// The rate of every user but the technician under test.
 const OTHERS_RATE: i64 = 5175;
 
-const ABSENT_FOR_TECHNICIAN: &[&str] = &["invoices", "payments", "users", "shop", "sync"];
+const ABSENT_FOR_TECHNICIAN: &[&str] =
+    &["invoices", "payments", "users", "shop", "sync", "devices"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_technician_sees_no_invoices_menu_and_no_hourly_rate() {
