@@ -66,8 +66,14 @@ fn sample(col: &Column) -> Value {
     }
 }
 
-/// Whether the column rules let `role` set `col` to `value` on an update.
+/// Whether the column rules let `role` set `col` to `value` on an update (and
+/// an account's role, whether `role` may grant it).
 fn may_set(table: TableId, role: Role, col: &'static str, value: Value) -> bool {
+    if let (true, "role", Value::Text(r)) = (table == TableId::USERS, col, &value) {
+        if !crate::domain::policy::may_grant(role, r) {
+            return false;
+        }
+    }
     let fields: Fields = [(col, value)].into_iter().collect();
     columns::check_update(table, role, None, &fields).is_ok()
 }

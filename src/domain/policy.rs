@@ -503,6 +503,12 @@ pub fn check_row(
     Ok(())
 }
 
+/// Whether `who` may give an account the role `role`: only an owner grants
+/// the owner role.
+pub fn may_grant(who: Role, role: &str) -> bool {
+    role != "owner" || who == Role::Owner
+}
+
 /// Guards on managing accounts, beyond the matrix: nobody changes their own role
 /// or deactivates themselves (no self-promotion, no locking the shop out), and
 /// only an owner grants the owner role or touches an owner's account.
@@ -523,9 +529,13 @@ fn check_user_admin(
             }
         }
     }
-    let touches_owner =
-        changes.get("role") == Some(&owner) || current.and_then(|c| c.get("role")) == Some(&owner);
-    if touches_owner && who.role != Role::Owner {
+    let grants = |v: Option<&Value>| match v {
+        Some(Value::Text(r)) => !may_grant(who.role, r),
+        _ => false,
+    };
+    if grants(changes.get("role"))
+        || (current.and_then(|c| c.get("role")) == Some(&owner) && who.role != Role::Owner)
+    {
         return Err(Refusal::Forbidden(
             "role: only an owner may grant the owner role or change an owner's account".into(),
         ));

@@ -48,6 +48,35 @@ async fn the_catalog_follows_the_matrix_and_the_column_rules_for_each_role() {
         "the default board comes with it"
     );
 
+    assert_eq!(
+        users["update_values"],
+        json!({}),
+        "an owner grants every role"
+    );
+    // An admin manages accounts but may not grant the owner role: the form
+    // is not offered it.
+    let admin = hub.user("admin").await;
+    let (status, a) = hub.get("/api/ui/catalog", &admin.token).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let roles = strs(&a["tables"]["users"]["update_values"]["role"]);
+    assert!(
+        !roles.contains(&"owner") && roles.contains(&"admin"),
+        "{roles:?}"
+    );
+    let (s, b) = hub
+        .post(
+            "/api/users",
+            &admin.token,
+            &json!({ "email": "new-owner@example.com", "display_name": "New Owner",
+                     "role": "owner", "password": "correct horse battery" }),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the hub refuses what the form leaves out: {b}"
+    );
+
     let tech = hub.user("technician").await;
     let (status, t) = hub.get("/api/ui/catalog", &tech.token).await;
     assert_eq!(status, StatusCode::OK, "{t}");

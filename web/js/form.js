@@ -41,7 +41,8 @@ function control(c, value, opts) {
   };
   switch (c.type) {
     case "enum": {
-      const allowed = opts.rec ? opts.t.update_values?.[c.name] || c.values : c.values;
+      // The values the hub lets this role set, on a new record as on a change.
+      const allowed = opts.t.update_values?.[c.name] || c.values;
       el = h("select", base, options(allowed, human));
       break;
     }
@@ -129,8 +130,8 @@ export function buildForm({ name, t, rec, prefill = {}, refs, stages, extra = []
     const canWrite = writable(t, c, rec);
     let field;
     if (canWrite) {
-      // A row the caller may add only as its own names the caller, no one else.
-      const onlyMe = !rec && t.access.insert === "own" ? t.owner_column || "technician_id" : null;
+      // A row the caller may add or change only as its own names the caller, no one else.
+      const onlyMe = (rec ? t.access.update : t.access.insert) === "own" ? t.owner_column || "technician_id" : null;
       field = control(c, value, { name, t, rec, refs, stages, onlyMe });
       const el = field.querySelector("[name]");
       if (!rec && c.name === numbering) el.placeholder = "Given by the hub when left empty";
