@@ -8,6 +8,19 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 
+/// Runs `collisionos init` into `data`: a shop named `shop` whose owner is
+/// `email` with `password`. Panics unless it succeeds.
+pub fn init(data: &Path, shop: &str, email: &str, password: &str) {
+    let out = Command::new(BIN)
+        .args(["init", "--shop-name", shop, "--owner-email", email])
+        .arg("--data-dir")
+        .arg(data)
+        .env("COLLISIONOS_OWNER_PASSWORD", password)
+        .output()
+        .expect("run init");
+    assert!(out.status.success(), "init failed: {out:?}");
+}
+
 /// Puts the data dir `data` (made by `init`, no hub running) in the state
 /// turning sync on leaves it in, through the hub's own first upload
 /// (`Queue::queue_first_upload`): what `init` wrote is queued and every later

@@ -99,15 +99,7 @@ async fn a_refused_login_holds_the_queue_instead_of_failing_every_record() {
     enable_sync(&hub, &db.url).await;
     drain(&hub).await;
     let gone = format!("{}_gone", db.url);
-    let (s, b) = hub
-        .request(
-            reqwest::Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": gone } })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    crate::sync_support::set_db_url(&hub, &gone).await;
     for i in 0..5 {
         hub.create(
             "customers",
@@ -132,15 +124,7 @@ async fn a_refused_login_holds_the_queue_instead_of_failing_every_record() {
     let why = st["lastError"].as_str().unwrap_or_default();
     assert!(why.contains("does not exist"), "{st}");
 
-    let (s, b) = hub
-        .request(
-            reqwest::Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": db.url } })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    crate::sync_support::set_db_url(&hub, &db.url).await;
     let out = drain(&hub).await;
     assert_eq!(out.failed, 0, "{out:?}");
     assert_eq!(

@@ -8,10 +8,9 @@ use crate::sync_support::cloud_count;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "correct horse battery";
 
 fn start(data: &Path, db_url: &str) -> (Child, String) {
@@ -43,20 +42,7 @@ async fn pending_entries_survive_sigkill_and_arrive_once() {
     let db = fresh_db("sync_restart").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let init = Command::new(BIN)
-        .args([
-            "init",
-            "--shop-name",
-            "Restart Shop",
-            "--owner-email",
-            "owner@restart.test",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run init");
-    assert!(init.status.success(), "init failed: {init:?}");
+    crate::binary::init(&data, "Restart Shop", "owner@restart.test", PASSWORD);
     let dead_port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port()
@@ -161,15 +147,7 @@ async fn a_stored_setting_refused_after_an_upgrade_is_ignored_alone() {
     let db = fresh_db("sync_upgrade").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let init = Command::new(BIN)
-        .args(["init", "--shop-name", "Upgrade Shop", "--owner-email"])
-        .arg("owner@restart.test")
-        .arg("--data-dir")
-        .arg(&data)
-        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run init");
-    assert!(init.status.success(), "init failed: {init:?}");
+    crate::binary::init(&data, "Upgrade Shop", "owner@restart.test", PASSWORD);
     rusqlite::Connection::open(data.join(collisionos::store::DB_FILE))
         .expect("open the hub's database")
         .execute(

@@ -7,27 +7,15 @@
 use crate::common::TestHub;
 use crate::pg::fresh_db;
 use crate::sync_support::{
-    all_refs, assert_same_everywhere, cloud_count, drain, enable_sync, queue,
+    all_refs, assert_same_everywhere, cloud_count, drain, enable_sync, queue, set_db_url,
 };
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn status(hub: &TestHub) -> Value {
     let (s, b) = hub.get("/api/sync/status", hub.owner_token()).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     b
-}
-
-async fn set_db_url(hub: &TestHub, url: &str) {
-    let (s, b) = hub
-        .request(
-            Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": url } })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "PUT /api/sync/config: {b}");
 }
 
 fn hub_changes(hub: &TestHub) -> i64 {

@@ -37,6 +37,20 @@ pub async fn enable_with(hub: &TestHub, config: &Value) {
     assert_eq!(b["syncEnabled"], true, "{b}");
 }
 
+/// Points `hub` at the database `url` (`PUT /api/sync/config`); panics
+/// unless the hub takes it.
+pub async fn set_db_url(hub: &TestHub, url: &str) {
+    let (s, b) = hub
+        .request(
+            Method::PUT,
+            "/api/sync/config",
+            Some(hub.owner_token()),
+            Some(&json!({ "credentials": { "dbUrl": url } })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "PUT /api/sync/config: {b}");
+}
+
 /// Syncs `hub` to `db_url` over the Postgres wire (short retry delay).
 pub async fn enable_sync(hub: &TestHub, db_url: &str) {
     enable_with(hub, &pg_config(db_url)).await;

@@ -158,15 +158,7 @@ async fn the_hub_syncs_over_tls_with_a_given_ca_and_refuses_an_unverified_certif
     let hub = TestHub::spawn().await;
 
     // Without the CA: the certificate cannot be verified; sync stays off.
-    let (s, b) = hub
-        .request(
-            Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": url } })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    crate::sync_support::set_db_url(&hub, &url).await;
     let (s, b) = hub
         .post("/api/sync/enable", hub.owner_token(), &json!({}))
         .await;

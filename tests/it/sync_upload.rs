@@ -9,10 +9,9 @@ use crate::sync_support::cloud_count;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_collisionos");
 const PASSWORD: &str = "correct horse battery";
 const RECORDS: usize = 100_000;
 
@@ -77,20 +76,7 @@ async fn the_first_upload_of_100000_records_survives_a_restart_half_way() {
     let db = fresh_db("sync_upload").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let init = Command::new(BIN)
-        .args([
-            "init",
-            "--shop-name",
-            "Upload Shop",
-            "--owner-email",
-            "owner@upload.test",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run init");
-    assert!(init.status.success(), "init failed: {init:?}");
+    crate::binary::init(&data, "Upload Shop", "owner@upload.test", PASSWORD);
 
     // Sync off: 100,000 records exist before the first enable.
     let (mut hub, url) = start(&data);
@@ -203,15 +189,7 @@ async fn a_first_enable_stopped_while_queuing_finishes_at_the_next_start() {
     let db = fresh_db("sync_queuing").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let init = Command::new(BIN)
-        .args(["init", "--shop-name", "Queuing Shop", "--owner-email"])
-        .arg("owner@upload.test")
-        .arg("--data-dir")
-        .arg(&data)
-        .env("COLLISIONOS_OWNER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run init");
-    assert!(init.status.success(), "init failed: {init:?}");
+    crate::binary::init(&data, "Queuing Shop", "owner@upload.test", PASSWORD);
     let (mut hub, url) = start(&data);
     let c = Client::login(&url).await;
     let records: Vec<Value> = (0..1000)

@@ -168,15 +168,7 @@ async fn enable_refuses_and_stays_off_when_the_connection_test_fails() {
 
     // Reachable, but without the cloud schema: the schema step says so.
     let (url, name) = empty_db("sync_noschema").await;
-    let (s, b) = hub
-        .request(
-            Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": url } })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    crate::sync_support::set_db_url(&hub, &url).await;
     let (s, b) = hub
         .post("/api/sync/test-connection", hub.owner_token(), &json!({}))
         .await;
