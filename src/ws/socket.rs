@@ -168,15 +168,23 @@ async fn write_loop(
 fn frame(m: Option<Result<Message, axum::Error>>) -> Result<Option<String>, End> {
     match m {
         None | Some(Ok(Message::Close(_))) => Err(End::Gone),
+        // Past the WebSocket layer's own limit the message is not even read:
+        // too big all the same (tungstenite's "Space limit exceeded").
+        Some(Err(e)) if e.to_string().contains("Space limit exceeded") => Err(too_big()),
         Some(Err(e)) => Err(End::Close(1002, short(&format!("unreadable frame: {e}")))),
-        Some(Ok(Message::Text(t))) if t.len() > MAX_MESSAGE => Err(End::Close(
-            1009,
-            format!("a message is at most {} KiB", MAX_MESSAGE / 1024),
-        )),
+        Some(Ok(Message::Text(t))) if t.len() > MAX_MESSAGE => Err(too_big()),
         Some(Ok(Message::Text(t))) => Ok(Some(t.to_string())),
         Some(Ok(Message::Binary(_))) => Ok(None),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(Some(String::new())),
     }
+}
+
+/// The close of a message over [`MAX_MESSAGE`] (1009, "message too big").
+fn too_big() -> End {
+    End::Close(
+        1009,
+        format!("a message is at most {} KiB", MAX_MESSAGE / 1024),
+    )
 }
 
 /// A close reason fits in 123 bytes.

@@ -73,6 +73,13 @@ export async function kvSet(key, value) {
   return tx("kv", "readwrite", (s) => req(s.put(value, key)));
 }
 
+/** Forgets the data kept for starts without the hub (at logout): what a
+ * person saw is not left for the next one. Waiting writes stay; each goes out
+ * when its author logs in again. */
+export async function kvClear() {
+  return tx("kv", "readwrite", (s) => req(s.clear()));
+}
+
 let opCounter = 0;
 /** Queues a write ({table, id, op, fields, base}) and sends what is waiting. */
 export async function enqueue(write) {

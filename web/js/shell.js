@@ -129,13 +129,14 @@ export function startShell() {
   };
   live.onState(updateConn);
   $("#logout").addEventListener("click", async () => {
-    const { count } = await import("./outbox.js");
+    const { count, kvClear } = await import("./outbox.js");
     const waiting = await count().catch(() => 0);
     if (waiting && !confirm(`${waiting} change(s) have not reached the hub yet. They will be sent when you log in again. Log out?`)) return;
     // The hub ends the token too (a copy of it is then no good); offline, the
     // token stays good on the hub until it expires.
     const { post } = await import("./api.js");
     await post("/api/auth/logout").catch(() => {});
+    await kvClear().catch(() => {});
     clearSession();
     live.disconnect();
     updateConn();

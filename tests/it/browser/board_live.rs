@@ -256,6 +256,9 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
         .as_str()
         .expect("the session's token")
         .to_string();
+    // (The bay tablet keeps what it saw for starts without the hub.)
+    a.goto("/tablet").await;
+    a.wait_page("tablet").await;
     a.js("window.otherTab = window.open('/board', 'other-tab'); return !!window.otherTab")
         .await;
     a.wait_js(
@@ -265,8 +268,28 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
         vec![],
     )
     .await;
+    // Counts the kept data again at each try (the tablet saves it as it draws).
+    let kept = |want: &str| {
+        format!(
+            "if (!window.counting) {{ window.counting = true;
+               const r = indexedDB.open('collisionos');
+               r.onsuccess = () => {{ const q = r.result.transaction('kv').objectStore('kv').count();
+                 q.onsuccess = () => {{ window.kept = q.result; window.counting = false; r.result.close(); }}; }}; }}
+             return {want}"
+        )
+    };
+    a.wait_js("the tablet's saved data", &kept("window.kept >= 1"), vec![])
+        .await;
     a.click("#logout").await;
     a.wait_for("#login-form").await;
+    // What the tablet saw is not left for the next person.
+    a.js("window.kept = null; return true").await;
+    a.wait_js(
+        "no saved data after the logout",
+        &kept("window.kept === 0"),
+        vec![],
+    )
+    .await;
     // An empty form is answered on the page, in words.
     a.click("#login-form button[type=submit]").await;
     a.wait_text("#login-error", "Type your e-mail address.")
