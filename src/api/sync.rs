@@ -273,7 +273,7 @@ pub async fn trigger(
         let retry = !matches!(v.get("retryFailed"), None | Some(Value::Bool(false)));
         if retry && !st.sync.is_enabled() {
             return Err(api(ApiError::Conflict(
-                "sync is off, so nothing would be sent: turn sync on, then retry the failed                  items"
+                "sync is off, so nothing would be sent: turn sync on, then retry the failed items"
                     .into(),
             )));
         }

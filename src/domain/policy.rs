@@ -529,13 +529,10 @@ fn check_user_admin(
             }
         }
     }
-    let grants = |v: Option<&Value>| match v {
-        Some(Value::Text(r)) => !may_grant(who.role, r),
-        _ => false,
-    };
-    if grants(changes.get("role"))
-        || (current.and_then(|c| c.get("role")) == Some(&owner) && who.role != Role::Owner)
-    {
+    let grant_refused =
+        matches!(changes.get("role"), Some(Value::Text(r)) if !may_grant(who.role, r));
+    let touches_owner = current.and_then(|c| c.get("role")) == Some(&owner);
+    if grant_refused || (touches_owner && who.role != Role::Owner) {
         return Err(Refusal::Forbidden(
             "role: only an owner may grant the owner role or change an owner's account".into(),
         ));

@@ -96,6 +96,10 @@ export function maySeeSync() {
 export function mayManageSync() {
   return ["owner", "admin"].includes(role());
 }
+/** Roles that list the paired devices and revoke one (Settings → Devices). */
+export function mayManageDevices() {
+  return ["owner", "admin"].includes(role());
+}
 
 /** A token's expiry in ms: the hub gives Unix seconds; an ISO text is read too. */
 function expiresMs(v) {

@@ -3,7 +3,7 @@
 // logout.
 import { h, $ } from "./dom.js";
 import { get, reachability } from "./api.js";
-import { session, user, role, may, maySeeSync, clearSession, getShop, setShop, onOtherTab } from "./session.js";
+import { session, user, may, maySeeSync, mayManageDevices, clearSession, getShop, setShop, onOtherTab } from "./session.js";
 import * as live from "./live.js";
 
 const MENU = [
@@ -25,7 +25,7 @@ const MENU = [
   ["shop", () => `/records/shops/${user().shop_id}`, "Shop", () => may("shops", "update")],
   ["sync", "/settings/sync", "Cloud Sync", maySeeSync],
   // Paired tablets and browsers, to revoke a lost one.
-  ["devices", "/settings/devices", "Devices", () => ["owner", "admin"].includes(role())],
+  ["devices", "/settings/devices", "Devices", mayManageDevices],
 ];
 
 let hubOnline = true;

@@ -4,11 +4,9 @@
 // then on (POST /api/devices/{id}/revoke); the person's login is not ended.
 import { h, page, ready, when, toast } from "../dom.js";
 import { get, post } from "../api.js";
-import { role } from "../session.js";
+import { mayManageDevices } from "../session.js";
 import { records, label } from "../labels.js";
 import { deviceId } from "../live.js";
-
-export const mayManageDevices = () => ["owner", "admin"].includes(role());
 
 export async function render() {
   const body = h("tbody");
