@@ -68,8 +68,10 @@
 //! even a pong) through three intervals is dropped.
 
 mod protocol;
+mod session;
 mod socket;
 pub mod visibility;
+mod write;
 
 use crate::api::AppState;
 use crate::store::feed::FeedEntry;
