@@ -174,7 +174,7 @@ impl FromRequestParts<AppState> for Caller {
 /// A body's headers, if it names them, say JSON, uncompressed: a form or a
 /// gzip stream is refused (415) for what it is, not parsed and misreported as
 /// malformed JSON. A body without a `Content-Type` is read as JSON.
-pub fn json_body_headers(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+fn json_body_headers(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
     let unsupported = |m: String| ApiError::Status(StatusCode::UNSUPPORTED_MEDIA_TYPE, m);
     if let Some(ct) = headers.get(CONTENT_TYPE) {
@@ -210,21 +210,52 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        json_body_headers(req.headers())?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge
-            } else {
-                ApiError::BadRequest(format!("could not read the body: {e}"))
-            }
-        })?;
-        if bytes.is_empty() {
-            return Err(ApiError::MalformedJson("the body is empty".into()));
-        }
-        serde_json::from_slice(&bytes)
+        read_json(req, state, false)
+            .await?
             .map(JsonBody)
-            .map_err(|e| ApiError::MalformedJson(e.to_string()))
+            .ok_or_else(|| ApiError::MalformedJson("the body is empty".into()))
     }
+}
+
+/// A body that may be left out (`None` when empty); one given is held to
+/// every check of [`JsonBody`].
+pub struct OptionalJsonBody(pub Option<serde_json::Value>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_json(req, state, true).await.map(OptionalJsonBody)
+    }
+}
+
+/// The body within the route's cap, parsed as JSON; `None` when empty. The
+/// headers of a body that may be left out are checked once there is one.
+async fn read_json<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    optional: bool,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let headers = optional.then(|| req.headers().clone());
+    if !optional {
+        json_body_headers(req.headers())?;
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(format!("could not read the body: {e}"))
+        }
+    })?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if let Some(h) = &headers {
+        json_body_headers(h)?;
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))
 }
 
 /// The query string's parameters, each given once: a second value would

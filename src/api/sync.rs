@@ -3,13 +3,12 @@
 //! history, stats and the cost estimate; other roles get 403. Secrets are never
 //! in a response: credentials come back only as "set (…abcd)".
 
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, OptionalJsonBody};
 use super::{ApiError, AppState};
 use crate::domain::value::{format_timestamp, FieldError};
 use crate::domain::{Role, TableId};
 use crate::store::queue::Clearable;
 use crate::sync::control::ControlError;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -258,17 +257,13 @@ pub async fn cost(State(st): State<AppState>, caller: Caller) -> Answer {
 pub async fn trigger(
     State(st): State<AppState>,
     caller: Caller,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
+    OptionalJsonBody(body): OptionalJsonBody,
 ) -> Answer {
     require(&st, &caller, MANAGE, "start a sync")
         .await
         .map_err(api)?;
     let mut retried = 0;
-    if !body.is_empty() {
-        super::extract::json_body_headers(&headers).map_err(api)?;
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| api(ApiError::MalformedJson(e.to_string())))?;
+    if let Some(v) = body {
         only(&v, &["retryFailed"]).map_err(api)?;
         let retry = !matches!(v.get("retryFailed"), None | Some(Value::Bool(false)));
         if retry && !st.sync.is_enabled() {

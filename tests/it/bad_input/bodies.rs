@@ -34,6 +34,12 @@ async fn malformed_json_and_non_object_bodies_are_refused() {
         ("empty body", Method::POST, post.as_str(), Vec::new()),
         ("empty PATCH body", Method::PATCH, cust.as_str(), Vec::new()),
         (
+            "a sync trigger's body that is not JSON",
+            Method::POST,
+            "/api/sync/trigger",
+            b"{\"retryFailed\": tru".to_vec(),
+        ),
+        (
             "not UTF-8",
             Method::POST,
             post.as_str(),
@@ -176,6 +182,17 @@ async fn oversized_bodies_are_refused_with_413() {
         None,
     )
     .await;
+    // A body that may be left out is held to the same cap when given.
+    s.raw(
+        "a sync trigger over 256 KiB",
+        Method::POST,
+        "/api/sync/trigger",
+        over(256 * 1024),
+        tl,
+        "body_too_large",
+        None,
+    )
+    .await;
     let big_bulk = json!({ "records": [{ "notes": "x".repeat(8 * 1024 * 1024) }] }).to_string();
     s.raw(
         "a bulk over 8 MiB",
@@ -222,6 +239,7 @@ async fn a_body_that_is_not_plain_json_is_refused_with_415() {
     let s = Setup::new().await;
     let auth = s.bearer();
     let body = json!({ "first_name": "Typed" }).to_string();
+    // The sync trigger's body may be left out; one given is held to the same.
     for (case, headers) in [
         ("JSON sent as text", vec![("content-type", "text/plain")]),
         (
@@ -235,15 +253,16 @@ async fn a_body_that_is_not_plain_json_is_refused_with_415() {
     ] {
         let mut headers = headers;
         headers.push(("authorization", auth.as_str()));
-        s.refused(
-            case,
-            s.hub
-                .raw(Method::POST, "/api/customers", &headers, body.clone()),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            None,
-        )
-        .await;
+        for path in ["/api/customers", "/api/sync/trigger"] {
+            s.refused(
+                &format!("{case} to {path}"),
+                s.hub.raw(Method::POST, path, &headers, body.clone()),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                None,
+            )
+            .await;
+        }
     }
     let (status, created) = s
         .hub
