@@ -231,11 +231,33 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
     // The RO's page: its stage and the move in its history.
     a.goto(&format!("/records/repair_orders/{ro}")).await;
     a.wait_for("#ro-history").await;
+    // The move by the stages' names, as the board's columns show them.
+    let name_of = |code: &str| {
+        let b = &b;
+        let code = code.to_string();
+        async move {
+            let name = b
+                .js_with(
+                    "return document.querySelector(`#board section[data-stage=\"${arguments[0]}\"]`)?.getAttribute('aria-label')",
+                    vec![json!(code)],
+                )
+                .await;
+            name.as_str()
+                .unwrap_or_else(|| panic!("the board names stage {code}: {name}"))
+                .to_string()
+        }
+    };
+    let (from_name, to_name) = (name_of(&from).await, name_of(&to).await);
+    assert!(
+        from_name != from && to_name != to,
+        "the board names its stages, not their codes: {from_name}, {to_name}"
+    );
     a.wait_js(
-        "the move in #ro-history",
+        "the move in #ro-history, by the stages' names",
         "return [...document.querySelectorAll('#ro-history li')].some(li =>
-            li.textContent.includes(arguments[0]) && li.textContent.includes(arguments[1]))",
-        vec![json!(from), json!(to)],
+            li.dataset.from === arguments[0] && li.dataset.to === arguments[1] &&
+            li.querySelector('b').textContent === arguments[2] + ' → ' + arguments[3])",
+        vec![json!(from), json!(to), json!(from_name), json!(to_name)],
     )
     .await;
     // The current stage: its code, or its name ("parts_ordering" as "Parts ordering").

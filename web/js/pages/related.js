@@ -95,7 +95,7 @@ export function roExtras(rec, stages) {
             h(
               "li",
               { dataset: { from: r.from_stage || "", to: r.to_stage } },
-              h("b", `${r.from_stage || "(new)"} → ${r.to_stage}`),
+              h("b", `${r.from_stage ? stageName(r.from_stage) : "(new)"} → ${stageName(r.to_stage)}`),
               ` — ${when(r.moved_at)}`,
               r.moved_by ? ` by ${users?.get(r.moved_by) || "someone"}` : "",
               r.reason ? ` (${r.reason})` : "",
