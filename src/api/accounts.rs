@@ -1,6 +1,6 @@
 //! Health, login, the caller's own account, and password change.
 
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, NoInput};
 use super::{ApiError, AppState};
 use crate::auth::{self, Claims};
 use crate::domain::value::FieldError;
@@ -265,7 +265,11 @@ fn session(
 
 /// `POST /api/auth/logout`: ends the session whose token the request bears
 /// (that token is refused from now on; the person's other sessions go on).
-pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn logout(
+    State(st): State<AppState>,
+    caller: Caller,
+    _: NoInput,
+) -> Result<Json<Value>, ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     st.store
         .end_session(&caller.user_id, caller.issued_ms, caller.expires_at, now)
@@ -274,7 +278,11 @@ pub async fn logout(State(st): State<AppState>, caller: Caller) -> Result<Json<V
     Ok(Json(json!({ "loggedOut": true })))
 }
 
-pub async fn me(State(st): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn me(
+    State(st): State<AppState>,
+    caller: Caller,
+    _: NoInput,
+) -> Result<Json<Value>, ApiError> {
     let user = st
         .store
         .get(TableId::USERS, &caller.shop_id, &caller.user_id)

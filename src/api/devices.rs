@@ -1,7 +1,7 @@
 //! Bay tablets' devices: list them, revoke one (owner or admin). A revoked
 //! device's open sockets close at once and its hello is refused from then on.
 
-use super::extract::Caller;
+use super::extract::{Caller, NoInput};
 use super::{ApiError, AppState};
 use crate::domain::{Role, TableId};
 use crate::store::{WriteOp, WriteRequest};
@@ -17,7 +17,11 @@ fn owner_or_admin(caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// `GET /api/devices`: the shop's devices (owner, admin).
-pub async fn list(State(st): State<AppState>, caller: Caller) -> Result<Json<Json_>, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    _: NoInput,
+) -> Result<Json<Json_>, ApiError> {
     owner_or_admin(&caller)?;
     let devices = st.store.devices(&caller.shop_id).await?;
     Ok(Json(json!({ "data": devices })))
@@ -28,6 +32,7 @@ pub async fn revoke(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    _: NoInput,
 ) -> Result<Json<Json_>, ApiError> {
     owner_or_admin(&caller)?;
     let out = st

@@ -229,6 +229,30 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
     }
 }
 
+/// A request that takes no query parameters and no fields: a parameter or a
+/// field given anyway is refused (400, naming it) rather than silently
+/// ignored, as every other route does. No body, `null` or `{}` is fine.
+pub struct NoInput;
+
+impl<S: Send + Sync> FromRequest<S> for NoInput {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        use crate::domain::value::FieldError;
+        if let Some((key, _)) = query_once(req.uri().query())?.first() {
+            return Err(FieldError::new(key, "is not a parameter of this request").into());
+        }
+        match read_json(req, state, true).await? {
+            None | Some(serde_json::Value::Null) => Ok(NoInput),
+            Some(serde_json::Value::Object(fields)) => match fields.keys().next() {
+                None => Ok(NoInput),
+                Some(key) => Err(FieldError::new(key, "is not a field of this request").into()),
+            },
+            Some(_) => Err(FieldError::new("body", "must be a JSON object").into()),
+        }
+    }
+}
+
 /// The body within the route's cap, parsed as JSON; `None` when empty. The
 /// headers of a body that may be left out are checked once there is one.
 async fn read_json<S: Send + Sync>(

@@ -79,6 +79,12 @@ pub async fn create(
     peer: Peer,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
+    // A hub already set up says so first: no field of the form matters then.
+    if st.store.is_set_up().await? {
+        return Err(ApiError::Conflict(
+            "this hub is already set up; log in".into(),
+        ));
+    }
     let obj = body
         .as_object()
         .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
@@ -92,11 +98,6 @@ pub async fn create(
     let email = text(&body, "email")?;
     let password = text(&body, "password")?.to_string();
     crate::auth::check_password_rules(&password).map_err(|m| FieldError::new("password", m))?;
-    if st.store.is_set_up().await? {
-        return Err(ApiError::Conflict(
-            "this hub is already set up; log in".into(),
-        ));
-    }
     let Some(current) = st.setup.peek() else {
         return Err(ApiError::Conflict(
             "this hub is already set up; log in".into(),

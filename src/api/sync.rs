@@ -3,7 +3,7 @@
 //! history, stats and the cost estimate; other roles get 403. Secrets are never
 //! in a response: credentials come back only as "set (…abcd)".
 
-use super::extract::{Caller, JsonBody, OptionalJsonBody};
+use super::extract::{Caller, JsonBody, NoInput, OptionalJsonBody};
 use super::{ApiError, AppState};
 use crate::domain::value::{format_timestamp, FieldError};
 use crate::domain::{Role, TableId};
@@ -137,7 +137,7 @@ fn only(body: &Value, allowed: &[&str]) -> Result<(), ApiError> {
 }
 
 /// `GET /api/sync/status`
-pub async fn status(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn status(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, VIEW, "view sync status")
         .await
         .map_err(api)?;
@@ -145,7 +145,7 @@ pub async fn status(State(st): State<AppState>, caller: Caller) -> Answer {
 }
 
 /// `GET /api/sync/config`
-pub async fn get_config(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn get_config(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, MANAGE, "view the sync configuration")
         .await
         .map_err(api)?;
@@ -228,7 +228,7 @@ pub async fn history(
 }
 
 /// `GET /api/sync/stats`
-pub async fn stats(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn stats(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, VIEW, "view sync statistics")
         .await
         .map_err(api)?;
@@ -245,7 +245,7 @@ pub async fn stats(State(st): State<AppState>, caller: Caller) -> Answer {
 }
 
 /// `GET /api/sync/cost-estimate`
-pub async fn cost(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn cost(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, VIEW, "view the cost estimate")
         .await
         .map_err(api)?;
@@ -333,7 +333,7 @@ pub async fn clear(State(st): State<AppState>, caller: Caller, JsonBody(body): J
 }
 
 /// `POST /api/sync/test-connection`
-pub async fn test_connection(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn test_connection(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, MANAGE, "test the cloud connection")
         .await
         .map_err(api)?;
@@ -386,7 +386,7 @@ pub async fn force_sync_record(
 }
 
 /// `POST /api/sync/enable`
-pub async fn enable(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn enable(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, MANAGE, "turn cloud sync on")
         .await
         .map_err(api)?;
@@ -398,7 +398,7 @@ pub async fn enable(State(st): State<AppState>, caller: Caller) -> Answer {
 }
 
 /// `POST /api/sync/disable`
-pub async fn disable(State(st): State<AppState>, caller: Caller) -> Answer {
+pub async fn disable(State(st): State<AppState>, caller: Caller, _: NoInput) -> Answer {
     require(&st, &caller, MANAGE, "turn cloud sync off")
         .await
         .map_err(api)?;

@@ -6,7 +6,7 @@
 //! other people's rows, the columns the caller may set on a create, and the
 //! columns (and status values) the caller may set on an update. Read-only; nothing in it is a secret.
 
-use super::extract::Caller;
+use super::extract::{Caller, NoInput};
 use super::ApiError;
 use crate::domain::catalog::{Default as ColDefault, STAGES};
 use crate::domain::columns::{self, PRIVATE_USER_COLUMNS};
@@ -128,7 +128,7 @@ fn column_json(col: &Column) -> Json_ {
 }
 
 /// `GET /api/ui/catalog`.
-pub async fn catalog(caller: Caller) -> Result<Json<Json_>, ApiError> {
+pub async fn catalog(caller: Caller, _: NoInput) -> Result<Json<Json_>, ApiError> {
     let role = caller.role;
     let mut tables = serde_json::Map::new();
     for t in TableId::all() {

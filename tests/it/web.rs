@@ -170,6 +170,20 @@ async fn a_hub_with_a_shop_has_no_setup() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Said before any field of the form is judged.
+    let (status, body) = hub
+        .request(
+            reqwest::Method::POST,
+            "/api/setup",
+            None,
+            Some(&json!({"code": "1234-5678"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.to_string().contains("already set up"),
+        "the answer says why: {body}"
+    );
     assert_eq!(
         hub.db()
             .query_row("SELECT count(*) FROM shops", [], |r| r.get::<_, i64>(0))

@@ -273,3 +273,63 @@ async fn methods_a_route_does_not_take_get_405_with_the_error_body() {
         .await;
     }
 }
+
+/// Routes that take no parameters and no fields refuse one given anyway (400,
+/// naming it) instead of ignoring it, and change nothing: a refused logout
+/// leaves the session open, a refused disable leaves sync as it was.
+#[tokio::test]
+async fn routes_that_take_nothing_refuse_a_parameter_or_a_field() {
+    let s = Setup::new().await;
+    let device = "/api/devices/front-desk/revoke";
+    for (method, path) in [
+        (Method::GET, "/api/devices"),
+        (Method::POST, device),
+        (Method::GET, "/api/ui/catalog"),
+        (Method::GET, "/api/auth/me"),
+        (Method::POST, "/api/auth/logout"),
+        (Method::GET, "/api/sync/status"),
+        (Method::GET, "/api/sync/config"),
+        (Method::GET, "/api/sync/stats"),
+        (Method::GET, "/api/sync/cost-estimate"),
+        (Method::POST, "/api/sync/test-connection"),
+        (Method::POST, "/api/sync/enable"),
+        (Method::POST, "/api/sync/disable"),
+    ] {
+        s.raw(
+            &format!("{method} {path}?limit=5"),
+            method.clone(),
+            &format!("{path}?limit=5"),
+            Vec::new(),
+            BAD,
+            "invalid_field",
+            Some("limit"),
+        )
+        .await;
+        s.json(
+            &format!("{method} {path} with a field"),
+            method.clone(),
+            path,
+            json!({ "force": true }),
+            BAD,
+            "invalid_field",
+            Some("force"),
+        )
+        .await;
+        s.json(
+            &format!("{method} {path} with a list"),
+            method.clone(),
+            path,
+            json!([1]),
+            BAD,
+            "invalid_field",
+            Some("body"),
+        )
+        .await;
+    }
+    // Nothing, or an empty object, is what these routes take.
+    let token = s.hub.owner_token();
+    let (status, body) = s.hub.post("/api/sync/disable", token, &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, me) = s.hub.get("/api/auth/me", token).await;
+    assert_eq!(status, StatusCode::OK, "the session is still open: {me}");
+}
