@@ -35,7 +35,8 @@ pub(super) async fn session(
     limits: Limits,
     registered: &mut Option<u64>,
 ) -> End {
-    let mut s = match hello(stream, out, st, tablets, limits, registered).await {
+    let said = hello(stream, out, st, limits.hello_timeout).await;
+    let mut s = match welcome(said, out, st, tablets, registered).await {
         Ok(s) => s,
         Err(end) => return end,
     };
@@ -110,18 +111,16 @@ fn close_reason(revoked: &watch::Receiver<Option<String>>) -> String {
         .unwrap_or_else(|| "closed by the hub".into())
 }
 
-/// The first message must be a hello with a valid token; the device is then
-/// registered (its actor assigned on first contact) and `welcome` sent.
+/// The first message, which must be a hello with a valid token: the hello and
+/// the caller it authenticates.
 async fn hello(
     stream: &mut SplitStream<WebSocket>,
-    out: &mut Out,
+    out: &Out,
     st: &AppState,
-    tablets: &Tablets,
-    limits: Limits,
-    registered: &mut Option<u64>,
-) -> Result<Session, End> {
+    within: Duration,
+) -> Result<(protocol::Hello, Caller), End> {
     let say_hello_first = || End::Close(1008, "say hello first".into());
-    let first = tokio::time::timeout(limits.hello_timeout, stream.next())
+    let first = tokio::time::timeout(within, stream.next())
         .await
         .map_err(|_| End::Close(1008, "say hello first (no hello in time)".into()))?;
     let Some(text) = frame(first)? else {
@@ -162,6 +161,19 @@ async fn hello(
     let caller = authenticate(st, &hello.token)
         .await
         .map_err(|e| End::Close(1008, short(&e.to_string())))?;
+    Ok((hello, caller))
+}
+
+/// After a good hello: the device registered (its actor assigned on first
+/// contact), the shop's feed subscribed, and `welcome` sent.
+async fn welcome(
+    said: Result<(protocol::Hello, Caller), End>,
+    out: &Out,
+    st: &AppState,
+    tablets: &Tablets,
+    registered: &mut Option<u64>,
+) -> Result<Session, End> {
+    let (hello, caller) = said?;
     let device = match st
         .store
         .write(WriteRequest {
