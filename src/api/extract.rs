@@ -239,9 +239,6 @@ impl<S: Send + Sync> FromRequest<S> for NoInput {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         use crate::domain::value::FieldError;
-        if let Some((key, _)) = query_once(req.uri().query())?.first() {
-            return Err(FieldError::new(key, "is not a parameter of this request").into());
-        }
         match read_json(req, state, true).await? {
             None | Some(serde_json::Value::Null) => Ok(NoInput),
             Some(serde_json::Value::Object(fields)) => match fields.keys().next() {
@@ -254,12 +251,21 @@ impl<S: Send + Sync> FromRequest<S> for NoInput {
 }
 
 /// The body within the route's cap, parsed as JSON; `None` when empty. The
-/// headers of a body that may be left out are checked once there is one.
+/// headers of a body that may be left out are checked once there is one. A
+/// route that reads a body reads no query string: a parameter is refused,
+/// named, rather than ignored.
 async fn read_json<S: Send + Sync>(
     req: Request,
     state: &S,
     optional: bool,
 ) -> Result<Option<serde_json::Value>, ApiError> {
+    if let Some((key, _)) = query_once(req.uri().query())?.first() {
+        return Err(crate::domain::value::FieldError::new(
+            key,
+            "is not a parameter of this request",
+        )
+        .into());
+    }
     let headers = optional.then(|| req.headers().clone());
     if !optional {
         json_body_headers(req.headers())?;

@@ -2,7 +2,7 @@
 //! order, cursor paging), each as the caller may see it.
 
 use super::{allowed, page, record_id, shown, table_of, visible};
-use crate::api::extract::Caller;
+use crate::api::extract::{Caller, NoInput};
 use crate::api::{ApiError, ApiPath as Path, AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::columns;
 use crate::domain::policy::{Access, Verb};
@@ -17,6 +17,7 @@ pub async fn get_one(
     State(st): State<AppState>,
     caller: Caller,
     Path((table, id)): Path<(String, String)>,
+    _: NoInput,
 ) -> Result<Json<Json_>, ApiError> {
     let table = table_of(&table)?;
     let rec = visible(&st, &caller, table, &record_id(&id)?).await?;

@@ -3,7 +3,7 @@
 //! password taken out, checked and hashed).
 
 use super::{allowed, page, record_id, shown, table_of, visible, write};
-use crate::api::extract::{Caller, JsonBody};
+use crate::api::extract::{Caller, JsonBody, NoInput};
 use crate::api::{ApiError, ApiPath as Path, AppState, MAX_BULK_RECORDS};
 use crate::auth;
 use crate::domain::policy::{access, check_row, Access, Refusal, Verb};
@@ -243,6 +243,7 @@ pub async fn delete(
     State(st): State<AppState>,
     caller: Caller,
     Path((table, id)): Path<(String, String)>,
+    _: NoInput,
 ) -> Result<Json<Json_>, ApiError> {
     let table = table_of(&table)?;
     allowed(table, Verb::Delete, &caller)?;

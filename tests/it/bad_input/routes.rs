@@ -281,7 +281,10 @@ async fn methods_a_route_does_not_take_get_405_with_the_error_body() {
 async fn routes_that_take_nothing_refuse_a_parameter_or_a_field() {
     let s = Setup::new().await;
     let device = "/api/devices/front-desk/revoke";
+    let cust = api_id("customers", s.refs.id("customers"));
     for (method, path) in [
+        (Method::GET, cust.as_str()),
+        (Method::DELETE, cust.as_str()),
         (Method::GET, "/api/devices"),
         (Method::POST, device),
         (Method::GET, "/api/ui/catalog"),
@@ -323,6 +326,23 @@ async fn routes_that_take_nothing_refuse_a_parameter_or_a_field() {
             BAD,
             "invalid_field",
             Some("body"),
+        )
+        .await;
+    }
+    // A route that reads a body reads no query string either.
+    for (method, path, body) in [
+        (Method::POST, "/api/customers", json!({ "first_name": "Q" })),
+        (Method::PATCH, cust.as_str(), json!({ "notes": "q" })),
+        (Method::POST, "/api/sync/trigger", json!({})),
+    ] {
+        s.json(
+            &format!("{method} {path}?dry_run=1"),
+            method,
+            &format!("{path}?dry_run=1"),
+            body,
+            BAD,
+            "invalid_field",
+            Some("dry_run"),
         )
         .await;
     }
