@@ -1,6 +1,6 @@
 //! Health, login, the caller's own account, and password change.
 
-use super::extract::{Caller, JsonBody, NoInput};
+use super::extract::{only_fields, Caller, JsonBody, NoInput};
 use super::{ApiError, AppState};
 use crate::auth::{self, Claims};
 use crate::domain::value::FieldError;
@@ -111,19 +111,6 @@ fn string_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, FieldError> 
         .ok_or_else(|| FieldError::new(name, "is required"))?
         .as_str()
         .ok_or_else(|| FieldError::new(name, "must be a string"))
-}
-
-fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), FieldError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
-    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(FieldError::new(
-            k.as_str(),
-            "is not a field of this request",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// The peer address a request came from, as the limiter keys it.

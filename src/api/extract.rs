@@ -238,20 +238,34 @@ impl<S: Send + Sync> FromRequest<S> for NoInput {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        use crate::domain::value::FieldError;
         match read_json(req, state, true).await? {
             None | Some(serde_json::Value::Null) => Ok(NoInput),
-            Some(serde_json::Value::Object(fields)) => match fields.keys().next() {
-                None => Ok(NoInput),
-                Some(key) => Err(FieldError::new(key, "is not a field of this request").into()),
-            },
-            Some(_) => Err(FieldError::new("body", "must be a JSON object").into()),
+            Some(body) => Ok(only_fields(&body, &[]).map(|_| NoInput)?),
         }
     }
 }
 
+/// The body as an object holding none but the `allowed` fields: anything else
+/// is refused, naming the first field the request does not take.
+pub fn only_fields<'a>(
+    body: &'a serde_json::Value,
+    allowed: &[&str],
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, crate::domain::value::FieldError> {
+    use crate::domain::value::FieldError;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(FieldError::new(
+            k.as_str(),
+            "is not a field of this request",
+        )),
+        None => Ok(obj),
+    }
+}
+
 /// The body within the route's cap, parsed as JSON; `None` when empty. The
-/// headers of a body that may be left out are checked once there is one. A
+/// headers of a body that may be left out only matter once there is one. A
 /// route that reads a body reads no query string: a parameter is refused,
 /// named, rather than ignored.
 async fn read_json<S: Send + Sync>(
@@ -266,10 +280,9 @@ async fn read_json<S: Send + Sync>(
         )
         .into());
     }
-    let headers = optional.then(|| req.headers().clone());
-    if !optional {
-        json_body_headers(req.headers())?;
-    }
+    // A required body's headers are judged before it is read.
+    let typed = json_body_headers(req.headers());
+    let typed = if optional { typed } else { Ok(typed?) };
     let bytes = Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
@@ -280,9 +293,7 @@ async fn read_json<S: Send + Sync>(
     if bytes.is_empty() {
         return Ok(None);
     }
-    if let Some(h) = &headers {
-        json_body_headers(h)?;
-    }
+    typed?;
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))

@@ -4,7 +4,7 @@
 //! cannot claim the hub without the code, and the code works once.
 
 use super::accounts::{address_key, rate_limited, Peer};
-use super::extract::JsonBody;
+use super::extract::{only_fields, JsonBody};
 use super::{ApiError, AppState};
 use crate::auth::limiter;
 use crate::domain::value::FieldError;
@@ -85,13 +85,10 @@ pub async fn create(
             "this hub is already set up; log in".into(),
         ));
     }
-    let obj = body
-        .as_object()
-        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
-    const FIELDS: &[&str] = &["code", "shop_name", "owner_name", "email", "password"];
-    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(FieldError::new(k.as_str(), "is not a field of this request").into());
-    }
+    only_fields(
+        &body,
+        &["code", "shop_name", "owner_name", "email", "password"],
+    )?;
     let code = text(&body, "code")?;
     let shop_name = text(&body, "shop_name")?;
     let owner_name = text(&body, "owner_name")?;

@@ -1,7 +1,8 @@
-//! One tablet's session, in its three phases: hello (authenticate, register
-//! the device), replay after `since`, then live changes, writes and heartbeats
-//! until either side ends it. Each phase ends the session by returning the
-//! [`End`] the socket is closed with.
+//! One tablet's session, in its steps: hello (read and authenticate it),
+//! welcome (register the device, subscribe to the shop's changes), replay
+//! after `since`, then live changes, writes and heartbeats until either side
+//! ends it. Each step ends the session by returning the [`End`] the socket is
+//! closed with.
 
 use super::protocol::{self, Incoming, Refused};
 use super::socket::{binary_refused, frame, short, End, Out};
@@ -29,21 +30,22 @@ const REPLAY_PAGE: usize = 512;
 
 pub(super) async fn session(
     stream: &mut SplitStream<WebSocket>,
-    out: &mut Out,
+    out: &Out,
     st: &AppState,
     tablets: &Tablets,
     limits: Limits,
     registered: &mut Option<u64>,
 ) -> End {
-    let said = hello(stream, out, st, limits.hello_timeout).await;
-    let mut s = match welcome(said, out, st, tablets, registered).await {
-        Ok(s) => s,
-        Err(end) => return end,
+    let opened = async {
+        let (hello, caller) = hello(stream, out, st, limits.hello_timeout).await?;
+        let mut s = welcome(hello, caller, out, st, tablets, registered).await?;
+        replay(&mut s, out, st, limits).await?;
+        Ok(s)
     };
-    if let Err(end) = replay(&mut s, out, st, limits).await {
-        return end;
+    match opened.await {
+        Ok(mut s) => live(&mut s, stream, out, st, tablets, limits).await,
+        Err(end) => end,
     }
-    live(&mut s, stream, out, st, tablets, limits).await
 }
 
 /// A session past its hello: who it speaks for and how far it has sent.
@@ -167,13 +169,13 @@ async fn hello(
 /// After a good hello: the device registered (its actor assigned on first
 /// contact), the shop's feed subscribed, and `welcome` sent.
 async fn welcome(
-    said: Result<(protocol::Hello, Caller), End>,
+    hello: protocol::Hello,
+    caller: Caller,
     out: &Out,
     st: &AppState,
     tablets: &Tablets,
     registered: &mut Option<u64>,
 ) -> Result<Session, End> {
-    let (hello, caller) = said?;
     let device = match st
         .store
         .write(WriteRequest {

@@ -71,15 +71,7 @@ pub(super) async fn run(socket: WebSocket, st: AppState) {
         progress,
     };
     let mut registered = None;
-    let end = session(
-        &mut stream,
-        &mut out,
-        &st,
-        &tablets,
-        limits,
-        &mut registered,
-    )
-    .await;
+    let end = session(&mut stream, &out, &st, &tablets, limits, &mut registered).await;
     if let Some(id) = registered {
         tablets.unregister(id);
     }

@@ -2,7 +2,7 @@
 //! concurrent changes, and a conflict's resolution.
 
 use super::{allowed, record_id, shown, table_of, visible, write};
-use crate::api::extract::{Caller, JsonBody};
+use crate::api::extract::{only_fields, Caller, JsonBody};
 use crate::api::{ApiError, ApiPath as Path, AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::columns;
 use crate::domain::policy::{access, Access, Verb};
@@ -151,15 +151,7 @@ pub async fn resolve_conflict(
     let table = table_of(&table)?;
     allowed(table, Verb::Update, &caller)?;
     let id = record_id(&id)?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| FieldError::new("body", "must be a JSON object"))?;
-    if let Some(k) = obj
-        .keys()
-        .find(|k| !matches!(k.as_str(), "field" | "value"))
-    {
-        return Err(FieldError::new(k.as_str(), "is not a field of this request").into());
-    }
+    let obj = only_fields(&body, &["field", "value"])?;
     let field = obj
         .get("field")
         .and_then(Json_::as_str)
