@@ -80,15 +80,7 @@ async fn force_sync_is_refused_while_sync_is_off_and_nothing_leaves_the_hub() {
     let db = fresh_db("sync_guards_off").await;
     let hub = TestHub::spawn().await;
     // Configured for the cloud, but never enabled: local-only.
-    let (s, b) = hub
-        .request(
-            Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&pg_config(&db.url)),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
+    crate::sync_support::put_config(&hub, &pg_config(&db.url)).await;
     let id = hub
         .create_id(
             "customers",

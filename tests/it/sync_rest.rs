@@ -217,15 +217,7 @@ async fn over_rest_with_an_es256_key_verified_through_the_projects_jwks() {
             "jwtKeyId": "hub-test-kid",
         },
     });
-    let (s, b) = hub
-        .request(
-            reqwest::Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(&wrong),
-        )
-        .await;
-    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    crate::sync_support::put_config(&hub, &wrong).await;
     let (s, b) = hub
         .post("/api/sync/enable", hub.owner_token(), &json!({}))
         .await;

@@ -21,15 +21,7 @@ pub fn pg_config(db_url: &str) -> Value {
 /// Configures `hub` with `config` (the body of `PUT /api/sync/config`) and
 /// enables sync; panics unless both succeed.
 pub async fn enable_with(hub: &TestHub, config: &Value) {
-    let (s, b) = hub
-        .request(
-            Method::PUT,
-            "/api/sync/config",
-            Some(hub.owner_token()),
-            Some(config),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "PUT /api/sync/config: {b}");
+    put_config(hub, config).await;
     let (s, b) = hub
         .post("/api/sync/enable", hub.owner_token(), &json!({}))
         .await;
@@ -40,12 +32,18 @@ pub async fn enable_with(hub: &TestHub, config: &Value) {
 /// Points `hub` at the database `url` (`PUT /api/sync/config`); panics
 /// unless the hub takes it.
 pub async fn set_db_url(hub: &TestHub, url: &str) {
+    put_config(hub, &json!({ "credentials": { "dbUrl": url } })).await;
+}
+
+/// `PUT /api/sync/config` with `config` as the owner; panics unless the hub
+/// takes it.
+pub async fn put_config(hub: &TestHub, config: &Value) {
     let (s, b) = hub
         .request(
             Method::PUT,
             "/api/sync/config",
             Some(hub.owner_token()),
-            Some(&json!({ "credentials": { "dbUrl": url } })),
+            Some(config),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "PUT /api/sync/config: {b}");

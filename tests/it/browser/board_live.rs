@@ -273,11 +273,11 @@ async fn setup_login_forms_and_a_move_seen_live_on_two_boards() {
     // Logging out: another tab of the same browser (a window the page opens)
     // follows to the login page, and the hub ends the token itself.
     let old_token = a
-        .js("return JSON.parse(localStorage.getItem('cos.session')).token")
-        .await
-        .as_str()
-        .expect("the session's token")
-        .to_string();
+        .js_string(
+            "return JSON.parse(localStorage.getItem('cos.session')).token",
+            "the session's token",
+        )
+        .await;
     // (The bay tablet keeps what it saw for starts without the hub.)
     a.goto("/tablet").await;
     a.wait_page("tablet").await;

@@ -9,6 +9,9 @@ use super::hub::{secret_env, Hub, OWNER_EMAIL, PASSWORD};
 use super::proxy::RecordingProxy;
 use serde_json::json;
 
+/// The device id this browser pairs with.
+const DEVICE_ID: &str = "return localStorage.getItem('cos.device')";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_revokes_a_lost_tablet_from_the_devices_page() {
     let (hub, owner) = Hub::start_with_shop(secret_env(None)).await;
@@ -18,26 +21,14 @@ async fn an_owner_revokes_a_lost_tablet_from_the_devices_page() {
 
     // The technician's tablet pairs by opening the bay tablet.
     let t = driver.session(&proxy.url(), 800, 1280).await;
-    t.login(&tech_email, PASSWORD).await;
-    t.goto("/tablet").await;
-    t.wait_ready().await;
+    t.open_tablet(&tech_email, PASSWORD).await;
     t.wait_for("#conn-state[data-state=\"online\"]").await;
-    let tablet_device = t
-        .js("return localStorage.getItem('cos.device')")
-        .await
-        .as_str()
-        .expect("the tablet's device id")
-        .to_string();
+    let tablet_device = t.js_string(DEVICE_ID, "the tablet's device id").await;
 
     let b = driver.session(&proxy.url(), 1280, 800).await;
     b.login(OWNER_EMAIL, PASSWORD).await;
     b.wait_for("#conn-state[data-state=\"online\"]").await;
-    let own_device = b
-        .js("return localStorage.getItem('cos.device')")
-        .await
-        .as_str()
-        .expect("the owner's device id")
-        .to_string();
+    let own_device = b.js_string(DEVICE_ID, "the owner's device id").await;
     b.click("nav#menu a[data-nav=\"devices\"]").await;
     b.wait_page("devices").await;
     let row = |id: &str| format!("#devices tr[data-device=\"{id}\"]");

@@ -427,6 +427,21 @@ impl Browser {
             .unwrap_or_else(|err| panic!("clicking {css}: {err}"));
     }
 
+    /// Signs in as `email` and opens the bay tablet (`/tablet`), ready.
+    pub async fn open_tablet(&self, email: &str, password: &str) {
+        self.login(email, password).await;
+        self.goto("/tablet").await;
+        self.wait_ready().await;
+    }
+
+    /// The string `script` returns; panics naming `what` when it is not one.
+    pub async fn js_string(&self, script: &str, what: &str) -> String {
+        let v = self.js(script).await;
+        v.as_str()
+            .unwrap_or_else(|| panic!("{what}: {v}"))
+            .to_string()
+    }
+
     /// Signs in through the login page and waits for the board.
     pub async fn login(&self, email: &str, password: &str) {
         self.goto("/login").await;

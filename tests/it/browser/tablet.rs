@@ -54,9 +54,7 @@ async fn a_move_made_while_the_hub_is_down_waits_and_is_replayed_once() {
     let proxy = RecordingProxy::start(&hub.addr).await;
     let driver = Driver::start().await;
     let t = driver.session(&proxy.url(), 800, 1280).await;
-    t.login(&tech_email, PASSWORD).await;
-    t.goto("/tablet").await;
-    t.wait_ready().await;
+    t.open_tablet(&tech_email, PASSWORD).await;
     let card = format!("#my-ros article.card[data-ro-id=\"{ro_id}\"]");
     t.wait_for(&card).await;
     t.wait_for("#conn-state[data-state=\"online\"]").await;
@@ -156,9 +154,7 @@ async fn a_tablet_reloaded_while_the_hub_is_down_opens_and_keeps_its_queue() {
     let proxy = RecordingProxy::start(&hub.addr).await;
     let driver = Driver::start().await;
     let t = driver.session(&proxy.url(), 800, 1280).await;
-    t.login(&tech_email, PASSWORD).await;
-    t.goto("/tablet").await;
-    t.wait_ready().await;
+    t.open_tablet(&tech_email, PASSWORD).await;
     let card = format!("#my-ros article.card[data-ro-id=\"{ro_id}\"]");
     t.wait_for(&card).await;
     // The service worker has the shell before the hub goes away.
