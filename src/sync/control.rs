@@ -92,6 +92,10 @@ impl Engine {
                 },
                 "total": upload_total,
                 "done": (upload_total - upload_left).max(0),
+                // When and why it last started again (another cloud, or the
+                // same one restored from an older backup).
+                "restartedAt": state.get("upload_restarted_at"),
+                "restartedBecause": state.get("upload_restarted_because"),
             },
         }))
     }
@@ -349,10 +353,9 @@ impl Engine {
         target: Option<String>,
     ) -> Result<(), StoreError> {
         if let Some(target) = target {
-            if self.queue().retarget(target).await? {
-                tracing::warn!(
-                    "the cloud is not the one the first upload went to: uploading everything again"
-                );
+            let now = format_timestamp(self.clock().now());
+            if self.queue().retarget(target, now).await? {
+                tracing::warn!("{}", crate::store::queue::ANOTHER_CLOUD);
             }
         }
         self.queue()

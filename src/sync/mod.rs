@@ -8,6 +8,7 @@
 //! - [`sink`]: the [`sink::CloudSink`] trait every transport implements.
 //! - [`pg`]: transport 1, the Postgres wire; [`tls`]: its rustls connector.
 //! - [`rest`]: transport 2, Supabase REST (PostgREST).
+//! - [`restored`]: noticing a cloud restored in place from an older backup.
 //! - [`background`]: the worker's own runtime, at a background CPU priority.
 //! - [`worker`]: the step function ([`worker::Engine::run_once`]), the pipelined
 //!   run ([`worker::Engine::run_batches`]) and its loop; `push`: what one push is
@@ -21,6 +22,7 @@ mod live;
 pub mod pg;
 mod push;
 pub mod rest;
+pub mod restored;
 pub mod sink;
 pub mod tls;
 pub mod worker;

@@ -39,6 +39,8 @@ enum Param<'a> {
     Rows(Vec<Vec<Option<Cow<'a, str>>>>),
     /// The change-bytes insert's columns ([`CHANGES_SQL`]).
     Changes(ChangeColumns<'a>),
+    /// One change's record id and hash ([`HAS_CHANGE_SQL`]).
+    Change(&'a str, Vec<u8>),
 }
 
 /// A batch of change-log entries as one array per column of [`CHANGES_SQL`].
@@ -147,12 +149,13 @@ impl PgSink {
     }
 
     /// Runs `statements` in one transaction with the hub's claims, on the kept
-    /// connection (made again when it is gone).
+    /// connection (made again when it is gone); the rows each one touched or
+    /// returned.
     async fn in_tx(
         &self,
         claims: &Claims,
         statements: &[(String, Param<'_>)],
-    ) -> Result<(), SinkError> {
+    ) -> Result<Vec<u64>, SinkError> {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(|c| c.is_closed()) {
             *guard = Some(self.connect().await?);
@@ -192,19 +195,22 @@ impl PgSink {
                             tx.execute_typed(sql, &[(a, Type::TEXT_ARRAY)]).await
                         }
                         Param::Changes(c) => tx.execute_typed(sql, &c.params()).await,
+                        Param::Change(record, hash) => {
+                            tx.execute_typed(sql, &[(record, Type::TEXT), (hash, Type::BYTEA)])
+                                .await
+                        }
                     }
                 }
             }));
             let (setup, claims_set, work) = tokio::join!(setup, claims_set, work);
             setup?;
             claims_set?;
-            for r in work {
-                r?;
-            }
-            tx.commit().await
+            let counts = work.into_iter().collect::<Result<Vec<u64>, _>>()?;
+            tx.commit().await?;
+            Ok(counts)
         };
         let out = match tokio::time::timeout(PUSH_TIMEOUT, run).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(counts)) => Ok(counts),
             Ok(Err(e)) => Err(classify(&e, "")),
             Err(_) => {
                 *guard = None;
@@ -337,6 +343,10 @@ const CHANGES_SQL: &str = "INSERT INTO public.crdt_changes
          $5::int8[], $6::text[]::uuid[], $7::bytea[], $8::text[]::timestamptz[])
   ON CONFLICT (record_id, change_hash) DO NOTHING";
 
+/// One change of one record, found by the change table's primary key.
+const HAS_CHANGE_SQL: &str = "SELECT 1 FROM public.crdt_changes
+  WHERE record_id = $1::text::uuid AND change_hash = $2";
+
 /// The upserts (per table) and deletes of a batch's rows.
 fn row_statements<'a>(rows: &'a RowBatch<'a>) -> Vec<(String, Param<'a>)> {
     let mut statements = Vec::new();
@@ -378,7 +388,21 @@ impl CloudSink for PgSink {
             if statements.is_empty() {
                 return Ok(());
             }
-            self.in_tx(claims, &statements).await
+            self.in_tx(claims, &statements).await.map(drop)
+        })
+    }
+
+    fn has_change<'a>(
+        &'a self,
+        claims: &'a Claims,
+        record_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFut<'a, Result<bool, SinkError>> {
+        Box::pin(async move {
+            let hash = hex::decode(hash)
+                .map_err(|_| SinkError::permanent("a change hash is 64 hex digits"))?;
+            let probe = [(HAS_CHANGE_SQL.to_string(), Param::Change(record_id, hash))];
+            Ok(self.in_tx(claims, &probe).await?.first() == Some(&1))
         })
     }
 

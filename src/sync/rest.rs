@@ -125,7 +125,7 @@ impl RestSink {
         path: &str,
         prefer: &str,
         body: Option<String>,
-    ) -> Result<(), SinkError> {
+    ) -> Result<String, SinkError> {
         let token = self.token(claims)?;
         let mut req = self
             .http
@@ -146,7 +146,9 @@ impl RestSink {
             SinkError::unreachable(format!("the cloud's REST API did not answer: {text}"))
         })?;
         if resp.status().is_success() {
-            return Ok(());
+            return resp.text().await.map_err(|e| {
+                SinkError::unreachable(format!("the cloud's REST API answer was cut: {e}"))
+            });
         }
         let status = resp.status().as_u16();
         let retry_after = resp
@@ -250,6 +252,7 @@ impl RestSink {
             Some(body),
         )
         .await
+        .map(drop)
     }
 }
 
@@ -272,6 +275,41 @@ impl CloudSink for RestSink {
         })
     }
 
+    /// `GET crdt_changes?record_id=eq.…&change_hash=eq.\x…`: the hash as
+    /// PostgREST reads a `bytea` (its `\x` hex text), the answer a JSON array.
+    fn has_change<'a>(
+        &'a self,
+        claims: &'a Claims,
+        record_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFut<'a, Result<bool, SinkError>> {
+        Box::pin(async move {
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(SinkError::permanent("a change hash is 64 hex digits"));
+            }
+            let record =
+                url::form_urlencoded::byte_serialize(record_id.as_bytes()).collect::<String>();
+            let body = self
+                .send(
+                    claims,
+                    reqwest::Method::GET,
+                    &format!(
+                        "crdt_changes?select=record_id&record_id=eq.{record}&change_hash=eq.%5Cx{hash}&limit=1"
+                    ),
+                    "count=none",
+                    None,
+                )
+                .await?;
+            match serde_json::from_str::<Value>(&body) {
+                Ok(Value::Array(rows)) => Ok(!rows.is_empty()),
+                _ => Err(SinkError::transient(format!(
+                    "the cloud's REST API answered a change lookup with something else than a list: {}",
+                    body.chars().take(200).collect::<String>()
+                ))),
+            }
+        })
+    }
+
     fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome> {
         Box::pin(async move {
             let mut steps = Vec::new();
@@ -285,7 +323,7 @@ impl CloudSink for RestSink {
                 )
                 .await
             {
-                Ok(()) => {
+                Ok(_) => {
                     steps.push(CheckStep {
                         name: "reachable",
                         ok: true,

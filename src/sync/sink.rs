@@ -224,6 +224,15 @@ pub trait CloudSink: Send + Sync {
     ) -> BoxFut<'a, Result<(), SinkError>>;
     /// Reachability, credentials, schema and policies.
     fn check<'a>(&'a self, claims: &'a Claims) -> BoxFut<'a, CheckOutcome>;
+    /// Whether the cloud has the change `hash` (64 hex digits) of `record_id`,
+    /// read as the hub (RLS applies): how the worker notices a cloud restored
+    /// in place from a backup older than what the hub sent it.
+    fn has_change<'a>(
+        &'a self,
+        claims: &'a Claims,
+        record_id: &'a str,
+        hash: &'a str,
+    ) -> BoxFut<'a, Result<bool, SinkError>>;
 }
 
 /// Change bytes per statement (Postgres wire) or request (REST).

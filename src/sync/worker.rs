@@ -93,6 +93,8 @@ pub(super) struct Inner {
     /// One step at a time (the loop, "sync now" and tests share it).
     pub step: tokio::sync::Mutex<()>,
     pub wake: tokio::sync::Notify,
+    /// When the cloud was last asked for the newest change delivered.
+    pub probe: super::restored::Probe,
 }
 
 pub(super) fn sync_error(e: StoreError) -> anyhow::Error {
@@ -128,6 +130,7 @@ impl Engine {
                 })),
                 step: tokio::sync::Mutex::new(()),
                 wake: tokio::sync::Notify::new(),
+                probe: super::restored::Probe::default(),
             }),
         };
         engine.reload().await?;
@@ -191,6 +194,9 @@ impl Engine {
             Ok(r) => r,
             Err(o) => return Ok(o),
         };
+        if let Some(held) = self.check_delivered(sink.as_ref(), &claims).await? {
+            return Ok(held);
+        }
         let batch = live.settings.batch_size;
         let mut total = Outcome::default();
         let mut cur = self.next_batch(batch, HashSet::new(), None).await?;
@@ -261,7 +267,9 @@ impl Engine {
         Ok(total)
     }
 
-    async fn unreachable(&self, e: SinkError) -> Outcome {
+    pub(super) async fn unreachable(&self, e: SinkError) -> Outcome {
+        // A restore takes the cloud away for a while: ask again once it is back.
+        self.inner.probe.soon();
         self.note_error(&e.message).await;
         let what = match e.kind {
             FailureKind::Refused => "the cloud refused the hub's credentials",
@@ -318,7 +326,7 @@ impl Engine {
         Ok(Some(out))
     }
 
-    async fn note_error(&self, message: &str) {
+    pub(super) async fn note_error(&self, message: &str) {
         let at = format_timestamp(self.inner.clock.now());
         let _ = self
             .inner

@@ -43,6 +43,7 @@ mod sync_log;
 mod sync_pooler;
 mod sync_rest;
 mod sync_restart;
+mod sync_restored;
 mod sync_retarget;
 mod sync_secrets;
 mod sync_support;

@@ -11,6 +11,9 @@ use crate::pg::fresh_db;
 use crate::sync_e2e::{
     another_shops_rows_fail_with_the_rls_error, writes_arrive_and_updates_and_deletes_follow,
 };
+use crate::sync_restored::{
+    a_restored_cloud_gets_back_what_it_lost, restore_found_within_the_hour,
+};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 
@@ -241,6 +244,21 @@ async fn over_rest_with_an_es256_key_verified_through_the_projects_jwks() {
         "retryDelayMs": 1000,
     });
     writes_arrive_and_updates_and_deletes_follow(&hub, &db, &config).await;
+    drop(server);
+    db.drop_db().await;
+}
+
+/// A cloud restored in place, found by asking PostgREST for the newest change
+/// the hub delivered (a `bytea` filter) at the hourly check.
+#[tokio::test]
+async fn over_rest_a_cloud_restored_in_place_gets_back_what_it_lost() {
+    let db = fresh_db("sync_rest_restored").await;
+    let server = postrust(&db.url).await;
+    let hub = TestHub::spawn().await;
+    a_restored_cloud_gets_back_what_it_lost(&hub, &db, &rest_config(server.port), || {
+        restore_found_within_the_hour(&hub, &db)
+    })
+    .await;
     drop(server);
     db.drop_db().await;
 }

@@ -32,6 +32,7 @@ mod state;
 
 pub use due::{change_entry, CHANGE_COLUMNS};
 pub use log::{LogRead, Met};
+pub use state::ANOTHER_CLOUD;
 
 use super::records::Record;
 use super::{Store, StoreError};
@@ -282,6 +283,13 @@ impl Queue {
             }))
         });
         let log = log.map(log::Marks::of);
+        // The newest change this push delivered, which the worker later asks
+        // the cloud for ([`DELIVERED`]).
+        let delivered = done
+            .iter()
+            .rev()
+            .find_map(|r| r.changes.last())
+            .map(|c| format!("{} {}", c.record_id, c.change_hash));
         // The job holds only what its statements read: the pushed records (rows
         // and change bytes) are freed here, not on the writer thread.
         let any = !done.is_empty();
@@ -290,6 +298,9 @@ impl Queue {
             if clear_error {
                 tx.prepare_cached("DELETE FROM sync_state WHERE key = 'last_error'")?
                     .execute([])?;
+            }
+            if let Some(d) = &delivered {
+                set_state_tx(tx, DELIVERED, d)?;
             }
             if any {
                 complete_records(tx, &items, &records, history.as_deref(), &now)?;
@@ -493,6 +504,12 @@ fn open_up_to(c: &Connection, last: i64) -> rusqlite::Result<i64> {
     )?
     .query_row([last], |r| r.get(0))
 }
+
+/// The `sync_state` key of the newest change a push delivered, as `"<record
+/// id> <hash>"`. The cloud never deletes a change row, so when it no longer has
+/// this one it was restored from a backup taken before the push
+/// ([`Queue::delivered`], [`Queue::start_over`]).
+pub const DELIVERED: &str = "delivered_change";
 
 fn get_state_tx(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     c.prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?

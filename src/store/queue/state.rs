@@ -27,42 +27,68 @@ fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueItem> {
 }
 
 /// Queues the next `chunk` records of `table` after the kept position (see
-/// [`Queue::enqueue_existing`]); -1 when the table has no more.
+/// [`Queue::enqueue_existing`]); -1 when the table has no more. `deleted`:
+/// the records deleted on the hub instead of those that exist, each queued as
+/// its DELETE (its whole history, and the delete of a row the cloud may have).
 fn enqueue_chunk(
     tx: &Connection,
     table: TableId,
+    deleted: bool,
     chunk: usize,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let key = format!("initial_upload_after:{}", table.name());
+    let key = match deleted {
+        false => format!("initial_upload_after:{}", table.name()),
+        true => format!("initial_upload_after:{}:deleted", table.name()),
+    };
     let after = get_state_tx(tx, &key)?.unwrap_or_default();
     if after == "done" {
         return Ok(-1);
     }
-    let ids: Vec<(String, String)> = tx
-        .prepare(&format!(
-            "SELECT id, shop_id FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
-            table.name()
-        ))?
-        .query_map(params![after, chunk as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+    // The deleted are read from the documents, `chunk` of them at a time
+    // whether deleted or not, so no job scans a whole table for a few.
+    let (sql, operation) = match deleted {
+        false => (
+            format!(
+                "SELECT id, shop_id, 1 FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
+                table.name()
+            ),
+            "BULK_CREATE",
+        ),
+        // A catalog name, never input.
+        true => (
+            format!(
+                "SELECT record_id, shop_id, deleted FROM crdt_docs
+                  WHERE table_name = '{}' AND record_id > ?1
+                  ORDER BY record_id LIMIT ?2",
+                table.name()
+            ),
+            "DELETE",
+        ),
+    };
+    let ids: Vec<(String, String, bool)> = tx
+        .prepare(&sql)?
+        .query_map(params![after, chunk as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let Some((last, _)) = ids.last().cloned() else {
+    let Some((last, _, _)) = ids.last().cloned() else {
         set_state_tx(tx, &key, "done")?;
         return Ok(-1);
     };
     let mut n_chunk = 0i64;
-    for (id, shop) in &ids {
+    for (id, shop, _) in ids.iter().filter(|(_, _, wanted)| *wanted) {
         let seq: i64 = tx
             .prepare_cached(
                 "SELECT coalesce(max(seq), 0) FROM change_log
                   WHERE table_name = ?1 AND record_id = ?2",
             )?
             .query_row(params![table.name(), id], |r| r.get(0))?;
-        n_chunk += tx
-            .prepare_cached(
+        n_chunk +=
+            tx.prepare_cached(
                 "INSERT INTO sync_queue (shop_id, table_name, record_id, operation,
                    status, change_seq, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, 'BULK_CREATE', 'PENDING', ?4, ?5, ?5
+                 SELECT ?1, ?2, ?3, ?6, 'PENDING', ?4, ?5, ?5
                   WHERE NOT EXISTS (SELECT 1 FROM sync_queue WHERE table_name = ?2
                           AND record_id = ?3 AND status = 'PENDING')
                     AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'RETRY'
@@ -70,10 +96,38 @@ fn enqueue_chunk(
                     AND NOT EXISTS (SELECT 1 FROM sync_queue WHERE status = 'FAILED'
                           AND table_name = ?2 AND record_id = ?3)",
             )?
-            .execute(params![shop, table.name(), id, seq, now])? as i64;
+            .execute(params![shop, table.name(), id, seq, now, operation])? as i64;
     }
     set_state_tx(tx, &key, &last)?;
     Ok(n_chunk)
+}
+
+/// Why the first upload ran again, when the cloud is another one.
+pub const ANOTHER_CLOUD: &str =
+    "the cloud is not the one the first upload went to: uploading everything to it";
+
+/// Forgets every record's pushed watermark (its next push carries all its
+/// changes), undoes the first upload so it runs again, and makes FAILED or
+/// RETRY items due now with no attempt spent (their failures were the other
+/// cloud's, or the lost one's). When and `because` are kept for the status
+/// (`upload_restarted_at`, `upload_restarted_because`).
+fn start_over_tx(tx: &Connection, because: &str, now: &str) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM sync_pushed", [])?;
+    tx.execute(
+        "DELETE FROM sync_state WHERE key IN ('initial_upload', 'initial_upload_last_id',
+           'initial_upload_total', 'last_error', 'last_error_at', ?1)
+            OR key LIKE 'initial_upload_after:%'",
+        [super::DELIVERED],
+    )?;
+    tx.execute(
+        "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
+                last_error = NULL
+          WHERE status IN ('FAILED', 'RETRY')",
+        [],
+    )?;
+    set_state_tx(tx, "upload_restarted_at", now)?;
+    set_state_tx(tx, "upload_restarted_because", because)?;
+    Ok(())
 }
 
 impl Queue {
@@ -104,7 +158,7 @@ impl Queue {
     /// now with no attempt spent (their failures were the other cloud's).
     /// The change log's cursor stays: entries past it are still waiting, and
     /// the upload covers those before it. Returns whether it started again.
-    pub async fn retarget(&self, target: String) -> Result<bool, StoreError> {
+    pub async fn retarget(&self, target: String, now: String) -> Result<bool, StoreError> {
         self.write(move |tx| {
             let before = get_state_tx(tx, "cloud_target")?;
             if before.as_deref() == Some(target.as_str()) {
@@ -115,37 +169,50 @@ impl Queue {
             if before.is_none() || get_state_tx(tx, "initial_upload")?.is_none() {
                 return Ok(0);
             }
-            tx.execute("DELETE FROM sync_pushed", [])?;
-            tx.execute(
-                "DELETE FROM sync_state WHERE key IN ('initial_upload', 'initial_upload_last_id',
-                   'initial_upload_total', 'last_error', 'last_error_at')
-                    OR key LIKE 'initial_upload_after:%'",
-                [],
-            )?;
-            tx.execute(
-                "UPDATE sync_queue SET status = 'RETRY', attempts = 0, next_attempt_at = NULL,
-                        last_error = NULL
-                  WHERE status IN ('FAILED', 'RETRY')",
-                [],
-            )?;
+            start_over_tx(tx, ANOTHER_CLOUD, &now)?;
             Ok(1)
         })
         .await
         .map(|n| n == 1)
     }
 
+    /// The same cloud lost what the hub sent it (restored in place from an
+    /// older backup): everything starts again for it, as for a new cloud
+    /// ([`Queue::retarget`]), and [`Queue::queue_first_upload`] then queues
+    /// every record again.
+    pub async fn start_over(&self, because: &'static str, now: String) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            start_over_tx(tx, because, &now)?;
+            Ok(0)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// The newest change a push delivered ([`super::DELIVERED`]): its record
+    /// id and hash, or `None` before the first push to this cloud.
+    pub async fn delivered(&self) -> Result<Option<(String, String)>, StoreError> {
+        let value = self.state().await?.remove(super::DELIVERED);
+        Ok(value.and_then(|v| {
+            v.split_once(' ')
+                .map(|(id, hash)| (id.to_string(), hash.to_string()))
+        }))
+    }
+
     /// Queues every record that exists now and has no open item, as BULK_CREATE
-    /// (the first upload), `chunk` records per transaction so the writer is never
+    /// (the first upload), then every record deleted on the hub, as its DELETE
+    /// (so its history reaches the cloud, and a row the cloud still has of it
+    /// goes), `chunk` records per transaction so the writer is never
     /// held up long. Resumes from the position kept in `sync_state`. Returns the
     /// number queued by this call.
     pub async fn enqueue_existing(&self, chunk: usize, now: String) -> Result<i64, StoreError> {
         let mut queued = 0i64;
-        for table in TableId::all() {
+        for (table, deleted) in TableId::all().flat_map(|t| [(t, false), (t, true)]) {
             loop {
                 let now = now.clone();
                 // One writer job per chunk: -1 once the table is done.
                 let n = self
-                    .write(move |tx| enqueue_chunk(tx, table, chunk, &now))
+                    .write(move |tx| enqueue_chunk(tx, table, deleted, chunk, &now))
                     .await?;
                 if n < 0 {
                     break;

@@ -4,7 +4,7 @@
 
 use crate::common::TestHub;
 use crate::pg::fresh_db;
-use crate::sync_support::{cloud_row, drain, enable_sync, queue};
+use crate::sync_support::{cloud_count, cloud_row, drain, enable_sync, queue};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -166,11 +166,21 @@ async fn a_local_only_hub_keeps_no_queue_and_its_first_enable_uploads_everything
     assert_eq!(st["pendingOperations"], 0, "{st}");
 
     enable_sync(&hub, &db.url).await;
-    // The shop, its owner and the two customers that exist: one item each.
+    // The shop, its owner and the two customers that exist, and the deleted
+    // one as its delete (its history): one item each.
     let (_, st) = hub.get("/api/sync/status", &token).await;
-    assert_eq!(st["initialUpload"]["total"], 4, "{st}");
-    assert_eq!(queued(&hub), 4);
+    assert_eq!(st["initialUpload"]["total"], 5, "{st}");
+    assert_eq!(queued(&hub), 5);
     drain(&hub).await;
+    let history = format!(
+        "SELECT count(*) FROM public.crdt_changes WHERE record_id = '{}'",
+        ids[2]
+    );
+    assert_eq!(
+        cloud_count(&db, &history).await,
+        2,
+        "the deleted customer's create and delete"
+    );
     let renamed = cloud_row(&db, "customers", &ids[0])
         .await
         .expect("in the cloud");
