@@ -355,7 +355,10 @@ impl Engine {
         if let Some(target) = target {
             let now = format_timestamp(self.clock().now());
             if self.queue().retarget(target, now).await? {
-                tracing::warn!("{}", crate::store::queue::ANOTHER_CLOUD);
+                tracing::warn!(
+                    "{}: uploading everything again",
+                    crate::store::queue::ANOTHER_CLOUD
+                );
             }
         }
         self.queue()

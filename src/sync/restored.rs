@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 pub const PROBE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the owner reads in the status when it happens.
-pub const RESTORED: &str = "the cloud no longer has changes this hub sent it (was it restored \
-     from a backup?): sending every record and its history again";
+pub const RESTORED: &str = "the cloud no longer had changes this hub had sent it (was it \
+     restored from a backup?)";
 
 /// When the worker last asked (`None`: at its next step).
 #[derive(Debug, Default)]
@@ -74,7 +74,7 @@ impl Engine {
         match sink.has_change(claims, &record, &hash).await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!("{RESTORED}");
+                tracing::warn!("{RESTORED}: sending every record and its history again");
                 let at = format_timestamp(now);
                 self.queue()
                     .start_over(RESTORED, at)

@@ -103,8 +103,7 @@ fn enqueue_chunk(
 }
 
 /// Why the first upload ran again, when the cloud is another one.
-pub const ANOTHER_CLOUD: &str =
-    "the cloud is not the one the first upload went to: uploading everything to it";
+pub const ANOTHER_CLOUD: &str = "this is not the cloud the first upload went to";
 
 /// Forgets every record's pushed watermark (its next push carries all its
 /// changes), undoes the first upload so it runs again, and makes FAILED or

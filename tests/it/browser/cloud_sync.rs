@@ -218,6 +218,34 @@ async fn cloud_sync_refused_then_enabled_drains_and_a_failed_item_retries() {
     // The header says the cloud is fine now.
     b.wait_for("#cloud-state[data-state=\"ok\"]").await;
 
+    // Another cloud (a new project): the page says the upload started again,
+    // and why, and everything arrives there.
+    let moved = fresh_db("browser_sync_moved").await;
+    save_db_url(&b, &moved.url).await;
+    b.wait_js_within(
+        "the first upload to say it started again, and to finish",
+        "const l = document.querySelector('label[for=\"sync-progress\"]').textContent;
+         const t = (s) => (document.querySelector(s) || {}).textContent.trim();
+         return l.includes('started again') && l.includes('because this is not the cloud the first upload went to')
+           && t('#sync-pending') === '0'",
+        vec![],
+        Duration::from_secs(60),
+    )
+    .await;
+    b.js("document.querySelector('label[for=\"sync-progress\"]').scrollIntoView({ block: 'center' }); return true")
+        .await;
+    b.screenshot("sync-started-again").await;
+    assert_eq!(
+        cloud_count(
+            &moved,
+            "SELECT count(*) FROM public.customers WHERE last_name IN ('Cloud', 'Zed')"
+        )
+        .await,
+        21,
+        "every customer reached the new cloud"
+    );
+    moved.drop_db().await;
+
     let mut secrets = hub.secrets();
     secrets.push(("the wrong password".into(), WRONG_PASSWORD.into()));
     proxy.assert_no_secrets(&secrets, true);

@@ -44,7 +44,7 @@ export function statusPanel(first, nowButton) {
     const up = s.initialUpload || {};
     progress.max = Math.max(1, up.total || 0);
     progress.value = up.total ? up.done : 0;
-    const again = up.restartedAt ? ` · started again ${when(up.restartedAt)}: ${up.restartedBecause}` : "";
+    const again = up.restartedAt ? ` · started again ${when(up.restartedAt)} because ${up.restartedBecause}` : "";
     progressText.textContent = (up.total ? `${up.done} of ${up.total} (${human(up.state)})` : human(up.state || "not started")) + again;
     const why = [];
     if (s.syncEnabled && s.lastError && (!s.lastSync || s.lastErrorAt > s.lastSync)) why.push(`Last error: ${s.lastError}`);
