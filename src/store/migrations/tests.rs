@@ -13,6 +13,20 @@ fn apply_before(conn: &mut Connection, version: i64) -> i64 {
     apply_these(conn, &MIGRATIONS[..n]).expect("the earlier migrations")
 }
 
+/// Every change-log row (the columns it has had since 0012), quoted, in order.
+fn log_rows(c: &Connection) -> Vec<String> {
+    c.prepare(
+        "SELECT quote(seq) || quote(shop_id) || quote(table_name) || quote(record_id)
+                 || quote(op) || quote(author_id) || quote(fields) || quote(bytes)
+                 || quote(created_at) || quote(device_id) || quote(conflicts)
+           FROM change_log ORDER BY seq",
+    )
+    .expect("prepare")
+    .query_map([], |r| r.get(0))
+    .and_then(Iterator::collect)
+    .expect("dump")
+}
+
 #[test]
 fn applies_once_and_refuses_a_newer_data_dir() {
     let mut conn = Connection::open_in_memory().expect("open");
@@ -325,21 +339,9 @@ fn the_change_log_loses_hash_and_actor_and_the_bytes_still_say_them() {
     }
     conn.execute("DELETE FROM change_log WHERE seq = 3", [])
         .expect("delete");
-    let dump = |c: &Connection| -> Vec<String> {
-        c.prepare(
-            "SELECT quote(seq) || quote(shop_id) || quote(table_name) || quote(record_id)
-                     || quote(op) || quote(author_id) || quote(fields) || quote(bytes)
-                     || quote(created_at) || quote(device_id) || quote(conflicts)
-               FROM change_log ORDER BY seq",
-        )
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .and_then(Iterator::collect)
-        .expect("dump")
-    };
-    let rows = dump(&conn);
+    let rows = log_rows(&conn);
     assert_eq!(apply_before(&mut conn, 16), 15);
-    assert_eq!(dump(&conn), rows);
+    assert_eq!(log_rows(&conn), rows);
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('change_log')")
         .expect("prepare")
@@ -388,19 +390,7 @@ fn the_change_log_numbers_without_autoincrement_and_only_grows() {
     for i in 0..4 {
         assert_eq!(add(&conn, &format!("r{i}")), i + 1);
     }
-    let dump = |c: &Connection| -> Vec<String> {
-        c.prepare(
-            "SELECT quote(seq) || quote(shop_id) || quote(table_name) || quote(record_id)
-                     || quote(op) || quote(author_id) || quote(fields) || quote(bytes)
-                     || quote(created_at) || quote(device_id) || quote(conflicts)
-               FROM change_log ORDER BY seq",
-        )
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .and_then(Iterator::collect)
-        .expect("dump")
-    };
-    let rows = dump(&conn);
+    let rows = log_rows(&conn);
     let text = |c: &Connection, sql: &str| -> Option<String> {
         c.query_row(sql, [], |r| r.get(0)).optional().expect(sql)
     };
@@ -408,7 +398,7 @@ fn the_change_log_numbers_without_autoincrement_and_only_grows() {
     assert_eq!(text(&conn, counter).as_deref(), Some("4"));
 
     assert_eq!(apply(&mut conn).expect("0016"), latest_version());
-    assert_eq!(dump(&conn), rows);
+    assert_eq!(log_rows(&conn), rows);
     let definition = text(
         &conn,
         "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'change_log'",
@@ -427,6 +417,6 @@ fn the_change_log_numbers_without_autoincrement_and_only_grows() {
         .execute("DELETE FROM change_log WHERE seq = 5", [])
         .expect_err("a delete is refused");
     assert!(refused.to_string().contains("never deleted"), "{refused}");
-    assert_eq!(dump(&conn).len(), 5);
+    assert_eq!(log_rows(&conn).len(), 5);
     assert_eq!(text(&conn, "PRAGMA integrity_check").as_deref(), Some("ok"));
 }
