@@ -463,9 +463,13 @@ async fn transient_failures_back_off_and_fail_after_the_configured_attempts() {
 #[tokio::test]
 async fn a_damaged_change_fails_its_record_alone_and_the_rest_arrives() {
     let db = fresh_db("sync_damaged").await;
+    let proxy = Proxy::start(host_port(&db.url)).await;
     let hub = TestHub::spawn().await;
-    enable_sync(&hub, &db.url).await;
+    enable_with(&hub, &pg_config(&with_port(&db.url, proxy.port))).await;
     drain(&hub).await;
+    // The cloud is away while the records are written and one is damaged:
+    // the hub's own loop may try them meanwhile, but marks nothing.
+    proxy.cut();
     let mut ids = Vec::new();
     for name in ["Ann", "Ben", "Cal"] {
         let rec = hub
@@ -496,6 +500,7 @@ async fn a_damaged_change_fails_its_record_alone_and_the_rest_arrives() {
         )
         .expect("damage it");
     assert_eq!(changed, 1);
+    proxy.restore();
 
     let out = drain(&hub).await;
     assert!(out.unreachable.is_none(), "{out:?}");
