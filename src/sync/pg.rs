@@ -399,8 +399,7 @@ impl CloudSink for PgSink {
         hash: &'a str,
     ) -> BoxFut<'a, Result<bool, SinkError>> {
         Box::pin(async move {
-            let hash = hex::decode(hash)
-                .map_err(|_| SinkError::permanent("a change hash is 64 hex digits"))?;
+            let hash = super::sink::change_hash_bytes(hash)?;
             let probe = [(HAS_CHANGE_SQL.to_string(), Param::Change(record_id, hash))];
             Ok(self.in_tx(claims, &probe).await?.first() == Some(&1))
         })

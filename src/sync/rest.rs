@@ -284,9 +284,7 @@ impl CloudSink for RestSink {
         hash: &'a str,
     ) -> BoxFut<'a, Result<bool, SinkError>> {
         Box::pin(async move {
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(SinkError::permanent("a change hash is 64 hex digits"));
-            }
+            super::sink::change_hash_bytes(hash)?;
             let record =
                 url::form_urlencoded::byte_serialize(record_id.as_bytes()).collect::<String>();
             let body = self

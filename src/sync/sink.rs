@@ -235,6 +235,15 @@ pub trait CloudSink: Send + Sync {
     ) -> BoxFut<'a, Result<bool, SinkError>>;
 }
 
+/// A change hash as the cloud keys it: its 32 bytes, from the 64 hex digits
+/// the hub keeps (what both transports' [`CloudSink::has_change`] check).
+pub fn change_hash_bytes(hash: &str) -> Result<Vec<u8>, SinkError> {
+    match hex::decode(hash) {
+        Ok(b) if b.len() == 32 => Ok(b),
+        _ => Err(SinkError::permanent("a change hash is 64 hex digits")),
+    }
+}
+
 /// Change bytes per statement (Postgres wire) or request (REST).
 pub const CHANGES_PER_CALL: usize = 1000;
 

@@ -10,7 +10,7 @@ use crate::common::{api_id, TestHub};
 use crate::pg::{fresh_db, TestDb};
 use crate::sync_support::{
     all_refs, assert_same_everywhere, cloud_count, cloud_row, drain, enable_with, host_port,
-    pg_config, queue, with_port, Proxy,
+    hub_changes, pg_config, queue, sync_status, with_port, Proxy,
 };
 use collisionos::domain::TableId;
 use collisionos::sync::restored::{PROBE_EVERY, RESTORED};
@@ -56,18 +56,6 @@ async fn restore(db: &TestDb) {
         .batch_execute(&sql)
         .await
         .unwrap_or_else(|e| panic!("restore: {e}"));
-}
-
-fn hub_changes(hub: &TestHub) -> i64 {
-    hub.db()
-        .query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
-        .expect("count the change log")
-}
-
-async fn status(hub: &TestHub) -> Value {
-    let (s, b) = hub.get("/api/sync/status", hub.owner_token()).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    b
 }
 
 async fn in_cloud(db: &TestDb, table: &str, id: &str) -> bool {
@@ -152,7 +140,7 @@ pub async fn a_restored_cloud_gets_back_what_it_lost<F, Fut>(
         hub_changes(hub),
         "every change of the hub's log is in the cloud again, once"
     );
-    let s = status(hub).await;
+    let s = sync_status(hub).await;
     assert_eq!(s["initialUpload"]["state"], "done", "{s}");
     assert_eq!(s["initialUpload"]["restartedBecause"], RESTORED, "{s}");
     assert!(s["initialUpload"]["restartedAt"].is_string(), "{s}");
@@ -164,7 +152,7 @@ pub async fn a_restored_cloud_gets_back_what_it_lost<F, Fut>(
     hub.state.sync.clock().advance(PROBE_EVERY);
     let out = drain(hub).await;
     assert_eq!(out.pushed, 0, "{out:?}");
-    let s = status(hub).await;
+    let s = sync_status(hub).await;
     assert_eq!(s["queue"]["totalProcessed"], processed, "{s}");
 }
 

@@ -7,22 +7,11 @@
 use crate::common::TestHub;
 use crate::pg::fresh_db;
 use crate::sync_support::{
-    all_refs, assert_same_everywhere, cloud_count, drain, enable_sync, queue, set_db_url,
+    all_refs, assert_same_everywhere, cloud_count, drain, enable_sync, hub_changes, queue,
+    set_db_url, sync_status,
 };
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-async fn status(hub: &TestHub) -> Value {
-    let (s, b) = hub.get("/api/sync/status", hub.owner_token()).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    b
-}
-
-fn hub_changes(hub: &TestHub) -> i64 {
-    hub.db()
-        .query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
-        .expect("count the change log")
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_different_cloud_gets_every_record_and_change_again() {
@@ -37,7 +26,7 @@ async fn a_different_cloud_gets_every_record_and_change_again() {
     let out = drain(&hub).await;
     assert_eq!((out.failed, out.retried), (0, 0), "{out:?}");
     assert_same_everywhere(&hub, &first, &every).await;
-    let s = status(&hub).await;
+    let s = sync_status(&hub).await;
     assert_eq!(s["initialUpload"]["state"], "done", "{s}");
     let uploaded = s["initialUpload"]["total"].as_i64().expect("total");
     assert!(uploaded >= every.len() as i64, "{s}");
@@ -51,7 +40,7 @@ async fn a_different_cloud_gets_every_record_and_change_again() {
     let sep = if first.url.contains('?') { '&' } else { '?' };
     set_db_url(&hub, &format!("{}{sep}application_name=hub", first.url)).await;
     drain(&hub).await;
-    let after = status(&hub).await;
+    let after = sync_status(&hub).await;
     assert_eq!(after["initialUpload"]["state"], "done", "{after}");
     assert_eq!(after["pendingOperations"], 0, "{after}");
     assert_eq!(
@@ -64,7 +53,7 @@ async fn a_different_cloud_gets_every_record_and_change_again() {
     // arrives with all of its change history.
     set_db_url(&hub, &second.url).await;
     // (The hub's own worker loop may push part of it before the test does.)
-    let s = status(&hub).await;
+    let s = sync_status(&hub).await;
     assert_eq!(s["syncEnabled"], true, "{s}");
     assert!(
         s["initialUpload"]["total"].as_i64().expect("total") >= every.len() as i64,
@@ -79,7 +68,7 @@ async fn a_different_cloud_gets_every_record_and_change_again() {
         changes,
         "every change of the hub's log reached the new cloud"
     );
-    let s = status(&hub).await;
+    let s = sync_status(&hub).await;
     assert_eq!(s["initialUpload"]["state"], "done", "{s}");
     assert_eq!(s["pendingOperations"], 0, "{s}");
     let again = s["queue"]["totalProcessed"].as_i64().expect("processed") - processed;

@@ -13,6 +13,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 
+/// `GET /api/sync/status` as the owner; panics unless it answers 200.
+pub async fn sync_status(hub: &TestHub) -> Value {
+    let (s, b) = hub.get("/api/sync/status", hub.owner_token()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
+/// How many entries the hub's change log holds.
+pub fn hub_changes(hub: &TestHub) -> i64 {
+    hub.db()
+        .query_row("SELECT count(*) FROM change_log", [], |r| r.get(0))
+        .expect("count the change log")
+}
+
 /// The configuration that syncs to `db_url` over the Postgres wire.
 pub fn pg_config(db_url: &str) -> Value {
     json!({ "credentials": { "dbUrl": db_url }, "retryDelayMs": 1000 })

@@ -37,26 +37,20 @@ fn enqueue_chunk(
     chunk: usize,
     now: &str,
 ) -> Result<i64, StoreError> {
-    let key = match deleted {
-        false => format!("initial_upload_after:{}", table.name()),
-        true => format!("initial_upload_after:{}:deleted", table.name()),
-    };
-    let after = get_state_tx(tx, &key)?.unwrap_or_default();
-    if after == "done" {
-        return Ok(-1);
-    }
     // The deleted are read from the documents, `chunk` of them at a time
-    // whether deleted or not, so no job scans a whole table for a few.
-    let (sql, operation) = match deleted {
+    // whether deleted or not, so no job scans a whole table for a few. The
+    // table's name is a catalog name, never input.
+    let (key, sql, operation) = match deleted {
         false => (
+            format!("initial_upload_after:{}", table.name()),
             format!(
                 "SELECT id, shop_id, 1 FROM {} WHERE id > ?1 ORDER BY id LIMIT ?2",
                 table.name()
             ),
             "BULK_CREATE",
         ),
-        // A catalog name, never input.
         true => (
+            format!("initial_upload_after:{}:deleted", table.name()),
             format!(
                 "SELECT record_id, shop_id, deleted FROM crdt_docs
                   WHERE table_name = '{}' AND record_id > ?1
@@ -66,6 +60,10 @@ fn enqueue_chunk(
             "DELETE",
         ),
     };
+    let after = get_state_tx(tx, &key)?.unwrap_or_default();
+    if after == "done" {
+        return Ok(-1);
+    }
     let ids: Vec<(String, String, bool)> = tx
         .prepare(&sql)?
         .query_map(params![after, chunk as i64], |r| {
@@ -191,7 +189,9 @@ impl Queue {
     /// The newest change a push delivered ([`super::DELIVERED`]): its record
     /// id and hash, or `None` before the first push to this cloud.
     pub async fn delivered(&self) -> Result<Option<(String, String)>, StoreError> {
-        let value = self.state().await?.remove(super::DELIVERED);
+        let value = self
+            .with(|c| Ok(get_state_tx(c, super::DELIVERED)?))
+            .await?;
         Ok(value.and_then(|v| {
             v.split_once(' ')
                 .map(|(id, hash)| (id.to_string(), hash.to_string()))
